@@ -1,0 +1,1 @@
+"""Accounts: staff users, roles and permissions, reference data."""

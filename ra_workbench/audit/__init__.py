@@ -1,0 +1,1 @@
+"""Audit: the tamper-evident trail of every registration event."""

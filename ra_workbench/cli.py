@@ -1,0 +1,121 @@
+"""`ra-workbench`: the command-line shell. Commands parse input, call one service, print."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from ra_workbench.ingest.inbox import drain_inbox
+from ra_workbench.ingest.package import read_package_path
+from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+
+
+def _create_app() -> Flask:
+    from ra_workbench.app import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """RA Workbench — back-office de l'autorité d'enregistrement."""
+
+
+def _print_outcome(outcome: dict[str, object], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(outcome, ensure_ascii=False))
+    else:
+        errors = "; ".join(outcome.get("errors") or [])  # type: ignore[arg-type]
+        click.echo(f"{outcome.get('path')}: {outcome['outcome']} {errors}".rstrip())
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Une ligne JSON par paquet.")
+@with_appcontext
+def ingest_command(paths: tuple[Path, ...], as_json: bool) -> None:
+    """Ingérer des paquets de dossier (répertoires ou .zip)."""
+    limits = package_limits()
+    refused = 0
+    for path in paths:
+        outcome = ingest(
+            lambda p=path: read_package_path(p, limits),  # type: ignore[misc]
+            name=str(path),
+            source="cli",
+        )
+        refused += outcome.outcome == "refused"
+        _print_outcome(outcome.to_json(), as_json)
+    sys.exit(1 if refused else 0)
+
+
+@click.command("ingest-inbox")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def ingest_inbox_command(as_json: bool) -> None:
+    """Ingérer les paquets déposés dans le répertoire d'entrée (inbox)."""
+    inbox = current_app.config["RA_SETTINGS"].inbox_dir
+    refused = 0
+    for outcome in drain_inbox(inbox):
+        refused += outcome.outcome == "refused"
+        _print_outcome(outcome.to_json(), as_json)
+    sys.exit(1 if refused else 0)
+
+
+@click.command("ingest-signature")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def ingest_signature_command(files: tuple[Path, ...], as_json: bool) -> None:
+    """Enregistrer des événements de signature GoSign."""
+    refused = 0
+    for file in files:
+        outcome = ingest_signature(file.read_bytes(), source="cli")
+        refused += outcome.outcome == "refused"
+        body = outcome.to_json() | {"path": str(file)}
+        _print_outcome(body, as_json)
+    sys.exit(1 if refused else 0)
+
+
+@click.group("users")
+def users_group() -> None:
+    """Comptes du personnel."""
+
+
+@users_group.command("create")
+@click.option("--email", required=True)
+@click.option("--role", required=True, type=click.Choice(["operator", "supervisor", "admin"]))
+@click.option("--first-name", default="")
+@click.option("--last-name", default="")
+@click.password_option("--password", help="Mot de passe (demandé s'il est absent).")
+@with_appcontext
+def users_create(email: str, role: str, first_name: str, last_name: str, password: str) -> None:
+    from ra_workbench.accounts.service import AccountError, create_user
+    from ra_workbench.unit import unit_of_work
+
+    try:
+        with unit_of_work() as session:
+            user = create_user(
+                session, email=email, password=password, role=role,
+                first_name=first_name, last_name=last_name, actor="cli",
+            )
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"compte créé : {user.email} ({user.role})")
+
+
+def register_commands(app: Flask) -> None:
+    from ra_workbench.demo import demo_command
+
+    for command in (
+        ingest_command,
+        ingest_inbox_command,
+        ingest_signature_command,
+        users_group,
+        demo_command,
+    ):
+        app.cli.add_command(command)

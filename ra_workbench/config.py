@@ -1,0 +1,126 @@
+"""Configuration from the environment, with one data directory for everything on disk.
+
+Every setting has an embedded default so that `make demo` runs on a bare machine
+(SQLite and a local document store under ./instance); production sets DATABASE_URL
+to PostgreSQL and REDIS_URL to a Redis server.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _parse_tokens(raw: str) -> dict[str, str]:
+    """`portal=tok1;ops=tok2` → {token: client name}."""
+    tokens: dict[str, str] = {}
+    for item in raw.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, token = item.partition("=")
+        if not sep or not name.strip() or len(token.strip()) < 16:
+            raise RuntimeError(
+                "RA_WORKBENCH_API_TOKENS must read 'client=token;client2=token2' "
+                "with tokens of at least 16 characters"
+            )
+        tokens[token.strip()] = name.strip()
+    return tokens
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: str
+    api_tokens: dict[str, str]
+    rules_dir: Path
+    max_upload_bytes: int = 60 * 1024 * 1024
+    max_package_uncompressed_bytes: int = 80 * 1024 * 1024
+    max_package_entries: int = 200
+    session_minutes: int = 30
+    claim_minutes: int = 60
+    sla_days: int = 5
+    ca_passphrase: str = ""
+    smtp_url: str | None = None
+    audit_key: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.data_dir / "inbox"
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.data_dir / "ca"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.data_dir / "cache"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("RA_WORKBENCH_DATA") or "instance").resolve()
+        default_db = f"sqlite:///{data_dir / 'ra_workbench.sqlite3'}"
+        database_url = env.get("DATABASE_URL") or default_db
+        if database_url.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship.
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        secret_key = env.get("RA_WORKBENCH_SECRET_KEY") or _persistent_secret(
+            data_dir, "secret_key"
+        )
+        audit_key = env.get("RA_WORKBENCH_AUDIT_KEY") or _persistent_secret(data_dir, "audit_key")
+        rules_dir = Path(
+            env.get("RA_WORKBENCH_RULES") or Path(__file__).resolve().parent.parent / "rules"
+        )
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=env.get("REDIS_URL") or None,
+            secret_key=secret_key,
+            api_tokens=_parse_tokens(env.get("RA_WORKBENCH_API_TOKENS", "")),
+            rules_dir=rules_dir,
+            max_upload_bytes=_env_int("RA_WORKBENCH_MAX_UPLOAD_BYTES", 60 * 1024 * 1024),
+            max_package_uncompressed_bytes=_env_int(
+                "RA_WORKBENCH_MAX_PACKAGE_BYTES", 80 * 1024 * 1024
+            ),
+            max_package_entries=_env_int("RA_WORKBENCH_MAX_PACKAGE_ENTRIES", 200),
+            session_minutes=_env_int("RA_WORKBENCH_SESSION_MINUTES", 30),
+            claim_minutes=_env_int("RA_WORKBENCH_CLAIM_MINUTES", 60),
+            sla_days=_env_int("RA_WORKBENCH_SLA_DAYS", 5),
+            ca_passphrase=env.get("RA_WORKBENCH_CA_PASSPHRASE", ""),
+            smtp_url=env.get("RA_WORKBENCH_SMTP_URL") or None,
+            audit_key=audit_key,
+        )
+
+
+def _persistent_secret(data_dir: Path, name: str) -> str:
+    """A random secret generated once and kept in the data directory (never in the database)."""
+    path = data_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(value)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return value

@@ -1,0 +1,79 @@
+"""Getting the token to the holder: tracked shipment, or a pickup appointment by phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ra_workbench.db import Base, created_at, intpk
+
+
+class Shipment(Base):
+    __tablename__ = "shipments"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), unique=True)
+    tracking_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    address: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    recipient: Mapped[str] = mapped_column(sa.String(300))
+    state: Mapped[str] = mapped_column(sa.String(16), default="prepared", index=True)
+    prepared_at: Mapped[created_at]
+    shipped_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
+    returned_at: Mapped[dt.datetime | None]
+
+
+class PickupSlot(Base):
+    __tablename__ = "pickup_slots"
+
+    id: Mapped[intpk]
+    starts_at: Mapped[dt.datetime] = mapped_column(index=True)
+    ends_at: Mapped[dt.datetime]
+    location: Mapped[str] = mapped_column(sa.String(300))
+    capacity: Mapped[int] = mapped_column(default=1)
+    booked: Mapped[int] = mapped_column(default=0)
+
+    __table_args__ = (
+        sa.CheckConstraint("booked >= 0 AND booked <= capacity", name="booked_within_capacity"),
+    )
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    slot_id: Mapped[int] = mapped_column(sa.ForeignKey("pickup_slots.id"), index=True)
+    booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    booked_at: Mapped[created_at]
+    state: Mapped[str] = mapped_column(sa.String(16), default="booked")  # booked|cancelled|done
+
+    slot: Mapped[PickupSlot] = relationship()
+
+
+class CallAttempt(Base):
+    __tablename__ = "call_attempts"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    person_role: Mapped[str] = mapped_column(sa.String(32))
+    phone: Mapped[str] = mapped_column(sa.String(40))
+    at: Mapped[created_at]
+    outcome: Mapped[str] = mapped_column(sa.String(32))  # reached|no_answer|voicemail|wrong_number
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+
+class Handover(Base):
+    __tablename__ = "handovers"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), unique=True)
+    handed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    handed_to_role: Mapped[str] = mapped_column(sa.String(32))
+    handed_to_name: Mapped[str] = mapped_column(sa.String(300))
+    identity_document_shown: Mapped[str] = mapped_column(sa.String(300))
+    at: Mapped[created_at]

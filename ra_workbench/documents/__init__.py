@@ -1,0 +1,1 @@
+"""Documents: the content-addressed store, document records and cached extraction."""

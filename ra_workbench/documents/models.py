@@ -1,0 +1,77 @@
+"""Uploaded documents (metadata; the bytes live in the content-addressed store) and
+cached extraction results."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ra_workbench.db import Base, created_at, intpk
+
+if TYPE_CHECKING:
+    from ra_workbench.dossiers.models import Dossier, Person
+
+
+class DocumentType:
+    KBIS = "kbis"
+    IDENTITY = "identity"
+    PAYMENT_PROOF = "payment_proof"
+    MANDATE = "mandate"
+    ALL = ("kbis", "identity", "payment_proof", "mandate")
+
+
+DOCUMENT_TYPE_LABELS_FR = {
+    "kbis": "Extrait Kbis ou équivalent",
+    "identity": "Pièce d'identité",
+    "payment_proof": "Preuve de paiement",
+    "mandate": "Mandat",
+}
+
+
+class Document(Base):
+    __tablename__ = "documents"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    person_id: Mapped[int | None] = mapped_column(sa.ForeignKey("people.id"))
+    person_role: Mapped[str | None] = mapped_column(sa.String(32))
+    type: Mapped[str] = mapped_column(sa.String(32))
+    side: Mapped[str | None] = mapped_column(sa.String(8))
+    original_name: Mapped[str] = mapped_column(sa.String(300))
+    size: Mapped[int]
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    sha256: Mapped[str] = mapped_column(sa.String(64), index=True)
+    page_count: Mapped[int | None]
+    revision: Mapped[int]
+    superseded: Mapped[bool] = mapped_column(default=False)
+    superseded_at: Mapped[dt.datetime | None]
+    received_at: Mapped[created_at]
+    # Retention purge: the bytes are gone, the record (hash, type) stays.
+    purged_at: Mapped[dt.datetime | None]
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")
+    person: Mapped[Person | None] = relationship()
+
+
+class Extraction(Base):
+    """What an extractor read from one file content; cached by sha256 + extractor version."""
+
+    __tablename__ = "extractions"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    extractor_version: Mapped[str] = mapped_column(sa.String(32))
+    result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    seconds: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[created_at]
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "sha256", "kind", "extractor_version", name="uq_extractions_sha_kind_version"
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Dossiers: the organisation, the people involved, the order and its workflow state."""

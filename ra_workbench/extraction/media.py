@@ -1,0 +1,178 @@
+"""Safe decoding of uploaded files: sniff the real type, decode images and PDF pages
+with hard limits so that a hostile file yields a MediaError instead of a crash or a hang.
+
+Pure functions: bytes in, arrays or errors out.
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+# Limits. An A4 page at 300 dpi is ~8.7 Mpx; phone photos are ~12-50 Mpx.
+MAX_IMAGE_PIXELS = 60_000_000
+MAX_PDF_PAGES = 50
+PDF_RENDER_TIMEOUT_S = 30
+DEFAULT_PDF_DPI = 200
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+JPEG_MAGIC = b"\xff\xd8\xff"
+PDF_MAGIC = b"%PDF-"
+
+MEDIA_PNG = "image/png"
+MEDIA_JPEG = "image/jpeg"
+MEDIA_PDF = "application/pdf"
+
+EXTENSIONS_BY_MEDIA = {
+    MEDIA_PNG: {".png"},
+    MEDIA_JPEG: {".jpg", ".jpeg"},
+    MEDIA_PDF: {".pdf"},
+}
+
+
+class MediaError(Exception):
+    """The file cannot be decoded safely. The message is French, for operators."""
+
+
+def sniff_media_type(data: bytes) -> str:
+    """Media type from content (never from the name). Unknown → application/octet-stream."""
+    head = data[:1024]
+    if head.startswith(PNG_MAGIC):
+        return MEDIA_PNG
+    if head.startswith(JPEG_MAGIC):
+        return MEDIA_JPEG
+    # PDF readers tolerate garbage before the header within the first 1024 bytes.
+    if PDF_MAGIC in head:
+        return MEDIA_PDF
+    stripped = head.lstrip().lower()
+    if stripped.startswith((b"<!doctype html", b"<html")):
+        return "text/html"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head.startswith(b"PK\x03\x04"):
+        return "application/zip"
+    return "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    page_count: int
+    encrypted: bool
+    has_text: bool
+
+
+def inspect_pdf(data: bytes) -> PdfInfo:
+    """Page count, encryption and whether any page carries a text layer."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                return PdfInfo(page_count=0, encrypted=True, has_text=False)
+            count = len(reader.pages)
+            has_text = False
+            for page in list(reader.pages)[: min(count, 3)]:
+                if (page.extract_text() or "").strip():
+                    has_text = True
+                    break
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise MediaError(f"PDF illisible ou corrompu ({type(exc).__name__})") from exc
+    except RecursionError as exc:
+        raise MediaError("PDF malformé (structure récursive)") from exc
+    return PdfInfo(page_count=count, encrypted=False, has_text=has_text)
+
+
+def check_pdf(data: bytes, max_pages: int = MAX_PDF_PAGES) -> PdfInfo:
+    info = inspect_pdf(data)
+    if info.encrypted:
+        raise MediaError("PDF chiffré ou protégé par mot de passe")
+    if info.page_count == 0:
+        raise MediaError("PDF sans aucune page")
+    if info.page_count > max_pages:
+        raise MediaError(f"PDF de {info.page_count} pages (maximum {max_pages})")
+    return info
+
+
+def load_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Decode PNG/JPEG to an RGB uint8 array, refusing decompression bombs before decoding."""
+    media = sniff_media_type(data)
+    if media not in (MEDIA_PNG, MEDIA_JPEG):
+        raise MediaError(f"format d'image non pris en charge ({media})")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            width, height = img.size
+            if width * height > max_pixels:
+                raise MediaError(
+                    f"image trop grande ({width}×{height} pixels, maximum {max_pixels:,})"
+                )
+            img.load()
+    except MediaError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise MediaError("image refusée : bombe de décompression") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise MediaError(f"image illisible ou tronquée ({type(exc).__name__})") from exc
+    img = img.convert("RGB")
+    return np.asarray(img)
+
+
+def render_pdf_pages(
+    data: bytes,
+    dpi: int = DEFAULT_PDF_DPI,
+    first_page: int = 1,
+    last_page: int | None = None,
+    timeout_s: int = PDF_RENDER_TIMEOUT_S,
+) -> list[np.ndarray]:
+    """Render PDF pages to RGB arrays with poppler (pdf2image), bounded in pages and time."""
+    from pdf2image import convert_from_bytes
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+
+    info = check_pdf(data)
+    last = min(last_page or info.page_count, info.page_count)
+    try:
+        with tempfile.TemporaryDirectory(prefix="ra-pdf-") as tmp:
+            pages = convert_from_bytes(
+                data,
+                dpi=dpi,
+                first_page=first_page,
+                last_page=last,
+                output_folder=tmp,
+                fmt="png",
+                timeout=timeout_s,
+                thread_count=1,
+            )
+            return [np.asarray(p.convert("RGB")) for p in pages]
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError("rendu du PDF trop long (délai dépassé)") from exc
+    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError, OSError) as exc:
+        raise MediaError(f"PDF impossible à afficher ({type(exc).__name__})") from exc
+
+
+def load_pages(data: bytes, dpi: int = DEFAULT_PDF_DPI, max_pages: int = 2) -> list[np.ndarray]:
+    """Every page of a document as RGB arrays: one for an image, the first pages of a PDF."""
+    media = sniff_media_type(data)
+    if not data:
+        raise MediaError("fichier vide")
+    if media == MEDIA_PDF:
+        return render_pdf_pages(data, dpi=dpi, last_page=max_pages)
+    if media in (MEDIA_PNG, MEDIA_JPEG):
+        return [load_image(data)]
+    raise MediaError(f"format non pris en charge ({media})")
+
+
+def extension_matches(filename: str, media_type: str) -> bool:
+    return Path(filename).suffix.lower() in EXTENSIONS_BY_MEDIA.get(media_type, set())

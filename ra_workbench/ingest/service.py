@@ -1,0 +1,401 @@
+"""Ingestion service: the one code path behind the CLI, the API and the inbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from ra_workbench.audit.service import record
+from ra_workbench.documents.models import Document
+from ra_workbench.dossiers.models import (
+    Dossier,
+    DossierRevision,
+    Organisation,
+    Person,
+    PersonRole,
+    SignatureEvent,
+)
+from ra_workbench.dossiers.states import VALIDATED_STATUSES, DossierStatus, transition
+from ra_workbench.extraction.media import MEDIA_PDF, MediaError, inspect_pdf, sniff_media_type
+from ra_workbench.ingest.package import (
+    Limits,
+    Package,
+    PackageFile,
+    PackageRefused,
+    parse_signature_event,
+)
+from ra_workbench.unit import defer_job, put_blob, unit_of_work
+
+log = logging.getLogger(__name__)
+
+CHECKS_TASK = "ra_workbench.checks.tasks:run_checks"
+
+
+@dataclass
+class IngestOutcome:
+    path: str
+    order_number: str | None
+    outcome: str  # created | revised | duplicate | refused
+    errors: list[str] = field(default_factory=list)
+    dossier_status: str | None = None
+    revision: int | None = None
+    dossier_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def package_limits() -> Limits:
+    settings = current_app.config["RA_SETTINGS"]
+    return Limits(
+        max_uncompressed_bytes=settings.max_package_uncompressed_bytes,
+        max_entries=settings.max_package_entries,
+    )
+
+
+def ingest(
+    read: Callable[[], Package], *, name: str, source: str, actor: str = "portail"
+) -> IngestOutcome:
+    """Read, validate and apply one package in one unit of work.
+
+    A refusal rolls back everything the package touched (rows and stored files); the refusal
+    itself is then written to the audit trail, which is the registration authority's log.
+    """
+    try:
+        with unit_of_work() as session:
+            package = read()
+            return apply_package(session, package, source=source, actor=actor)
+    except PackageRefused as exc:
+        with unit_of_work() as session:
+            record(
+                session,
+                "package.refused",
+                actor=actor,
+                order_number=exc.order_number,
+                payload={"package": name, "source": source, "errors": exc.errors},
+            )
+        return IngestOutcome(
+            path=name, order_number=exc.order_number, outcome="refused", errors=exc.errors
+        )
+
+
+def _find_dossier(session: Session, order_number: str, *, lock: bool) -> Dossier | None:
+    query = sa.select(Dossier).where(Dossier.order_number == order_number)
+    if lock:
+        query = query.with_for_update()
+    return session.scalars(query).unique().one_or_none()
+
+
+def apply_package(
+    session: Session, package: Package, *, source: str, actor: str = "portail"
+) -> IngestOutcome:
+    existing = _find_dossier(session, package.order_number, lock=True)
+    if existing is None:
+        dossier = _create_dossier(session, package, source=source, actor=actor)
+        outcome = "created"
+    else:
+        known = {r.revision for r in existing.revisions}
+        if package.revision in known or package.revision == existing.revision:
+            return IngestOutcome(
+                path=package.name,
+                order_number=package.order_number,
+                outcome="duplicate",
+                dossier_status=existing.status,
+                revision=existing.revision,
+                dossier_id=existing.id,
+            )
+        if package.revision < existing.revision:
+            raise PackageRefused(
+                [
+                    f"révision {package.revision} antérieure à la révision {existing.revision} "
+                    "déjà reçue"
+                ],
+                package.order_number,
+            )
+        if DossierStatus(existing.status) in VALIDATED_STATUSES:
+            raise PackageRefused(
+                [
+                    "dossier déjà validé par CertEurope : les pièces ne peuvent plus être "
+                    "remplacées"
+                ],
+                package.order_number,
+            )
+        dossier = existing
+        _apply_revision(session, dossier, package, source=source, actor=actor)
+        outcome = "revised"
+    defer_job(
+        session,
+        CHECKS_TASK,
+        dossier.id,
+        "ingest",
+        job_id=f"checks-{dossier.id}-r{dossier.revision}",
+    )
+    return IngestOutcome(
+        path=package.name,
+        order_number=dossier.order_number,
+        outcome=outcome,
+        dossier_status=dossier.status,
+        revision=dossier.revision,
+        dossier_id=dossier.id,
+    )
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def _person_from(declared: dict[str, Any], role: str) -> Person:
+    return Person(
+        role=role,
+        civility=str(declared.get("civility") or ""),
+        first_name=str(declared.get("first_name") or ""),
+        last_name=str(declared.get("last_name") or ""),
+        email=str(declared.get("email") or ""),
+        mobile=str(declared.get("mobile") or ""),
+        address=declared.get("address") or {},
+    )
+
+
+def _create_dossier(session: Session, package: Package, *, source: str, actor: str) -> Dossier:
+    m = package.manifest
+    org = m["organisation"]
+    organisation = Organisation(
+        siren=str(org["siren"]),
+        name=str(org["name"]),
+        legal_form=str(org.get("legal_form") or ""),
+        manual_entry=bool(org.get("manual_entry")),
+        address=org.get("address") or {},
+    )
+    payment = m["payment"]
+    dossier = Dossier(
+        order_number=package.order_number,
+        revision=package.revision,
+        format=m["format"],
+        submitted_at=package.submitted_at,
+        offer_code=str(m["offer"]["code"]),
+        offer_label=str(m["offer"].get("label") or ""),
+        price_ttc=_decimal(m["offer"].get("price_ttc")),
+        delivery_mode=m["delivery_mode"],
+        dossier_type=m.get("dossier_type", "dematerialised"),
+        delivery_info=str(m.get("delivery_info") or ""),
+        payment_method=payment["method"],
+        payment_amount_ttc=_decimal(payment.get("amount_ttc")),
+        payment_transaction_id=payment.get("transaction_id") or None,
+        documents_valid_attested=bool(m.get("documents_valid_attested")),
+        status=DossierStatus.PENDING.value,
+        declared=m,
+        organisation=organisation,
+    )
+    legal = _person_from(m["legal_representative"], PersonRole.LEGAL_REPRESENTATIVE)
+    holder_declared = m["holder"]
+    if holder_declared.get("same_as_legal_representative"):
+        holder = _person_from(m["legal_representative"], PersonRole.HOLDER)
+        holder.same_as_legal_representative = True
+    else:
+        holder = _person_from(holder_declared, PersonRole.HOLDER)
+    holder.activation_code_channel = holder_declared.get("activation_code_channel")
+    dossier.people = [holder, legal]
+    if m.get("mandataire"):
+        mandataire = _person_from(m["mandataire"], PersonRole.MANDATAIRE)
+        mandataire.has_valid_mandate = bool(m["mandataire"].get("has_valid_mandate"))
+        dossier.people.append(mandataire)
+    session.add(dossier)
+    session.flush()
+    stored = [_store_document(session, dossier, f, package.revision) for f in package.files]
+    session.add(
+        DossierRevision(
+            dossier_id=dossier.id,
+            revision=package.revision,
+            source=source,
+            package_name=package.name,
+            summary={"added": [d.id for d in stored], "superseded": []},
+        )
+    )
+    record(
+        session,
+        "package.ingested",
+        actor=actor,
+        dossier=dossier,
+        payload={
+            "package": package.name,
+            "source": source,
+            "revision": package.revision,
+            "documents": [
+                {"type": d.type, "person": d.person_role, "side": d.side, "sha256": d.sha256}
+                for d in stored
+            ],
+        },
+    )
+    return dossier
+
+
+def _store_document(session: Session, dossier: Dossier, file: PackageFile, revision: int) -> Document:
+    media_type = sniff_media_type(file.data)
+    page_count: int | None = None
+    if media_type == MEDIA_PDF:
+        try:
+            info = inspect_pdf(file.data)
+            page_count = None if info.encrypted else info.page_count
+        except MediaError:
+            page_count = None
+    elif media_type.startswith("image/"):
+        page_count = 1
+    digest, _created = put_blob(session, file.data)
+    person = dossier.person(file.person) if file.person else None
+    document = Document(
+        dossier_id=dossier.id,
+        person_id=person.id if person else None,
+        person_role=file.person,
+        type=file.type,
+        side=file.side,
+        original_name=file.original_name,
+        size=len(file.data),
+        media_type=media_type,
+        sha256=digest,
+        page_count=page_count,
+        revision=revision,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def _document_key(doc_type: str, person: str | None, side: str | None, sha256: str) -> tuple[Any, ...]:
+    return (doc_type, person, side, sha256)
+
+
+def _apply_revision(
+    session: Session, dossier: Dossier, package: Package, *, source: str, actor: str
+) -> None:
+    """A re-export replaces the documents: what is no longer there is superseded (kept)."""
+    import hashlib
+
+    now = dt.datetime.now(dt.UTC)
+    current = dossier.current_documents()
+    incoming = {
+        _document_key(f.type, f.person, f.side, hashlib.sha256(f.data).hexdigest()): f
+        for f in package.files
+    }
+    kept_keys = set()
+    superseded: list[int] = []
+    for doc in current:
+        key = _document_key(doc.type, doc.person_role, doc.side, doc.sha256)
+        if key in incoming:
+            kept_keys.add(key)
+        else:
+            doc.superseded = True
+            doc.superseded_at = now
+            superseded.append(doc.id)
+    added = [
+        _store_document(session, dossier, f, package.revision)
+        for key, f in incoming.items()
+        if key not in kept_keys
+    ]
+    dossier.revision = package.revision
+    dossier.updated_at = now
+    session.add(
+        DossierRevision(
+            dossier_id=dossier.id,
+            revision=package.revision,
+            source=source,
+            package_name=package.name,
+            summary={"added": [d.id for d in added], "superseded": superseded},
+        )
+    )
+    transition(
+        session,
+        dossier,
+        "receive_revision",
+        actor=actor,
+        payload={"revision": package.revision, "added": len(added), "superseded": len(superseded)},
+    )
+    # A new revision invalidates any claim: the operator must look at the new documents.
+    dossier.claimed_by_id = None
+    dossier.claimed_at = None
+
+
+# -- signature events ------------------------------------------------------------------------
+
+
+@dataclass
+class SignatureOutcome:
+    order_number: str | None
+    outcome: str  # recorded | superseded | refused
+    errors: list[str] = field(default_factory=list)
+    signer: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def ingest_signature(data: bytes, *, source: str, actor: str = "portail") -> SignatureOutcome:
+    try:
+        with unit_of_work() as session:
+            return apply_signature_event(session, parse_signature_event(data), actor=actor)
+    except PackageRefused as exc:
+        return SignatureOutcome(order_number=exc.order_number, outcome="refused", errors=exc.errors)
+
+
+def apply_signature_event(session: Session, event: dict[str, Any], *, actor: str) -> SignatureOutcome:
+    dossier = _find_dossier(session, event["order_number"], lock=True)
+    if dossier is None:
+        raise PackageRefused(
+            [f"commande inconnue : {event['order_number']}"], event["order_number"]
+        )
+    at: dt.datetime = event.pop("at_parsed")
+    latest = session.scalars(
+        sa.select(SignatureEvent)
+        .where(SignatureEvent.dossier_id == dossier.id, SignatureEvent.signer == event["signer"])
+        .order_by(SignatureEvent.at.desc())
+        .limit(1)
+    ).first()
+    session.add(
+        SignatureEvent(
+            dossier_id=dossier.id,
+            signer=event["signer"],
+            status=event["status"],
+            identity_verification=event["identity_verification"],
+            evidence_id=event["evidence_id"],
+            at=at,
+            payload=event,
+        )
+    )
+    stands = latest is None or at > latest.at
+    record(
+        session,
+        "signature.received",
+        actor=actor,
+        dossier=dossier,
+        payload={
+            "signer": event["signer"],
+            "status": event["status"],
+            "identity_verification": event["identity_verification"],
+            "evidence_id": event["evidence_id"],
+            "at": at.isoformat(),
+            "stands": stands,
+        },
+    )
+    if stands:
+        defer_job(session, CHECKS_TASK, dossier.id, "signature")
+    return SignatureOutcome(
+        order_number=dossier.order_number,
+        outcome="recorded" if stands else "superseded",
+        signer=event["signer"],
+    )
+
+
+def latest_signatures(dossier: Dossier) -> dict[str, SignatureEvent]:
+    """Per signer, the event with the latest `at` (events arrive repeated and out of order)."""
+    latest: dict[str, SignatureEvent] = {}
+    for event in dossier.signature_events:
+        if event.signer not in latest or event.at > latest[event.signer].at:
+            latest[event.signer] = event
+    return latest

@@ -1,0 +1,60 @@
+"""What the portal shows its customer for an order: status, certificates, what to send."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
+from ra_workbench.extensions import db
+
+
+def order_status(order_number: str) -> dict[str, Any] | None:
+    session = db.session
+    dossier = session.scalars(
+        sa.select(Dossier).where(Dossier.order_number == order_number)
+    ).unique().one_or_none()
+    if dossier is None:
+        return None
+    from ra_workbench.issuance.models import Certificate
+
+    generated = session.scalar(
+        sa.select(sa.func.count(Certificate.id)).where(
+            Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_(None)
+        )
+    )
+    status = DossierStatus(dossier.status)
+    result: dict[str, Any] = {
+        "order_number": dossier.order_number,
+        "revision": dossier.revision,
+        "created_at": dossier.submitted_at.isoformat(),
+        "status": status.value,
+        "status_label": STATUS_LABELS_FR[status],
+        "verdict": dossier.verdict,
+        "holders": 1,
+        "certificates": f"{generated or 0} / {dossier.certificates_ordered}",
+        "dematerialised": dossier.dossier_type == "dematerialised",
+        "delivery_mode": dossier.delivery_mode,
+        "to_provide": _to_provide(dossier),
+        "delivery": _delivery(dossier),
+    }
+    return result
+
+
+def _to_provide(dossier: Dossier) -> list[str]:
+    """The French list of what the customer still has to send (from checks and decisions)."""
+    try:
+        from ra_workbench.checks.service import customer_requests
+    except ImportError:
+        return []
+    return list(customer_requests(db.session, dossier))
+
+
+def _delivery(dossier: Dossier) -> dict[str, Any] | None:
+    try:
+        from ra_workbench.delivery.service import delivery_summary
+    except ImportError:
+        return None
+    return delivery_summary(db.session, dossier)

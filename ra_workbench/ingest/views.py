@@ -1,0 +1,97 @@
+"""The portal-facing JSON API: packages in, signature events in, order status out."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ra_workbench.extensions import csrf
+from ra_workbench.ingest.package import read_package_bytes
+from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+from ra_workbench.ingest.status import order_status
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+# Refusals that are about the order's state, not the package's shape.
+CONFLICT_MARKERS = ("déjà validé", "antérieure")
+
+
+def _client_for(token: str) -> str | None:
+    for known, name in current_app.config["RA_SETTINGS"].api_tokens.items():
+        if hmac.compare_digest(known.encode(), token.encode()):
+            return name
+    return None
+
+
+def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        client = _client_for(token.strip()) if scheme.lower() == "bearer" and token else None
+        if client is None:
+            response = jsonify({"error": "jeton d'API absent ou invalide"})
+            response.headers["WWW-Authenticate"] = 'Bearer realm="ra-workbench"'
+            return response, 401
+        g.api_client = client
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_large(_exc: RequestEntityTooLarge) -> Any:
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return jsonify({"error": f"envoi trop volumineux (maximum {limit} octets)"}), 413
+
+
+@bp.post("/dossiers")
+@require_token
+def upload_dossier() -> Any:
+    upload = request.files.get("package")
+    if upload is None:
+        data = request.get_data(cache=False)
+        name = request.headers.get("X-Package-Name", "package.zip")
+    else:
+        data = upload.read()
+        name = upload.filename or "package.zip"
+    if not data:
+        return jsonify({"error": "aucun paquet reçu (zip attendu dans le champ 'package')"}), 400
+    limits = package_limits()
+    outcome = ingest(
+        lambda: read_package_bytes(data, name, limits),
+        name=name,
+        source="api",
+        actor=f"api:{g.api_client}",
+    )
+    body = outcome.to_json()
+    if outcome.outcome == "refused":
+        conflict = any(m in e for e in outcome.errors for m in CONFLICT_MARKERS)
+        return jsonify(body), 409 if conflict else 400
+    return jsonify(body), 201 if outcome.outcome == "created" else 200
+
+
+@bp.post("/signatures")
+@require_token
+def upload_signature() -> Any:
+    outcome = ingest_signature(request.get_data(cache=False), source="api", actor=f"api:{g.api_client}")
+    body = outcome.to_json()
+    if outcome.outcome == "refused":
+        unknown = any("commande inconnue" in e for e in outcome.errors)
+        return jsonify(body), 404 if unknown else 400
+    return jsonify(body), 200
+
+
+@bp.get("/dossiers/<order_number>/status")
+@require_token
+def dossier_status(order_number: str) -> Any:
+    status = order_status(order_number)
+    if status is None:
+        return jsonify({"error": f"commande inconnue : {order_number}"}), 404
+    return jsonify(status), 200

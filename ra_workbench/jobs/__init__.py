@@ -1,0 +1,1 @@
+"""Jobs: background work on rq when Redis is configured, inline in-process otherwise."""

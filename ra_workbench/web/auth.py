@@ -1,0 +1,82 @@
+"""Sign-in and sign-out for staff, and the permission decorator every view uses."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from ra_workbench.accounts.models import User
+from ra_workbench.accounts.service import authenticate
+from ra_workbench.audit.service import record
+from ra_workbench.extensions import db, login_manager
+from ra_workbench.unit import unit_of_work
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Adresse de messagerie", validators=[DataRequired(), Email()])
+    password = PasswordField("Mot de passe", validators=[DataRequired()])
+
+
+def init_login(app: Flask) -> None:
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @app.before_request
+    def _session_timeout() -> None:
+        session.permanent = True  # PERMANENT_SESSION_LIFETIME = the configured idle timeout
+
+
+def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Login plus a "scope:resource:action" permission, checked on every call."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.can(permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def _is_safe_next(target: str | None) -> bool:
+    return bool(target) and target.startswith("/") and not target.startswith("//")  # type: ignore[union-attr]
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+def login() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        with unit_of_work() as s:
+            user, error = authenticate(s, form.email.data or "", form.password.data or "")
+        if user is not None:
+            login_user(user)
+            target = request.args.get("next")
+            return redirect(target if _is_safe_next(target) else url_for("home.index"))
+        flash(error or "Identifiants incorrects.", "danger")
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/deconnexion")
+@login_required
+def logout() -> Any:
+    with unit_of_work() as s:
+        record(s, "auth.logout", actor=current_user.email, actor_id=current_user.id)
+    logout_user()
+    flash("Vous êtes déconnecté.", "info")
+    return redirect(url_for("auth.login"))
