@@ -1,0 +1,141 @@
+"""The portal's API: packages and signature events in, order status out, behind a token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ra_workbench.synth.packages import generate_broken_package, generate_dossier
+
+TODAY = dt.date(2026, 11, 20)
+
+
+def zip_directory(path: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(path.rglob("*")):
+            if file.is_file():
+                archive.write(file, file.relative_to(path).as_posix())
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def package_zip(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("api-packages")
+    return zip_directory(generate_dossier(out, seed=21, order_number="500001", today=TODAY))
+
+
+def post_package(client: FlaskClient, data: bytes, headers: dict[str, str]):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/v1/dossiers",
+        data={"package": (io.BytesIO(data), "dossier.zip")},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
+
+
+def test_portal_without_a_token_is_turned_away(client: FlaskClient, package_zip: bytes) -> None:
+    response = post_package(client, package_zip, {})
+    assert response.status_code == 401
+    assert "jeton" in response.get_json()["error"]
+
+
+def test_portal_with_a_wrong_token_is_turned_away(client: FlaskClient, package_zip: bytes) -> None:
+    response = post_package(client, package_zip, {"Authorization": "Bearer not-the-token"})
+    assert response.status_code == 401
+
+
+def test_portal_uploads_a_package_then_the_same_again_as_a_duplicate(
+    client: FlaskClient, api_headers: dict[str, str], package_zip: bytes
+) -> None:
+    first = post_package(client, package_zip, api_headers)
+    assert first.status_code == 201, first.get_json()
+    assert first.get_json()["outcome"] == "created"
+    again = post_package(client, package_zip, api_headers)
+    assert again.status_code == 200
+    assert again.get_json()["outcome"] == "duplicate"
+
+
+def test_oversized_upload_is_refused_with_413(
+    app: Flask, client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    response = post_package(client, b"\0" * (limit + 1), api_headers)
+    assert response.status_code == 413
+
+
+def test_zip_with_traversal_entries_is_refused_with_400(
+    client: FlaskClient, api_headers: dict[str, str], tmp_path: Path
+) -> None:
+    zipped = generate_broken_package(tmp_path, "zip_slip", seed=1)
+    response = post_package(client, zipped.read_bytes(), api_headers)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["outcome"] == "refused"
+    assert any("chemin dangereux" in e for e in body["errors"])
+
+
+def test_status_reports_the_order_to_the_portal(
+    client: FlaskClient, api_headers: dict[str, str], package_zip: bytes
+) -> None:
+    post_package(client, package_zip, api_headers)
+    response = client.get("/api/v1/dossiers/500001/status", headers=api_headers)
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["order_number"] == "500001"
+    assert body["status"] == "pending"
+    assert body["certificates"] == "0 / 1"
+    assert client.get("/api/v1/dossiers/999999/status", headers=api_headers).status_code == 404
+
+
+def signature_event(signer: str, status: str, at: str, order: str = "500001") -> bytes:
+    return json.dumps(
+        {
+            "format": "portail-signature/1",
+            "order_number": order,
+            "signer": signer,
+            "status": status,
+            "identity_verification": "self_id_passed" if status == "signed" else "not_done",
+            "evidence_id": f"GS-{signer}-{at}",
+            "at": at,
+        }
+    ).encode()
+
+
+def test_latest_signature_event_per_signer_stands_even_out_of_order(
+    client: FlaskClient, api_headers: dict[str, str], package_zip: bytes
+) -> None:
+    from ra_workbench.dossiers.models import Dossier
+    from ra_workbench.extensions import db
+    from ra_workbench.ingest.service import latest_signatures
+
+    post_package(client, package_zip, api_headers)
+    late = signature_event("holder", "signed", "2026-11-21T10:00:00+01:00")
+    early = signature_event("holder", "expired", "2026-11-21T09:00:00+01:00")
+    assert client.post("/api/v1/signatures", data=late, headers=api_headers).get_json()[
+        "outcome"
+    ] == "recorded"
+    assert client.post("/api/v1/signatures", data=early, headers=api_headers).get_json()[
+        "outcome"
+    ] == "superseded"
+    dossier = db.session.query(Dossier).one()
+    assert latest_signatures(dossier)["holder"].status == "signed"
+
+
+def test_signature_for_an_unknown_order_is_a_clear_error(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    response = client.post(
+        "/api/v1/signatures",
+        data=signature_event("holder", "signed", "2026-11-21T10:00:00+01:00", order="777"),
+        headers=api_headers,
+    )
+    assert response.status_code == 404
+    assert "commande inconnue" in response.get_json()["errors"][0]
