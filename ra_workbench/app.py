@@ -45,7 +45,9 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def configure_database(app: Flask) -> None:

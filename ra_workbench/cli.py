@@ -100,8 +100,13 @@ def users_create(email: str, role: str, first_name: str, last_name: str, passwor
     try:
         with unit_of_work() as session:
             user = create_user(
-                session, email=email, password=password, role=role,
-                first_name=first_name, last_name=last_name, actor="cli",
+                session,
+                email=email,
+                password=password,
+                role=role,
+                first_name=first_name,
+                last_name=last_name,
+                actor="cli",
             )
     except AccountError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -32,8 +32,13 @@ def ensure_demo_users() -> list[tuple[str, str]]:
         for email, role, first, last in DEMO_USERS:
             if session.scalar(sa.select(User.id).where(User.email == email)) is None:
                 create_user(
-                    session, email=email, password=DEMO_PASSWORD, role=role,
-                    first_name=first, last_name=last, actor="demo",
+                    session,
+                    email=email,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    first_name=first,
+                    last_name=last,
+                    actor="demo",
                 )
             created.append((email, role))
     return created
@@ -95,6 +100,6 @@ def demo_command(count: int, seed: int) -> None:
                     for event in demo_signature_events(outcome.order_number, signers, rng):
                         ingest_signature(event, source="demo", actor="demo")
     click.echo("")
-    click.echo("Comptes de démonstration (mot de passe : %s)" % DEMO_PASSWORD)
+    click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
     for email, role in users:
         click.echo(f"  {role:<11} {email}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import cast
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def commit(session: Session) -> None:
 
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
-    session = db.session
+    session = cast(Session, db.session)
     try:
         yield session
     except BaseException:

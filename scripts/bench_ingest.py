@@ -36,6 +36,7 @@ def main() -> None:
         parser.error("a Redis URL is needed (source <(scripts/services.sh start))")
 
     from flask_migrate import upgrade
+    from ra_workbench.synth.packages import generate_batch
     from redis import Redis
 
     from ra_workbench.app import ROOT, create_app
@@ -43,7 +44,6 @@ def main() -> None:
     from ra_workbench.extensions import db
     from ra_workbench.ingest.package import read_package_path
     from ra_workbench.ingest.service import ingest, package_limits
-    from ra_workbench.synth.packages import generate_batch
 
     work = Path(tempfile.mkdtemp(prefix="ra-bench-ingest-"))
     t0 = time.perf_counter()
@@ -58,7 +58,9 @@ def main() -> None:
     )
     generation_s = time.perf_counter() - t0
     total_bytes = sum(
-        f.stat().st_size for p in packages for f in ([p] if p.is_file() else p.rglob("*"))
+        f.stat().st_size
+        for p in packages
+        for f in ([p] if p.is_file() else p.rglob("*"))
         if f.is_file()
     )
 
@@ -97,8 +99,9 @@ def main() -> None:
 
     ms = sorted(t * 1000 for t in timings)
     report = {
-        "date": dt.date.today().isoformat(),
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "date": dt.datetime.now(dt.UTC).date().isoformat(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
         "backend": "PostgreSQL" if settings.database_url.startswith("postgresql") else "SQLite",
         "packages": len(packages),
         "package_bytes_total": total_bytes,

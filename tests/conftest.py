@@ -20,7 +20,7 @@ from ra_workbench.config import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
-API_TOKEN = "test-portal-token-0123456789abcdef"  # noqa: S105 - test credential
+API_TOKEN = "test-portal-token-0123456789abcdef"
 
 
 def _backend_url(data_dir: Path) -> str:

@@ -72,7 +72,10 @@ def authenticate(session: Session, email: str, password: str) -> tuple[User | No
         return None, "Identifiants incorrects."
     if user.locked_until is not None and user.locked_until > now:
         record(
-            session, "auth.login_failed", actor=user.email, actor_id=user.id,
+            session,
+            "auth.login_failed",
+            actor=user.email,
+            actor_id=user.id,
             payload={"reason": "locked"},
         )
         return None, "Trop de tentatives : compte temporairement verrouillé, réessayez plus tard."
@@ -84,7 +87,10 @@ def authenticate(session: Session, email: str, password: str) -> tuple[User | No
             user.locked_until = now + LOCKOUT
             user.failed_logins = 0
         record(
-            session, "auth.login_failed", actor=user.email, actor_id=user.id,
+            session,
+            "auth.login_failed",
+            actor=user.email,
+            actor_id=user.id,
             payload={"reason": "password"},
         )
         return None, "Identifiants incorrects."

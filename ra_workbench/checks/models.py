@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 
 class CheckRun(Base):
@@ -24,7 +24,7 @@ class CheckRun(Base):
     trigger: Mapped[str] = mapped_column(sa.String(32), default="manual")
     # Fingerprint of every input (facts, rules, date): equal fingerprints give equal results.
     inputs_hash: Mapped[str] = mapped_column(sa.String(64), default="")
-    created_at: Mapped[created_at]
+    created_at: Mapped[CreatedAt]
 
     results: Mapped[list[CheckResult]] = relationship(
         back_populates="run", cascade="all, delete-orphan", order_by="CheckResult.id"

@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 
 class Shipment(Base):
@@ -20,7 +20,7 @@ class Shipment(Base):
     address: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     recipient: Mapped[str] = mapped_column(sa.String(300))
     state: Mapped[str] = mapped_column(sa.String(16), default="prepared", index=True)
-    prepared_at: Mapped[created_at]
+    prepared_at: Mapped[CreatedAt]
     shipped_at: Mapped[dt.datetime | None]
     delivered_at: Mapped[dt.datetime | None]
     returned_at: Mapped[dt.datetime | None]
@@ -48,7 +48,7 @@ class Appointment(Base):
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
     slot_id: Mapped[int] = mapped_column(sa.ForeignKey("pickup_slots.id"), index=True)
     booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    booked_at: Mapped[created_at]
+    booked_at: Mapped[CreatedAt]
     state: Mapped[str] = mapped_column(sa.String(16), default="booked")  # booked|cancelled|done
 
     slot: Mapped[PickupSlot] = relationship()
@@ -61,7 +61,7 @@ class CallAttempt(Base):
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
     person_role: Mapped[str] = mapped_column(sa.String(32))
     phone: Mapped[str] = mapped_column(sa.String(40))
-    at: Mapped[created_at]
+    at: Mapped[CreatedAt]
     outcome: Mapped[str] = mapped_column(sa.String(32))  # reached|no_answer|voicemail|wrong_number
     note: Mapped[str] = mapped_column(sa.Text, default="")
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -76,4 +76,4 @@ class Handover(Base):
     handed_to_role: Mapped[str] = mapped_column(sa.String(32))
     handed_to_name: Mapped[str] = mapped_column(sa.String(300))
     identity_document_shown: Mapped[str] = mapped_column(sa.String(300))
-    at: Mapped[created_at]
+    at: Mapped[CreatedAt]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 if TYPE_CHECKING:
     from ra_workbench.dossiers.models import Dossier, Person
@@ -48,7 +48,7 @@ class Document(Base):
     revision: Mapped[int]
     superseded: Mapped[bool] = mapped_column(default=False)
     superseded_at: Mapped[dt.datetime | None]
-    received_at: Mapped[created_at]
+    received_at: Mapped[CreatedAt]
     # Retention purge: the bytes are gone, the record (hash, type) stays.
     purged_at: Mapped[dt.datetime | None]
 
@@ -68,7 +68,7 @@ class Extraction(Base):
     result: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     error: Mapped[str | None] = mapped_column(sa.Text)
     seconds: Mapped[float] = mapped_column(default=0.0)
-    created_at: Mapped[created_at]
+    created_at: Mapped[CreatedAt]
 
     __table_args__ = (
         sa.UniqueConstraint(

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ra_workbench.db import Base, created_at, intpk, json_data
+from ra_workbench.db import Base, CreatedAt, intpk, json_data
 from ra_workbench.dossiers.states import DossierStatus
 
 if TYPE_CHECKING:
@@ -52,8 +52,8 @@ class Dossier(Base):
     revision: Mapped[int] = mapped_column(default=1)
     format: Mapped[str] = mapped_column(sa.String(40))
     submitted_at: Mapped[dt.datetime]
-    received_at: Mapped[created_at]
-    updated_at: Mapped[created_at]
+    received_at: Mapped[CreatedAt]
+    updated_at: Mapped[CreatedAt]
     offer_code: Mapped[str] = mapped_column(sa.String(64))
     offer_label: Mapped[str] = mapped_column(sa.String(300), default="")
     price_ttc: Mapped[decimal.Decimal | None] = mapped_column(sa.Numeric(10, 2))
@@ -65,7 +65,9 @@ class Dossier(Base):
     payment_transaction_id: Mapped[str | None] = mapped_column(sa.String(100))
     documents_valid_attested: Mapped[bool] = mapped_column(default=False)
     certificates_ordered: Mapped[int] = mapped_column(default=1)
-    status: Mapped[str] = mapped_column(sa.String(32), default=DossierStatus.PENDING.value, index=True)
+    status: Mapped[str] = mapped_column(
+        sa.String(32), default=DossierStatus.PENDING.value, index=True
+    )
     # Derived from the latest check run; the queue's tab.
     verdict: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     verdict_at: Mapped[dt.datetime | None]
@@ -152,7 +154,7 @@ class DossierRevision(Base):
     id: Mapped[intpk]
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
     revision: Mapped[int]
-    received_at: Mapped[created_at]
+    received_at: Mapped[CreatedAt]
     source: Mapped[str] = mapped_column(sa.String(32))  # cli | api | inbox | demo
     package_name: Mapped[str] = mapped_column(sa.String(300), default="")
     summary: Mapped[json_data]
@@ -176,7 +178,7 @@ class SignatureEvent(Base):
     identity_verification: Mapped[str] = mapped_column(sa.String(32))
     evidence_id: Mapped[str] = mapped_column(sa.String(200))
     at: Mapped[dt.datetime]
-    received_at: Mapped[created_at]
+    received_at: Mapped[CreatedAt]
     payload: Mapped[json_data]
 
     dossier: Mapped[Dossier] = relationship(back_populates="signature_events")

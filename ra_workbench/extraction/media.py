@@ -126,8 +126,7 @@ def load_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
         raise MediaError("image refusée : bombe de décompression") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise MediaError(f"image illisible ou tronquée ({type(exc).__name__})") from exc
-    img = img.convert("RGB")
-    return np.asarray(img)
+    return np.asarray(img.convert("RGB"))
 
 
 def render_pdf_pages(

@@ -193,7 +193,9 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
 # -- validating the manifest ----------------------------------------------------------------
 
 
-def _require(obj: Any, key: str, where: str, errors: list[str], kind: type | tuple[type, ...]) -> Any:
+def _require(
+    obj: Any, key: str, where: str, errors: list[str], kind: type | tuple[type, ...]
+) -> Any:
     if not isinstance(obj, dict) or key not in obj or obj[key] is None:
         errors.append(f"champ obligatoire manquant : {where}{key}")
         return None
@@ -248,7 +250,9 @@ def validate_manifest(manifest: dict[str, Any], files: dict[str, bytes]) -> list
 
     for key in ("holders", "porteurs"):
         if key in manifest:
-            errors.append("une commande ne peut avoir qu'un seul porteur (commande groupée refusée)")
+            errors.append(
+                "une commande ne peut avoir qu'un seul porteur (commande groupée refusée)"
+            )
     holder = manifest.get("holder")
     if isinstance(holder, list):
         errors.append("une commande ne peut avoir qu'un seul porteur (commande groupée refusée)")
@@ -317,7 +321,9 @@ def validate_manifest(manifest: dict[str, Any], files: dict[str, bytes]) -> list
                 continue
         else:
             person, side = None, None
-        result.append(PackageFile(path=rel, type=doc_type, person=person, side=side, data=files[rel]))
+        result.append(
+            PackageFile(path=rel, type=doc_type, person=person, side=side, data=files[rel])
+        )
     if errors:
         raise PackageRefused(errors, order_number if isinstance(order_number, str) else None)
     return result

@@ -122,10 +122,7 @@ def apply_package(
             )
         if DossierStatus(existing.status) in VALIDATED_STATUSES:
             raise PackageRefused(
-                [
-                    "dossier déjà validé par CertEurope : les pièces ne peuvent plus être "
-                    "remplacées"
-                ],
+                ["dossier déjà validé par CertEurope : les pièces ne peuvent plus être remplacées"],
                 package.order_number,
             )
         dossier = existing
@@ -237,7 +234,9 @@ def _create_dossier(session: Session, package: Package, *, source: str, actor: s
     return dossier
 
 
-def _store_document(session: Session, dossier: Dossier, file: PackageFile, revision: int) -> Document:
+def _store_document(
+    session: Session, dossier: Dossier, file: PackageFile, revision: int
+) -> Document:
     media_type = sniff_media_type(file.data)
     page_count: int | None = None
     if media_type == MEDIA_PDF:
@@ -268,7 +267,9 @@ def _store_document(session: Session, dossier: Dossier, file: PackageFile, revis
     return document
 
 
-def _document_key(doc_type: str, person: str | None, side: str | None, sha256: str) -> tuple[Any, ...]:
+def _document_key(
+    doc_type: str, person: str | None, side: str | None, sha256: str
+) -> tuple[Any, ...]:
     return (doc_type, person, side, sha256)
 
 
@@ -344,7 +345,9 @@ def ingest_signature(data: bytes, *, source: str, actor: str = "portail") -> Sig
         return SignatureOutcome(order_number=exc.order_number, outcome="refused", errors=exc.errors)
 
 
-def apply_signature_event(session: Session, event: dict[str, Any], *, actor: str) -> SignatureOutcome:
+def apply_signature_event(
+    session: Session, event: dict[str, Any], *, actor: str
+) -> SignatureOutcome:
     dossier = _find_dossier(session, event["order_number"], lock=True)
     if dossier is None:
         raise PackageRefused(

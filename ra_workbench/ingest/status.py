@@ -13,9 +13,11 @@ from ra_workbench.extensions import db
 
 def order_status(order_number: str) -> dict[str, Any] | None:
     session = db.session
-    dossier = session.scalars(
-        sa.select(Dossier).where(Dossier.order_number == order_number)
-    ).unique().one_or_none()
+    dossier = (
+        session.scalars(sa.select(Dossier).where(Dossier.order_number == order_number))
+        .unique()
+        .one_or_none()
+    )
     if dossier is None:
         return None
     from ra_workbench.issuance.models import Certificate

@@ -80,7 +80,9 @@ def upload_dossier() -> Any:
 @bp.post("/signatures")
 @require_token
 def upload_signature() -> Any:
-    outcome = ingest_signature(request.get_data(cache=False), source="api", actor=f"api:{g.api_client}")
+    outcome = ingest_signature(
+        request.get_data(cache=False), source="api", actor=f"api:{g.api_client}"
+    )
     body = outcome.to_json()
     if outcome.outcome == "refused":
         unknown = any("commande inconnue" in e for e in outcome.errors)

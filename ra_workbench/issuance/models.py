@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 
 class IssuanceRequest(Base):
@@ -20,8 +20,8 @@ class IssuanceRequest(Base):
     state: Mapped[str] = mapped_column(sa.String(16), default="queued", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
-    created_at: Mapped[created_at]
-    updated_at: Mapped[created_at]
+    created_at: Mapped[CreatedAt]
+    updated_at: Mapped[CreatedAt]
 
 
 class Certificate(Base):
@@ -44,5 +44,5 @@ class Certificate(Base):
     holder_surname: Mapped[str] = mapped_column(sa.String(200), index=True)
     holder_given_names: Mapped[str] = mapped_column(sa.String(300))
     holder_birth_date: Mapped[dt.date | None]
-    issued_at: Mapped[created_at]
+    issued_at: Mapped[CreatedAt]
     revoked_at: Mapped[dt.datetime | None]

@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 
 class OutboxMessage(Base):
@@ -25,5 +25,5 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     # Idempotency: the same notification for the same reason is stored once.
     dedup_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
-    created_at: Mapped[created_at]
+    created_at: Mapped[CreatedAt]
     sent_at: Mapped[dt.datetime | None]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ra_workbench.accounts.models import User
-from ra_workbench.db import Base, created_at, intpk
+from ra_workbench.db import Base, CreatedAt, intpk
 
 
 class DecisionKind:
@@ -28,7 +28,7 @@ class Decision(Base):
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(32), index=True)
     actor_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    at: Mapped[created_at]
+    at: Mapped[CreatedAt]
     check_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("check_runs.id"))
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     reasons: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
@@ -49,7 +49,7 @@ class QualityReview(Base):
     id: Mapped[intpk]
     decision_id: Mapped[int] = mapped_column(sa.ForeignKey("decisions.id"), unique=True)
     dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
-    sampled_at: Mapped[created_at]
+    sampled_at: Mapped[CreatedAt]
     reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reviewed_at: Mapped[dt.datetime | None]
     agrees: Mapped[bool | None]

@@ -6,7 +6,17 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -52,8 +62,8 @@ def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., An
     return decorator
 
 
-def _is_safe_next(target: str | None) -> bool:
-    return bool(target) and target.startswith("/") and not target.startswith("//")  # type: ignore[union-attr]
+def _is_safe_next(target: str) -> bool:
+    return target.startswith("/") and not target.startswith("//")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -66,7 +76,7 @@ def login() -> Any:
             user, error = authenticate(s, form.email.data or "", form.password.data or "")
         if user is not None:
             login_user(user)
-            target = request.args.get("next")
+            target = request.args.get("next") or ""
             return redirect(target if _is_safe_next(target) else url_for("home.index"))
         flash(error or "Identifiants incorrects.", "danger")
     return render_template("auth/login.html", form=form)

@@ -17,7 +17,9 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @requires("review:dossier:read")
 def index() -> Any:
-    dossiers = db.session.scalars(
-        sa.select(Dossier).order_by(Dossier.submitted_at).limit(200)
-    ).unique().all()
+    dossiers = (
+        db.session.scalars(sa.select(Dossier).order_by(Dossier.submitted_at).limit(200))
+        .unique()
+        .all()
+    )
     return render_template("home/index.html", dossiers=dossiers)

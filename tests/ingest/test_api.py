@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
 from ra_workbench.synth.packages import generate_broken_package, generate_dossier
 
 TODAY = dt.date(2026, 11, 20)
@@ -119,12 +118,14 @@ def test_latest_signature_event_per_signer_stands_even_out_of_order(
     post_package(client, package_zip, api_headers)
     late = signature_event("holder", "signed", "2026-11-21T10:00:00+01:00")
     early = signature_event("holder", "expired", "2026-11-21T09:00:00+01:00")
-    assert client.post("/api/v1/signatures", data=late, headers=api_headers).get_json()[
-        "outcome"
-    ] == "recorded"
-    assert client.post("/api/v1/signatures", data=early, headers=api_headers).get_json()[
-        "outcome"
-    ] == "superseded"
+    assert (
+        client.post("/api/v1/signatures", data=late, headers=api_headers).get_json()["outcome"]
+        == "recorded"
+    )
+    assert (
+        client.post("/api/v1/signatures", data=early, headers=api_headers).get_json()["outcome"]
+        == "superseded"
+    )
     dossier = db.session.query(Dossier).one()
     assert latest_signatures(dossier)["holder"].status == "signed"
 

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
+from ra_workbench.synth.packages import generate_batch, generate_broken_package, generate_dossier
 
 from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.models import Dossier, DossierRevision
@@ -19,7 +20,6 @@ from ra_workbench.extensions import db
 from ra_workbench.ingest import service as ingest_service
 from ra_workbench.ingest.package import read_package_path
 from ra_workbench.ingest.service import ingest, package_limits
-from ra_workbench.synth.packages import generate_batch, generate_broken_package, generate_dossier
 from tests.snapshots import audit_event_types, database_rows, store_files
 
 TODAY = dt.date(2026, 11, 20)
@@ -61,9 +61,13 @@ def test_ingesting_generated_packages_creates_one_dossier_each_with_its_document
         outcome = ingest_path(path)
         assert outcome.outcome == "created", outcome.errors
         manifest = json.loads((path / "dossier.json").read_text())
-        dossier = db.session.scalars(
-            sa.select(Dossier).where(Dossier.order_number == manifest["order_number"])
-        ).unique().one()
+        dossier = (
+            db.session.scalars(
+                sa.select(Dossier).where(Dossier.order_number == manifest["order_number"])
+            )
+            .unique()
+            .one()
+        )
         assert dossier.status == DossierStatus.PENDING
         assert len(dossier.documents) == len(manifest["documents"])
         assert dossier.holder is not None
@@ -106,7 +110,8 @@ def test_higher_revision_replaces_identity_documents_and_keeps_the_old_ones(
     superseded = {d.sha256 for d in documents if d.superseded}
     current_identity = {d.sha256 for d in documents if d.type == "identity" and not d.superseded}
     assert old_identity <= superseded
-    assert current_identity and current_identity.isdisjoint(old_identity)
+    assert current_identity
+    assert current_identity.isdisjoint(old_identity)
     revisions = db.session.scalars(sa.select(DossierRevision.revision)).all()
     assert sorted(revisions) == [1, 2]
 
