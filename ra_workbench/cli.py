@@ -114,6 +114,7 @@ def users_create(email: str, role: str, first_name: str, last_name: str, passwor
 
 
 def register_commands(app: Flask) -> None:
+    from ra_workbench.checks.cli import check_command
     from ra_workbench.demo import demo_command
 
     for command in (
@@ -122,5 +123,6 @@ def register_commands(app: Flask) -> None:
         ingest_signature_command,
         users_group,
         demo_command,
+        check_command,
     ):
         app.cli.add_command(command)

@@ -6,14 +6,20 @@ Shared by every test package; add a factory here rather than copying set-up arou
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.service import create_user
+from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.db import utcnow
+from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.documents.store import DocumentStore
 from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 
@@ -102,3 +108,160 @@ def make_user(session: Session, role: str = "operator", **overrides: Any) -> Use
     }
     values.update(overrides)
     return create_user(session, **values)
+
+
+# --- documents and checks (review) --------------------------------------------------------
+
+CLEAN_RULES = (
+    "file.format",
+    "file.size",
+    "file.name",
+    "file.readable",
+    "dossier.documents_complete",
+    "dossier.attestation",
+    "identity.both_sides",
+    "identity.mrz",
+    "identity.document_type",
+    "identity.valid_on_date",
+    "identity.name_match",
+    "kbis.read",
+    "kbis.age",
+    "kbis.siren_match",
+    "kbis.name_match",
+    "kbis.legal_representative",
+    "organisation.siren",
+    "fields.no_accents",
+    "contact.mobile",
+    "contact.email",
+    "holder.unique",
+    "payment.settled",
+    "signatures.complete",
+)
+
+VERDICT_BY_WORST = {
+    "fail": "incomplete",
+    "error": "blocked",
+    "pending": "waiting_signatures",
+}
+
+
+def png_bytes(width: int = 320, height: int = 200, color: str = "#d0e4f5", text: str = "") -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (width, height), color)
+    if text:
+        ImageDraw.Draw(image).text((10, 10), text, fill="black")
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int = 1, text: str = "EXTRAIT KBIS") -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    for page in range(pages):
+        pdf.drawString(72, 760, f"{text} — page {page + 1}")
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def make_document(
+    session: Session,
+    dossier: Dossier,
+    *,
+    type: str = "identity",
+    person_role: str | None = "holder",
+    side: str | None = "recto",
+    data: bytes | None = None,
+    original_name: str | None = None,
+    **overrides: Any,
+) -> Document:
+    if data is None:
+        data = pdf_bytes() if type != "identity" else png_bytes(text=f"{person_role} {side}")
+    media = "application/pdf" if data.startswith(b"%PDF") else "image/png"
+    digest, _ = DocumentStore(current_app.config["RA_SETTINGS"].store_dir).put(data)
+    person = dossier.person(person_role) if person_role else None
+    extension = ".pdf" if media == "application/pdf" else ".png"
+    document = Document(
+        dossier_id=dossier.id,
+        person_id=person.id if person else None,
+        person_role=person_role,
+        type=type,
+        side=side,
+        original_name=original_name
+        or f"{type}-{person_role or 'dossier'}-{side or 'page'}{extension}",
+        size=len(data),
+        media_type=media,
+        sha256=digest,
+        page_count=1 if media == "application/pdf" else None,
+        revision=dossier.revision,
+        **overrides,
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+def make_extraction(
+    session: Session, document: Document, kind: str, result: dict[str, Any]
+) -> Extraction:
+    extraction = Extraction(
+        sha256=document.sha256, kind=kind, extractor_version="test-1", result=result
+    )
+    session.add(extraction)
+    session.flush()
+    return extraction
+
+
+def make_check_run(
+    session: Session,
+    dossier: Dossier,
+    results: list[tuple[str, str] | dict[str, Any]] | None = None,
+    *,
+    clean: bool = True,
+    evaluation_date: dt.date | None = None,
+    verdict: str | None = None,
+) -> CheckRun:
+    """A run over `dossier`: `results` as (rule, outcome) pairs or CheckResult field dicts;
+    with `clean`, every other catalogue rule passes. Sets the dossier's verdict."""
+    specs: list[dict[str, Any]] = []
+    for item in results or []:
+        if isinstance(item, tuple):
+            rule, outcome = item
+            specs.append({"rule": rule, "outcome": outcome})
+        else:
+            specs.append(dict(item))
+    if clean:
+        named = {s["rule"] for s in specs}
+        specs += [{"rule": r, "outcome": "pass"} for r in CLEAN_RULES if r not in named]
+    outcomes = {s["outcome"] for s in specs}
+    if verdict is None:
+        verdict = "ready"
+        for worst in ("error", "pending", "fail"):
+            if worst in outcomes:
+                verdict = VERDICT_BY_WORST[worst]
+    run = CheckRun(
+        dossier_id=dossier.id,
+        revision=dossier.revision,
+        evaluation_date=evaluation_date or utcnow().date(),
+        rules_hash="0" * 64,
+        extractor_version="test-1",
+        verdict=verdict,
+        trigger="test",
+    )
+    for spec in specs:
+        spec.setdefault(
+            "message",
+            "Contrôle conforme." if spec["outcome"] == "pass" else f"Problème : {spec['rule']}",
+        )
+        spec.setdefault("evidence", {})
+        run.results.append(CheckResult(**spec))
+    session.add(run)
+    dossier.verdict = verdict
+    dossier.verdict_at = utcnow()
+    session.flush()
+    return run

@@ -47,10 +47,8 @@ def order_status(order_number: str) -> dict[str, Any] | None:
 
 def _to_provide(dossier: Dossier) -> list[str]:
     """The French list of what the customer still has to send (from checks and decisions)."""
-    try:
-        from ra_workbench.checks.service import customer_requests
-    except ImportError:
-        return []
+    from ra_workbench.checks.service import customer_requests
+
     return list(customer_requests(db.session, dossier))
 
 

@@ -54,3 +54,47 @@ class QualityReview(Base):
     reviewed_at: Mapped[dt.datetime | None]
     agrees: Mapped[bool | None]
     comment: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+# Indexes the validation queue relies on at 100,000 dossiers (scripts/bench_queue.py).
+# Declared here, with the queue that needs them, on the tables they serve.
+from ra_workbench.checks.models import CheckResult, CheckRun  # noqa: E402
+from ra_workbench.dossiers.models import Dossier, Organisation, Person  # noqa: E402
+
+# A tab lists pending dossiers of one verdict, oldest first.
+sa.Index("ix_dossiers_queue", Dossier.status, Dossier.verdict, Dossier.submitted_at)
+# "Failing rule" filter: the results of one rule and outcome, then their run's dossier.
+sa.Index(
+    "ix_check_results_rule_outcome_run", CheckResult.rule, CheckResult.outcome, CheckResult.run_id
+)
+# The latest run of a dossier.
+sa.Index("ix_check_runs_dossier_latest", CheckRun.dossier_id, CheckRun.id)
+
+# Search "contains" (ILIKE '%term%') on names: trigram GIN indexes on PostgreSQL (plain
+# indexes elsewhere). The migration must run `CREATE EXTENSION IF NOT EXISTS pg_trgm`
+# first; create_all() does it through the listener below.
+TRIGRAM_INDEXES = (
+    sa.Index(
+        "ix_organisations_name_trgm",
+        Organisation.name,
+        postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
+    ),
+    sa.Index(
+        "ix_people_last_name_trgm",
+        Person.last_name,
+        postgresql_using="gin",
+        postgresql_ops={"last_name": "gin_trgm_ops"},
+    ),
+    sa.Index(
+        "ix_people_first_name_trgm",
+        Person.first_name,
+        postgresql_using="gin",
+        postgresql_ops={"first_name": "gin_trgm_ops"},
+    ),
+)
+CREATE_TRIGRAM_EXTENSION = sa.DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+for _table in (Organisation.__table__, Person.__table__):
+    sa.event.listen(
+        _table, "before_create", CREATE_TRIGRAM_EXTENSION.execute_if(dialect="postgresql")
+    )

@@ -6,7 +6,10 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from ra_workbench.documents.views import bp as documents_bp
     from ra_workbench.ingest.views import bp as api_bp
+    from ra_workbench.review.views import bp as review_bp
+    from ra_workbench.web.admin import init_admin
     from ra_workbench.web.auth import bp as auth_bp
     from ra_workbench.web.auth import init_login
     from ra_workbench.web.home import bp as home_bp
@@ -15,3 +18,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(home_bp)
+    app.register_blueprint(review_bp)
+    app.register_blueprint(documents_bp)
+    init_admin(app)

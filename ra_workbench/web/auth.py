@@ -20,7 +20,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired, Length, Regexp
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.service import authenticate
@@ -32,8 +32,16 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Adresse de messagerie", validators=[DataRequired(), Email()])
-    password = PasswordField("Mot de passe", validators=[DataRequired()])
+    # A plain shape check: the account lookup is what decides (no email_validator dependency).
+    email = EmailField(
+        "Adresse de messagerie",
+        validators=[
+            DataRequired(),
+            Length(max=320),
+            Regexp(r"^[^@\s]+@[^@\s]+$", message="Adresse de messagerie invalide."),
+        ],
+    )
+    password = PasswordField("Mot de passe", validators=[DataRequired(), Length(max=1024)])
 
 
 def init_login(app: Flask) -> None:

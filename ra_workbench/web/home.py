@@ -1,14 +1,11 @@
-"""The landing page once signed in."""
+"""The landing page once signed in: the validation queue."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, url_for
 
-from ra_workbench.dossiers.models import Dossier
-from ra_workbench.extensions import db
 from ra_workbench.web.auth import requires
 
 bp = Blueprint("home", __name__)
@@ -17,9 +14,4 @@ bp = Blueprint("home", __name__)
 @bp.get("/")
 @requires("review:dossier:read")
 def index() -> Any:
-    dossiers = (
-        db.session.scalars(sa.select(Dossier).order_by(Dossier.submitted_at).limit(200))
-        .unique()
-        .all()
-    )
-    return render_template("home/index.html", dossiers=dossiers)
+    return redirect(url_for("review.queue_page"))

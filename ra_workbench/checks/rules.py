@@ -1,0 +1,413 @@
+"""The checks' rules as data: rules/checks.toml, loaded and validated once at start-up.
+
+A malformed file stops the application with a `RulesError` naming the file and the key
+(« rules/checks.toml: clé kbis.max_age_months : … »). The file's sha256 is kept with the
+rules and recorded on every check run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ra_workbench.checks.results import RULE_IDS
+
+CHECKS_FILE = "checks.toml"
+MEGABYTE = 1_000_000  # « Mo » as the portal's users read it
+
+MEDIA_TYPES = ("image/png", "image/jpeg", "application/pdf")
+IDENTITY_TYPES = ("cni", "cnie", "identity_card", "passport", "residence_permit", "visa")
+KBIS_KINDS = ("kbis", "extrait_k", "rne", "sirene")
+DOCUMENT_TYPES = ("kbis", "identity", "payment_proof", "mandate")
+ROLES = ("holder", "legal_representative", "mandataire")
+# Conditions a requirement may name; each is a predicate over the dossier's facts.
+CONDITIONS = (
+    "has_mandataire",
+    "holder_is_legal_representative",
+    "payment_by_transfer",
+    "mandate_on_file",
+)
+# Placeholders the customer wording may use; the values come from the result and the rules.
+PLACEHOLDERS = (
+    "file",
+    "person",
+    "document",
+    "max_size_mo",
+    "kbis_max_age_months",
+    "mandate_max_age_months",
+)
+
+
+class RulesError(RuntimeError):
+    """rules/ is missing or malformed; the message names the file and the key, in French."""
+
+
+@dataclass(frozen=True)
+class FileRules:
+    max_size_bytes: int
+    accepted_media_types: frozenset[str]
+    extensions: Mapping[str, frozenset[str]]
+    max_pdf_pages: int
+    forbid_dots_in_name: bool
+
+
+@dataclass(frozen=True)
+class IdentityRules:
+    accepted_types: frozenset[str]
+    manual_types: frozenset[str]
+    accept_residence_permit: bool
+    residence_permit_codes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class KbisRules:
+    max_age_months: int
+    accepted_kinds: frozenset[str]
+
+
+@dataclass(frozen=True)
+class MandateRules:
+    max_age_months: int
+    require_signature_field: bool
+
+
+@dataclass(frozen=True)
+class ContactRules:
+    mobile_prefixes: tuple[str, ...]
+    excluded_prefixes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldRules:
+    allowed_punctuation: str
+
+
+@dataclass(frozen=True)
+class DocumentRequirement:
+    type: str
+    person: str | None
+    when: tuple[str, ...]
+    unless: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SignatureRequirement:
+    signer: str
+    when: tuple[str, ...]
+    unless: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerdictRules:
+    blocking_failures: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Rules:
+    files: FileRules
+    identity: IdentityRules
+    kbis: KbisRules
+    mandate: MandateRules
+    contact: ContactRules
+    fields: FieldRules
+    documents: tuple[DocumentRequirement, ...]
+    signatures: tuple[SignatureRequirement, ...]
+    verdict: VerdictRules
+    customer_requests: Mapping[str, str]
+    content_hash: str
+    source: str
+
+    def wording_values(self) -> dict[str, str]:
+        """The rule-wide placeholder values of the customer wording."""
+        return {
+            "max_size_mo": f"{self.files.max_size_bytes / MEGABYTE:g}",
+            "kbis_max_age_months": str(self.kbis.max_age_months),
+            "mandate_max_age_months": str(self.mandate.max_age_months),
+        }
+
+
+class _Table:
+    """A TOML table read key by key; each problem names the file and the dotted key."""
+
+    def __init__(self, source: str, prefix: str, data: Any) -> None:
+        self.source = source
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise self.error(None, "doit être une table")
+        self.data: dict[str, Any] = data
+        self.read: set[str] = set()
+
+    def key(self, name: str | None) -> str:
+        if not name:
+            return self.prefix
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str | None, problem: str) -> RulesError:
+        return RulesError(f"{self.source}: clé {self.key(name)} : {problem}")
+
+    def raw(self, name: str, default: Any = ...) -> Any:
+        self.read.add(name)
+        if name not in self.data:
+            if default is ...:
+                raise self.error(name, "absente")
+            return default
+        return self.data[name]
+
+    def table(self, name: str, default: Any = ...) -> _Table:
+        return _Table(self.source, self.key(name), self.raw(name, default))
+
+    def integer(self, name: str, *, minimum: int = 0) -> int:
+        value = self.raw(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(name, f"doit être un nombre entier (reçu {value!r})")
+        if value < minimum:
+            raise self.error(name, f"doit être au moins {minimum} (reçu {value})")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.raw(name)
+        if not isinstance(value, bool):
+            raise self.error(name, f"doit valoir true ou false (reçu {value!r})")
+        return value
+
+    def string(self, name: str) -> str:
+        value = self.raw(name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, f"doit être un texte non vide (reçu {value!r})")
+        return value
+
+    def strings(
+        self,
+        name: str,
+        *,
+        allowed: tuple[str, ...] | None = None,
+        default: Any = ...,
+        non_empty: bool = True,
+    ) -> tuple[str, ...]:
+        value = self.raw(name, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.error(name, f"doit être une liste de textes (reçu {value!r})")
+        if non_empty and not value:
+            raise self.error(name, "ne doit pas être vide")
+        if allowed is not None:
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                raise self.error(
+                    name,
+                    f"valeur inconnue {unknown[0]!r} (attendu parmi : {', '.join(allowed)})",
+                )
+        return tuple(value)
+
+    def finish(self) -> None:
+        """Refuse keys nobody reads: a typo must not silently fall back on a default."""
+        unknown = sorted(set(self.data) - self.read)
+        if unknown:
+            raise self.error(unknown[0], "clé inconnue")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _files(root: _Table) -> FileRules:
+    t = root.table("files")
+    media = t.strings("accepted_media_types", allowed=MEDIA_TYPES)
+    ext_table = t.table("extensions")
+    extensions: dict[str, frozenset[str]] = {}
+    for media_type in media:
+        exts = ext_table.strings(media_type)
+        bad = [e for e in exts if not re.fullmatch(r"\.[a-z0-9]+", e)]
+        if bad:
+            raise ext_table.error(media_type, f"extension mal formée {bad[0]!r} (ex. « .pdf »)")
+        extensions[media_type] = frozenset(exts)
+    ext_table.finish()
+    rules = FileRules(
+        max_size_bytes=t.integer("max_size_bytes", minimum=1),
+        accepted_media_types=frozenset(media),
+        extensions=extensions,
+        max_pdf_pages=t.integer("max_pdf_pages", minimum=1),
+        forbid_dots_in_name=t.boolean("forbid_dots_in_name"),
+    )
+    t.finish()
+    return rules
+
+
+def _identity(root: _Table) -> IdentityRules:
+    t = root.table("identity")
+    accepted = t.strings("accepted_types", allowed=IDENTITY_TYPES)
+    if "visa" in accepted:
+        raise t.error("accepted_types", "un visa n'est jamais une pièce d'identité acceptée")
+    manual = t.strings("manual_types", allowed=IDENTITY_TYPES, default=[], non_empty=False)
+    if "visa" in manual:
+        raise t.error("manual_types", "un visa n'est jamais une pièce d'identité acceptée")
+    rules = IdentityRules(
+        accepted_types=frozenset(accepted),
+        manual_types=frozenset(manual),
+        accept_residence_permit=t.boolean("accept_residence_permit"),
+        residence_permit_codes=frozenset(t.strings("residence_permit_codes")),
+    )
+    t.finish()
+    return rules
+
+
+def _kbis(root: _Table) -> KbisRules:
+    t = root.table("kbis")
+    rules = KbisRules(
+        max_age_months=t.integer("max_age_months", minimum=1),
+        accepted_kinds=frozenset(t.strings("accepted_kinds", allowed=KBIS_KINDS)),
+    )
+    t.finish()
+    return rules
+
+
+def _mandate(root: _Table) -> MandateRules:
+    t = root.table("mandate")
+    rules = MandateRules(
+        max_age_months=t.integer("max_age_months", minimum=1),
+        require_signature_field=t.boolean("require_signature_field"),
+    )
+    t.finish()
+    return rules
+
+
+def _contact(root: _Table) -> ContactRules:
+    t = root.table("contact")
+    prefixes = t.strings("mobile_prefixes")
+    excluded = t.strings("excluded_prefixes", default=[], non_empty=False)
+    for name, values in (("mobile_prefixes", prefixes), ("excluded_prefixes", excluded)):
+        bad = [p for p in values if not re.fullmatch(r"0[0-9]{1,9}", p)]
+        if bad:
+            raise t.error(name, f"préfixe national attendu (ex. « 06 »), reçu {bad[0]!r}")
+    t.finish()
+    return ContactRules(mobile_prefixes=prefixes, excluded_prefixes=excluded)
+
+
+def _fields(root: _Table) -> FieldRules:
+    t = root.table("fields")
+    punctuation = t.raw("allowed_punctuation")
+    if not isinstance(punctuation, str) or any(c.isalnum() or ord(c) > 127 for c in punctuation):
+        raise t.error("allowed_punctuation", "doit être une suite de signes ASCII")
+    t.finish()
+    return FieldRules(allowed_punctuation=punctuation)
+
+
+def _conditions(t: _Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    when = t.strings("when", allowed=CONDITIONS, default=[], non_empty=False)
+    unless = t.strings("unless", allowed=CONDITIONS, default=[], non_empty=False)
+    return when, unless
+
+
+def _requirement_tables(root: _Table, section: str) -> list[_Table]:
+    t = root.table(section)
+    items = t.raw("required")
+    if not isinstance(items, list) or not items:
+        raise t.error("required", "doit être une liste de tables [[…]] non vide")
+    t.finish()
+    return [_Table(root.source, f"{section}.required[{i}]", item) for i, item in enumerate(items)]
+
+
+def _documents(root: _Table) -> tuple[DocumentRequirement, ...]:
+    out = []
+    for t in _requirement_tables(root, "documents"):
+        doc_type = t.raw("type")
+        if doc_type not in DOCUMENT_TYPES:
+            raise t.error("type", f"type inconnu {doc_type!r} ({', '.join(DOCUMENT_TYPES)})")
+        person = t.raw("person", None)
+        if (doc_type == "identity") != (person is not None) or (
+            person is not None and person not in ROLES
+        ):
+            raise t.error("person", f"une pièce d'identité nomme sa personne ({', '.join(ROLES)})")
+        when, unless = _conditions(t)
+        t.finish()
+        out.append(DocumentRequirement(type=doc_type, person=person, when=when, unless=unless))
+    return tuple(out)
+
+
+def _signatures(root: _Table) -> tuple[SignatureRequirement, ...]:
+    out = []
+    for t in _requirement_tables(root, "signatures"):
+        signer = t.raw("signer")
+        if signer not in ROLES:
+            raise t.error("signer", f"signataire inconnu {signer!r} ({', '.join(ROLES)})")
+        when, unless = _conditions(t)
+        t.finish()
+        out.append(SignatureRequirement(signer=signer, when=when, unless=unless))
+    return tuple(out)
+
+
+def _verdict(root: _Table) -> VerdictRules:
+    t = root.table("verdict")
+    blocking = t.strings("blocking_failures", allowed=RULE_IDS, non_empty=False)
+    t.finish()
+    return VerdictRules(blocking_failures=frozenset(blocking))
+
+
+def _customer_requests(root: _Table, verdict: VerdictRules) -> dict[str, str]:
+    t = root.table("customer_requests")
+    sample = dict.fromkeys(PLACEHOLDERS, "x")
+    wording: dict[str, str] = {}
+    for rule in RULE_IDS:
+        if rule in verdict.blocking_failures:
+            continue  # the customer cannot fix these: nothing to ask for
+        text = t.string(rule)
+        try:
+            text.format_map(sample)
+        except KeyError as exc:
+            raise t.error(
+                rule, f"variable inconnue {{{exc.args[0]}}} ({', '.join(PLACEHOLDERS)})"
+            ) from None
+        except (ValueError, IndexError) as exc:
+            raise t.error(rule, f"accolades mal formées ({exc})") from None
+        wording[rule] = text
+    for name in t.data:
+        if name not in RULE_IDS:
+            raise t.error(name, "identifiant de contrôle inconnu")
+        t.read.add(name)
+    t.finish()
+    return wording
+
+
+def parse_rules(text: bytes, source: str) -> Rules:
+    """Validate the content of checks.toml; `source` names the file in error messages."""
+    try:
+        data = tomllib.loads(text.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{source}: le fichier doit être encodé en UTF-8 ({exc})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{source}: TOML invalide : {exc}") from exc
+    root = _Table(source, "", data)
+    verdict = _verdict(root)
+    rules = Rules(
+        files=_files(root),
+        identity=_identity(root),
+        kbis=_kbis(root),
+        mandate=_mandate(root),
+        contact=_contact(root),
+        fields=_fields(root),
+        documents=_documents(root),
+        signatures=_signatures(root),
+        verdict=verdict,
+        customer_requests=_customer_requests(root, verdict),
+        content_hash=hashlib.sha256(text).hexdigest(),
+        source=source,
+    )
+    root.finish()
+    return rules
+
+
+def load_rules(rules_dir: Path) -> Rules:
+    path = rules_dir / CHECKS_FILE
+    source = _display(path)
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise RulesError(f"{source}: fichier illisible ou absent ({exc.strerror})") from exc
+    return parse_rules(text, source)

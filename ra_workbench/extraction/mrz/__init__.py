@@ -1,0 +1,121 @@
+"""Reading the machine-readable zone of identity documents.
+
+`read_identity(data)` takes the bytes of an uploaded file (JPEG, PNG or PDF), finds the MRZ
+on its first pages whatever the orientation, reads it with our OCR-B classifier, verifies
+every check digit and returns an `IdentityReading` (or None when no MRZ is found). Bad input
+raises `MediaError` with a French message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from ra_workbench.extraction.media import MediaError, load_pages
+from ra_workbench.extraction.mrz import codec
+from ra_workbench.extraction.mrz.reader import Reading, read_page
+
+__all__ = ["EXTRACTOR_VERSION", "IdentityReading", "MediaError", "read_identity", "read_image"]
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR_VERSION = "mrz-1"
+PDF_DPI = 200
+PDF_MAX_PAGES = 2
+
+
+@dataclass
+class IdentityReading:
+    """One MRZ read off a file: the facts, where they were and how sure we are."""
+
+    facts: codec.MrzFacts
+    page: int
+    rotation: int
+    angle: float
+    bbox: tuple[int, int, int, int]
+    confidence: float
+    corrections: list[codec.Correction]
+    raw_lines: list[str]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def format(self) -> str:
+        return self.facts.format
+
+    @property
+    def valid(self) -> bool:
+        return self.facts.valid
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.facts.to_json()
+        out.update(
+            {
+                "raw_lines": list(self.raw_lines),
+                "location": {
+                    "page": self.page,
+                    "side": None,  # recto/verso is known to the caller, not to the pixels
+                    "rotation": self.rotation,
+                    "angle": self.angle,
+                    "bbox": list(self.bbox),
+                },
+                "confidence": self.confidence,
+                "corrections": [c.to_json() for c in self.corrections],
+                "timings": {k: round(v, 4) for k, v in self.timings.items()},
+                "extractor_version": EXTRACTOR_VERSION,
+            }
+        )
+        return out
+
+
+def _from_reading(reading: Reading, page: int) -> IdentityReading:
+    return IdentityReading(
+        facts=reading.facts,
+        page=page,
+        rotation=reading.rotation,
+        angle=reading.angle,
+        bbox=reading.bbox,
+        confidence=reading.confidence,
+        corrections=reading.corrections,
+        raw_lines=reading.raw_lines,
+        timings=dict(reading.timings),
+    )
+
+
+def read_image(image: Any, *, today: date | None = None, page: int = 1) -> IdentityReading | None:
+    """Read the MRZ of an already decoded RGB (or gray) numpy array."""
+    reading = read_page(image, today=today or date.today())  # noqa: DTZ011 - a calendar day
+    return _from_reading(reading, page) if reading else None
+
+
+def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading | None:
+    """The MRZ of an uploaded file, or None if it has none we can read.
+
+    Raises MediaError for empty, truncated, oversized, encrypted or mislabelled files.
+    """
+    started = time.perf_counter()
+    today = today or date.today()  # noqa: DTZ011 - a calendar day, no time zone involved
+    if not data:
+        raise MediaError("fichier vide")
+    pages = load_pages(data, dpi=PDF_DPI, max_pages=PDF_MAX_PAGES)
+    decoded = time.perf_counter() - started
+    best: IdentityReading | None = None
+    for number, image in enumerate(pages, start=1):
+        reading = read_page(image, today=today)
+        if reading is None:
+            continue
+        candidate = _from_reading(reading, number)
+        if best is None or reading.rank > (
+            sum(best.facts.checks.values()) - len(best.facts.checks),
+            best.confidence,
+        ):
+            best = candidate
+        if best.valid:
+            break
+    if best is not None:
+        best.timings["decode"] = decoded
+        best.timings["total"] = time.perf_counter() - started
+        log.debug("MRZ %s lue (valide=%s)", best.format, best.valid)
+    return best

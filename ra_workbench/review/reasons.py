@@ -1,0 +1,71 @@
+"""The reasons operators pick from when requesting documents or rejecting (rules/review.toml).
+
+Rules are data: the French sentences live in the file, validated when first loaded, with
+an error naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+REVIEW_RULES_FILE = "review.toml"
+
+
+class ReviewRulesError(RuntimeError):
+    """rules/review.toml is missing or malformed; the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class ReviewReasons:
+    # rule id -> French sentence the customer reads (what to send or correct)
+    request: dict[str, str]
+    # reason code -> French label shown to operators and kept with the decision
+    reject: dict[str, str]
+
+
+def _string_table(path: Path, data: dict[str, object], key: str) -> dict[str, str]:
+    table = data.get(key)
+    if not isinstance(table, dict) or not table:
+        raise ReviewRulesError(f"{path}: table [{key}] absente ou vide")
+    out: dict[str, str] = {}
+    for name, label in table.items():
+        if not isinstance(label, str) or not label.strip():
+            raise ReviewRulesError(f"{path}: [{key}] {name!r} doit être un texte non vide")
+        out[str(name)] = label.strip()
+    return out
+
+
+def parse_reasons(path: Path) -> ReviewReasons:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ReviewRulesError(f"{path}: fichier introuvable") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ReviewRulesError(f"{path}: TOML invalide ({exc})") from exc
+    return ReviewReasons(
+        request=_string_table(path, data, "request_reasons"),
+        reject=_string_table(path, data, "reject_reasons"),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _cached(path: Path, mtime_ns: int) -> ReviewReasons:
+    return parse_reasons(path)
+
+
+def load_reasons(rules_dir: Path) -> ReviewReasons:
+    path = rules_dir / REVIEW_RULES_FILE
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise ReviewRulesError(f"{path}: fichier introuvable") from exc
+    return _cached(path, mtime)
+
+
+def current_reasons() -> ReviewReasons:
+    from flask import current_app
+
+    return load_reasons(current_app.config["RA_SETTINGS"].rules_dir)

@@ -1,0 +1,389 @@
+"""The operators' screens: the queue, the dossier page and the decision buttons.
+
+Thin: parse the form, call one service function inside a unit of work, flash the French
+outcome, redirect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from ra_workbench.accounts.models import User
+from ra_workbench.config import Settings
+from ra_workbench.db import utcnow
+from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
+from ra_workbench.dossiers.states import TransitionError
+from ra_workbench.extensions import db
+from ra_workbench.review import forms, service
+from ra_workbench.review.page import (
+    DECISION_LABELS_FR,
+    IDENTITY_CHECK_LABELS_FR,
+    SIGNATURE_LABELS_FR,
+    build_page,
+)
+from ra_workbench.review.reasons import current_reasons
+from ra_workbench.unit import unit_of_work
+from ra_workbench.web.auth import requires
+
+bp = Blueprint("review", __name__, url_prefix="/validation")
+
+DELIVERY_LABELS_FR = {"shipping": "En livraison", "pickup": "À retirer en personne"}
+PAYMENT_LABELS_FR = {"card": "Carte bancaire", "transfer": "Virement"}
+
+
+@bp.record_once
+def _validate_reasons(state: Any) -> None:
+    """rules/review.toml is checked at start-up: a malformed file stops the app."""
+    from ra_workbench.review.reasons import load_reasons
+
+    load_reasons(state.app.config["RA_SETTINGS"].rules_dir)
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "delivery_labels": DELIVERY_LABELS_FR,
+        "payment_labels": PAYMENT_LABELS_FR,
+        "outcome_labels": service.OUTCOME_LABELS_FR,
+        "tab_labels": service.TAB_LABELS_FR,
+        "role_labels": ROLE_LABELS_FR,
+    }
+
+
+def _db() -> Session:
+    return cast(Session, db.session)
+
+
+def _settings() -> Settings:
+    settings: Settings = current_app.config["RA_SETTINGS"]
+    return settings
+
+
+def _me() -> User:
+    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
+    return user
+
+
+def _int_arg(name: str) -> int | None:
+    raw = request.args.get(name, "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 6 else None
+
+
+def _filters() -> tuple[service.QueueFilters, forms.QueueFilterForm]:
+    form = forms.QueueFilterForm(request.args)
+    rules = service.failing_rule_choices(_db())
+    form.regle.choices = [("", "Tous"), *((r, r) for r in rules)]
+    tab = request.args.get("onglet", "ready")
+    if tab not in service.TABS:
+        tab = "ready"
+    delivery = request.args.get("livraison") or None
+    payment = request.args.get("paiement") or None
+    rule = request.args.get("regle") or None
+    filters = service.QueueFilters(
+        tab=tab,
+        delivery_mode=delivery if delivery in DELIVERY_LABELS_FR else None,
+        payment_method=payment if payment in PAYMENT_LABELS_FR else None,
+        failing_rule=rule if rule in rules else None,
+        min_age_days=_int_arg("age_min"),
+        max_age_days=_int_arg("age_max"),
+        search=request.args.get("q", "")[:200],
+        newest_first=request.args.get("tri") == "recents",
+        page=_int_arg("page") or 1,
+    )
+    return filters, form
+
+
+@bp.get("/")
+@requires("review:dossier:read")
+def queue_page() -> Any:
+    filters, form = _filters()
+    settings = _settings()
+    page = service.queue(
+        _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
+    )
+    args = {k: v for k, v in request.args.items() if v and k != "page"}
+
+    def queue_url(**changes: Any) -> str:
+        merged = {**args, **changes}
+        return url_for(".queue_page", **{k: v for k, v in merged.items() if v not in (None, "")})
+
+    return render_template(
+        "review/queue.html", page=page, form=form, tabs=service.TABS, queue_url=queue_url
+    )
+
+
+@bp.get("/api/file")
+@requires("review:dossier:read")
+def queue_api() -> Any:
+    """The same queue as JSON (counts and the page of rows), for tooling and tests."""
+    filters, _ = _filters()
+    settings = _settings()
+    page = service.queue(
+        _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
+    )
+    return jsonify(
+        {
+            "tab": filters.tab,
+            "counts": page.counts,
+            "total": page.total,
+            "rows": [
+                {
+                    "order_number": r.order_number,
+                    "submitted_at": r.submitted_at.isoformat(),
+                    "age_days": r.age_days,
+                    "overdue": r.overdue,
+                    "organisation": r.organisation,
+                    "holder": r.holder,
+                    "verdict": r.verdict,
+                    "status": r.status,
+                    "claimed_by": r.claimed_by,
+                    "failing_rules": r.failing_rules,
+                    "url": url_for(".dossier_page", dossier_id=r.id),
+                }
+                for r in page.rows
+            ],
+        }
+    )
+
+
+def _dossier(dossier_id: int) -> Dossier:
+    dossier = _db().get(Dossier, dossier_id)
+    if dossier is None:
+        abort(404)
+    return dossier
+
+
+@bp.get("/dossiers/<int:dossier_id>")
+@requires("review:dossier:read")
+def dossier_page(dossier_id: int) -> Any:
+    dossier = _dossier(dossier_id)
+    settings = _settings()
+    page = build_page(
+        _db(),
+        dossier,
+        _me(),
+        sla_days=settings.sla_days,
+        claim_minutes=settings.claim_minutes,
+        now=utcnow(),
+    )
+    reasons = current_reasons()
+    failing = [r.rule for r in page.results if r.outcome in ("fail", "error")]
+    approve = forms.approve_form(page.results)
+    override = forms.override_form(page.results)
+    request_form = forms.request_documents_form(reasons, failing)
+    for form in (approve, override, request_form):
+        form.check_run_id.data = str(page.run.id) if page.run else ""
+    return render_template(
+        "review/dossier.html",
+        page=page,
+        approve_form=approve,
+        override_form=override,
+        request_form=request_form,
+        reject_form=forms.reject_form(reasons),
+        second_form=forms.SecondApprovalForm(prefix="second"),
+        refuse_override_form=forms.RefuseOverrideForm(prefix="refuse"),
+        action_form=forms.ActionForm(),
+        reasons=reasons,
+        decision_labels=DECISION_LABELS_FR,
+        signature_labels=SIGNATURE_LABELS_FR,
+        identity_check_labels=IDENTITY_CHECK_LABELS_FR,
+        can_second=_me().can("review:override:second"),
+        can_release=_me().can("review:claim:release"),
+    )
+
+
+def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) -> Any:
+    """Run one service call in a unit of work; flash its French outcome; back to the page."""
+    user = _me()
+    try:
+        with unit_of_work() as session:
+            action(session, user)
+    except service.ConflictOfInterest as exc:
+        with unit_of_work() as session:
+            service.record_conflict(session, dossier_id, user, exc)
+        flash(str(exc), "danger")
+    except (service.ReviewError, TransitionError) as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(success, "success")
+    return redirect(url_for(".dossier_page", dossier_id=dossier_id))
+
+
+def _invalid(form: Any, dossier_id: int) -> Any:
+    messages = [f"{form[name].label.text} : {' '.join(errs)}" for name, errs in form.errors.items()]
+    flash("Formulaire incomplet — " + " ; ".join(messages), "danger")
+    return redirect(url_for(".dossier_page", dossier_id=dossier_id))
+
+
+@bp.post("/dossiers/<int:dossier_id>/prendre")
+@requires("review:dossier:claim")
+def claim(dossier_id: int) -> Any:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        f"Dossier pris en charge pour {minutes} minutes.",
+        lambda s, u: service.claim(s, dossier_id, u, claim_minutes=minutes),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/liberer")
+@requires("review:dossier:claim")
+def release(dossier_id: int) -> Any:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    return _act(dossier_id, "Dossier libéré.", lambda s, u: service.release(s, dossier_id, u))
+
+
+@bp.post("/dossiers/<int:dossier_id>/controler")
+@requires("review:dossier:decide")
+def rerun(dossier_id: int) -> Any:
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    return _act(
+        dossier_id, "Contrôles relancés.", lambda s, u: service.rerun_checks(s, dossier_id, u)
+    )
+
+
+def _results(dossier_id: int) -> list[Any]:
+    return service.sorted_results(service.latest_run(_db(), dossier_id))
+
+
+@bp.post("/dossiers/<int:dossier_id>/valider")
+@requires("review:dossier:decide")
+def approve(dossier_id: int) -> Any:
+    form = forms.approve_form(_results(dossier_id))
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Dossier validé : la génération du certificat est lancée.",
+        lambda s, u: service.approve(
+            s,
+            dossier_id,
+            u,
+            check_run_id=form.run_id(),
+            confirmations=form.confirmations(),
+            comment=form.comment.data or "",
+            claim_minutes=minutes,
+        ),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/deroger")
+@requires("review:dossier:decide")
+def override(dossier_id: int) -> Any:
+    form = forms.override_form(_results(dossier_id))
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Dérogation enregistrée : elle attend la validation d'un superviseur.",
+        lambda s, u: service.request_override(
+            s,
+            dossier_id,
+            u,
+            check_run_id=form.run_id(),
+            justification=form.justification.data or "",
+            confirmations=form.confirmations(),
+            claim_minutes=minutes,
+        ),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/seconder")
+@requires("review:override:second")
+def second(dossier_id: int) -> Any:
+    form = forms.SecondApprovalForm(prefix="second")
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Dérogation secondée : le dossier est validé.",
+        lambda s, u: service.second_approval(
+            s, dossier_id, u, comment=form.comment.data or "", claim_minutes=minutes
+        ),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/refuser-derogation")
+@requires("review:override:second")
+def refuse_override(dossier_id: int) -> Any:
+    form = forms.RefuseOverrideForm(prefix="refuse")
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Dérogation refusée : le dossier revient dans la file.",
+        lambda s, u: service.refuse_override(
+            s, dossier_id, u, comment=form.comment.data or "", claim_minutes=minutes
+        ),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/demander-pieces")
+@requires("review:dossier:decide")
+def request_documents(dossier_id: int) -> Any:
+    reasons = current_reasons()
+    form = forms.request_documents_form(reasons)
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    run_id = int(form.check_run_id.data) if (form.check_run_id.data or "").isdigit() else None
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Pièces demandées au client : le dossier sort de la file jusqu'à sa nouvelle version.",
+        lambda s, u: service.request_documents(
+            s,
+            dossier_id,
+            u,
+            reasons=reasons,
+            codes=list(form.reasons.data or []),
+            comment=form.comment.data or "",
+            check_run_id=run_id,
+            claim_minutes=minutes,
+        ),
+    )
+
+
+@bp.post("/dossiers/<int:dossier_id>/refuser")
+@requires("review:dossier:decide")
+def reject(dossier_id: int) -> Any:
+    reasons = current_reasons()
+    form = forms.reject_form(reasons)
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    minutes = _settings().claim_minutes
+    return _act(
+        dossier_id,
+        "Dossier refusé.",
+        lambda s, u: service.reject(
+            s,
+            dossier_id,
+            u,
+            reasons=reasons,
+            reason=form.reason.data or "",
+            comment=form.comment.data or "",
+            claim_minutes=minutes,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Synthetic documents for the demo, the tests and the benchmarks."""

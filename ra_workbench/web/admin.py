@@ -1,0 +1,262 @@
+"""Flask-Admin screens for administrators: staff accounts, offers, pickup slots.
+
+Only the `admin` role gets in (every view checks it); password hashes are never shown
+nor editable (a new password is hashed by accounts.service); every change is audited
+as `admin.change`. Forms are Flask-WTF forms so that the app-wide CSRF protection
+applies here too, and Flask-Admin's scripts get the per-request CSP nonce.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, flash, g, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.form import DateTimeField
+from flask_admin.theme import Bootstrap4Theme
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+from wtforms import PasswordField, SelectField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ra_workbench.accounts.models import ROLE_LABELS_FR, Offer, Role, User
+from ra_workbench.accounts.service import MIN_PASSWORD_LENGTH, AccountError, create_user
+from ra_workbench.audit.service import record
+from ra_workbench.delivery.models import PickupSlot
+from ra_workbench.extensions import db
+
+ADMIN_PERMISSION = "admin:users:manage"
+LOCAL_TZ = ZoneInfo("Europe/Paris")
+
+
+def _session() -> Session:
+    return cast(Session, db.session)
+
+
+def _allowed() -> bool:
+    return bool(current_user.is_authenticated and current_user.can(ADMIN_PERMISSION))
+
+
+def _refuse() -> Any:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", next=request.full_path))
+    abort(403)
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return str(g.csp_nonce)
+
+
+class SecureIndexView(AdminIndexView):
+    def is_accessible(self) -> bool:
+        return _allowed()
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        return _refuse()
+
+    @expose("/")
+    def index(self) -> Any:
+        return self.render("admin/index.html")
+
+
+class AuditedModelView(ModelView):
+    form_base_class = FlaskForm
+    can_view_details = True
+    page_size = 50
+
+    def is_accessible(self) -> bool:
+        return _allowed()
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
+        return _refuse()
+
+    def _audit(self, model: Any, action: str, fields: list[str]) -> None:
+        db.session.flush()
+        record(
+            _session(),
+            "admin.change",
+            actor=current_user.email,
+            actor_id=current_user.id,
+            payload={
+                "model": model.__tablename__,
+                "id": model.id,
+                "action": action,
+                "fields": sorted(f for f in fields if "password" not in f and f != "csrf_token"),
+            },
+        )
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        changed = [name for name, field in form._fields.items() if field.data is not None]
+        self._audit(model, "create" if is_created else "update", changed)
+
+    def on_model_delete(self, model: Any) -> None:
+        self._audit(model, "delete", [])
+
+
+class UserView(AuditedModelView):
+    can_delete = False  # accounts are deactivated, never deleted: the audit trail names them
+    column_list = (
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "active",
+        "failed_logins",
+        "locked_until",
+        "last_login_at",
+        "created_at",
+    )
+    column_details_exclude_list = ("password_hash",)
+    column_exclude_list = ("password_hash",)
+    column_searchable_list = ("email", "last_name")
+    column_filters = ("role", "active")
+    column_labels = {
+        "email": "Adresse de messagerie",
+        "first_name": "Prénom",
+        "last_name": "Nom",
+        "role": "Rôle",
+        "active": "Actif",
+        "failed_logins": "Échecs de connexion",
+        "locked_until": "Verrouillé jusqu'à",
+        "last_login_at": "Dernière connexion",
+        "created_at": "Créé le",
+        "new_password": "Nouveau mot de passe",
+    }
+    column_formatters = {"role": lambda _v, _c, m, _p: ROLE_LABELS_FR.get(m.role, m.role)}
+    form_columns = ("email", "first_name", "last_name", "role", "active", "new_password")
+    form_extra_fields = {
+        "new_password": PasswordField(
+            "Nouveau mot de passe",
+            validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
+            description="Laisser vide pour ne pas le changer (obligatoire à la création).",
+        ),
+    }
+    form_overrides = {"role": SelectField}
+    form_args = {"role": {"choices": [(r, ROLE_LABELS_FR[r]) for r in Role.ALL]}}
+
+    def create_model(self, form: Any) -> Any:
+        try:
+            user = create_user(
+                _session(),
+                email=form.email.data or "",
+                password=form.new_password.data or "",
+                role=form.role.data or "",
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
+                actor=current_user.email,
+            )
+            user.active = bool(form.active.data)
+            self._audit(user, "create", ["email", "first_name", "last_name", "role", "active"])
+            db.session.commit()
+        except AccountError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return False
+        return user
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        new_password = form.new_password.data if "new_password" in form else None
+        if new_password:
+            from ra_workbench.accounts.service import hash_password
+
+            model.password_hash = hash_password(new_password)
+            model.failed_logins = 0
+            model.locked_until = None
+        super().on_model_change(form, model, is_created)
+
+
+class OfferView(AuditedModelView):
+    column_list = ("code", "label", "price_ttc", "active")
+    column_searchable_list = ("code", "label")
+    column_labels = {
+        "code": "Code",
+        "label": "Libellé",
+        "price_ttc": "Prix TTC",
+        "active": "Active",
+    }
+
+
+def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """Admins type Paris local times; the database keeps UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=LOCAL_TZ)
+    return value.astimezone(dt.UTC)
+
+
+class PickupSlotView(AuditedModelView):
+    column_list = ("starts_at", "ends_at", "location", "capacity", "booked")
+    column_default_sort = "starts_at"
+    column_labels = {
+        "starts_at": "Début",
+        "ends_at": "Fin",
+        "location": "Lieu",
+        "capacity": "Capacité",
+        "booked": "Réservés",
+    }
+    form_columns = ("starts_at", "ends_at", "location", "capacity")
+    # UTCDateTime is a TypeDecorator Flask-Admin does not map: say which field to use.
+    form_overrides = {"starts_at": DateTimeField, "ends_at": DateTimeField}
+    form_args = {
+        "starts_at": {"label": "Début (heure de Paris)", "validators": [DataRequired()]},
+        "ends_at": {"label": "Fin (heure de Paris)", "validators": [DataRequired()]},
+        "capacity": {"validators": [DataRequired(), NumberRange(min=1, max=500)]},
+    }
+    column_formatters = {
+        "starts_at": lambda _v, _c, m, _p: m.starts_at.astimezone(LOCAL_TZ).strftime(
+            "%d/%m/%Y %H:%M"
+        ),
+        "ends_at": lambda _v, _c, m, _p: m.ends_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
+    }
+
+    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
+        model.starts_at = _as_utc(model.starts_at)
+        model.ends_at = _as_utc(model.ends_at)
+        if (
+            model.ends_at is not None
+            and model.starts_at is not None
+            and (model.ends_at <= model.starts_at)
+        ):
+            raise ValueError("La fin du créneau doit suivre son début.")
+        if model.capacity is not None and model.booked and model.capacity < model.booked:
+            raise ValueError("La capacité ne peut pas être inférieure aux réservations.")
+        super().on_model_change(form, model, is_created)
+
+
+def init_admin(app: Flask) -> Admin:
+    admin = Admin(
+        app,
+        name="RA Workbench — administration",
+        url="/admin",
+        index_view=SecureIndexView(name="Accueil", url="/admin"),
+        theme=Bootstrap4Theme(swatch="default", fluid=True),
+        csp_nonce_generator=csp_nonce,
+    )
+    admin.add_view(UserView(User, db, name="Comptes du personnel", endpoint="admin_users"))
+    admin.add_view(OfferView(Offer, db, name="Offres", endpoint="admin_offers"))
+    admin.add_view(
+        PickupSlotView(PickupSlot, db, name="Créneaux de retrait", endpoint="admin_slots")
+    )
+
+    @app.after_request
+    def _admin_csp(response: Any) -> Any:
+        # Runs before the app-wide headers (which only set what is missing): Flask-Admin
+        # pages carry a few inline scripts, allowed by this request's nonce only.
+        nonce = g.get("csp_nonce")
+        if nonce:
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+                f"script-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'; "
+                "object-src 'none'; base-uri 'self'"
+            )
+        return response
+
+    return admin

@@ -1,0 +1,268 @@
+"""The MRZ maths: check digits, formats, derived expiry and the correction rules."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ra_workbench.extraction.mrz import codec
+
+TODAY = date(2026, 1, 15)
+BERTHIER_1994 = ("IDFRABERTHIER<<<<<<<<<<<<<<<<<<<<<<<", "9409923102854CORINNE<<<<<<<6512068F4")
+BERTHIER_1988 = ("IDFRABERTHIER<<<<<<<<<<<<<<<<<<<<<<<", "8806923102858CORINNE<<<<<<<6512068F6")
+UTO_TD3 = (
+    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+)
+UTO_TD2 = ("I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UTO7408122F1204159<<<<<<<6")
+CNIE_MARTIN = (
+    "IDFRAX4RTBPFW46<<<<<<<<<<<<<<<",
+    "9007138F3002119FRA<<<<<<<<<<<6",
+    "MARTIN<<MAELYS<GAELLE<MARIE<<<",
+)
+
+
+@pytest.mark.parametrize(
+    ("data", "digit"),
+    [
+        ("L898902C3", "6"),
+        ("740812", "2"),
+        ("120415", "9"),
+        ("ZE184226B<<<<<", "1"),
+        ("D23145890", "7"),
+        ("X4RTBPFW4", "6"),
+        ("940992310285", "4"),
+        ("651206", "8"),
+        ("<<<", "0"),
+    ],
+)
+def test_icao_check_digit_weights_seven_three_one_with_letters_from_ten(data, digit):
+    assert codec.check_digit(data) == digit
+
+
+def test_check_digit_refuses_characters_outside_the_mrz_alphabet():
+    with pytest.raises(ValueError, match="not an MRZ character"):
+        codec.check_digit("AB-1")
+
+
+def test_old_french_cni_document_number_check_covers_issue_office_and_sequence():
+    facts = codec.parse_mrz(BERTHIER_1994, today=TODAY)
+    assert facts.format == codec.FR_CNI
+    assert facts.document_number == "940992310285"
+    assert facts.checks["document_number"]
+    assert facts.extra["office_code"] == "923"
+
+
+def test_old_french_cni_final_check_digit_covers_line_one_and_line_two_prefix():
+    line1, line2 = BERTHIER_1994
+    assert codec.check_digit(line1 + line2[:35]) == line2[35]
+    # A change in the surname, which no other check covers, breaks the final check digit.
+    tampered = codec.parse_mrz((line1.replace("BERTHIER", "BERTHIEB"), line2), today=TODAY)
+    assert tampered.checks == {"document_number": True, "birth_date": True, "final": False}
+    assert not tampered.valid
+
+
+def test_old_french_cni_parses_every_field_of_both_specimens():
+    for lines, issue in ((BERTHIER_1994, date(1994, 9, 1)), (BERTHIER_1988, date(1988, 6, 1))):
+        facts = codec.parse_mrz(lines, today=TODAY)
+        assert facts.valid
+        assert (facts.surname, facts.given_names) == ("BERTHIER", ("CORINNE",))
+        assert facts.birth_date == date(1965, 12, 6)
+        assert facts.sex == "F"
+        assert facts.nationality == "FRA"
+        assert facts.issue_date == issue
+        assert facts.expiry_derived
+
+
+def test_old_french_cni_of_an_adult_expires_fifteen_years_after_its_issue_month():
+    facts = codec.parse_mrz(BERTHIER_1994, today=TODAY)
+    # Issued in September 1994 (day unknown): the earliest possible end is 31 August 2009.
+    assert facts.expiry_date == date(2009, 8, 31)
+
+
+def test_old_french_cni_of_a_minor_expires_ten_years_after_its_issue_month():
+    lines = codec.compose_fr_cni(
+        surname="PETIT",
+        given_names=["LEA"],
+        birth_date=date(2000, 3, 2),
+        sex="F",
+        issue_date=date(2012, 5, 20),
+        office_code="751",
+        sequence="00042",
+    )
+    facts = codec.parse_mrz(lines, today=TODAY)
+    assert facts.valid
+    assert facts.expiry_date == date(2022, 4, 30)
+    assert facts.expiry_derived
+
+
+def test_old_french_cni_is_told_from_td2_by_idfra_and_its_line_two_layout():
+    assert codec.detect_format(BERTHIER_1994) == codec.FR_CNI
+    assert codec.detect_format(UTO_TD2) == codec.TD2
+    french_td2 = codec.compose_td2(
+        document_code="ID",
+        issuing_state="FRA",
+        document_number="12AB34567",
+        birth_date=date(1980, 1, 2),
+        sex="M",
+        expiry_date=date(2030, 1, 1),
+        nationality="FRA",
+        surname="DUPONT",
+        given_names=["JEAN"],
+    )
+    assert french_td2[0].startswith("IDFRA")
+    assert codec.detect_format(french_td2) == codec.TD2
+
+
+def test_td3_icao_specimen_parses_with_every_check_digit():
+    facts = codec.parse_mrz(UTO_TD3, today=TODAY)
+    assert facts.format == codec.TD3
+    assert facts.checks == {
+        "document_number": True,
+        "birth_date": True,
+        "expiry_date": True,
+        "personal_number": True,
+        "composite": True,
+    }
+    assert facts.document_number == "L898902C3"
+    assert (facts.surname, facts.given_names) == ("ERIKSSON", ("ANNA", "MARIA"))
+    assert (facts.birth_date, facts.expiry_date) == (date(1974, 8, 12), date(2012, 4, 15))
+    assert not facts.expiry_derived
+
+
+def test_td2_icao_specimen_parses_with_every_check_digit():
+    facts = codec.parse_mrz(UTO_TD2, today=TODAY)
+    assert facts.format == codec.TD2
+    assert facts.valid
+    assert facts.document_number == "D23145890"
+    assert facts.nationality == "UTO"
+
+
+def test_td1_cnie_specimen_parses_with_composite_check():
+    facts = codec.parse_mrz(CNIE_MARTIN, today=TODAY)
+    assert facts.format == codec.TD1
+    assert facts.valid
+    assert facts.document_number == "X4RTBPFW4"
+    assert facts.given_names == ("MAELYS", "GAELLE", "MARIE")
+    assert (facts.birth_date, facts.expiry_date) == (date(1990, 7, 13), date(2030, 2, 11))
+
+
+def test_visas_are_recognised_so_that_they_can_be_refused():
+    fields = {
+        "issuing_state": "FRA",
+        "document_number": "VF1234567",
+        "birth_date": date(1990, 1, 1),
+        "sex": "M",
+        "expiry_date": date(2027, 1, 1),
+        "nationality": "UTO",
+        "surname": "DOE",
+        "given_names": ["JOHN"],
+    }
+    assert codec.detect_format(codec.compose_mrv(codec.MRVA, **fields)) == codec.MRVA
+    mrvb = codec.compose_mrv(codec.MRVB, **fields)
+    assert codec.detect_format(mrvb) == codec.MRVB
+    assert codec.parse_mrz(mrvb, today=TODAY).valid
+
+
+def test_two_digit_birth_years_pivot_on_today_and_expiry_years_are_this_century():
+    assert codec.birth_date_from_mrz("250101", TODAY) == date(2025, 1, 1)
+    assert codec.birth_date_from_mrz("270101", TODAY) == date(1927, 1, 1)
+    assert codec.expiry_date_from_mrz("991231") == date(2099, 12, 31)
+
+
+def test_composed_lines_of_every_format_parse_back_valid():
+    person = {
+        "surname": "DE LA FONTAINE",
+        "given_names": ["JEAN-PAUL", "MARIE"],
+        "birth_date": date(1971, 2, 28),
+        "sex": "M",
+    }
+    td1 = codec.compose_td1(
+        document_code="ID", issuing_state="FRA", document_number="AB12CD345",
+        expiry_date=date(2031, 5, 4), nationality="FRA", **person,
+    )  # fmt: skip
+    td3 = codec.compose_td3(
+        issuing_state="FRA", document_number="19AB12345", expiry_date=date(2031, 5, 4),
+        nationality="FRA", **person,
+    )  # fmt: skip
+    cni = codec.compose_fr_cni(
+        issue_date=date(2005, 1, 1), office_code="92A", sequence="12345", **person
+    )
+    for lines in (td1, td3, cni):
+        facts = codec.parse_mrz(lines, today=TODAY)
+        assert facts.valid, lines
+        assert facts.surname == "DE LA FONTAINE"
+
+
+def test_ocr_confusions_in_numeric_fields_are_corrected_when_check_digits_confirm():
+    read = (BERTHIER_1994[0], "94O9923IO2854CORINNE<<<<<<<65I2O68F4")
+    lines, corrections = codec.correct_lines(read, codec.FR_CNI)
+    assert tuple(lines) == BERTHIER_1994
+    assert {c.reason for c in corrections} == {"check_digit"}
+    assert sorted((c.read, c.corrected) for c in corrections) == [
+        ("I", "1"), ("I", "1"), ("O", "0"), ("O", "0"), ("O", "0")
+    ]  # fmt: skip
+
+
+def test_a_correction_the_check_digit_does_not_confirm_is_refused():
+    # 'B' in the birth date could be 8; but the check digit says 651206 → 8, and 6B1206 → 681206
+    # would give 0: the check digit rejects the substitution, the line stays as read.
+    read = (BERTHIER_1994[0], "9409923102854CORINNE<<<<<<<6B12060F4")
+    lines, corrections = codec.correct_lines(read, codec.FR_CNI)
+    assert lines[1] == read[1]
+    assert not [c for c in corrections if c.field.startswith("birth")]
+    assert not codec.parse_mrz(lines, today=TODAY).checks["birth_date"]
+
+
+def test_an_alphanumeric_document_number_is_corrected_only_when_unambiguous():
+    # TD3 number L898902C3: reading 'C' as '0' gives a number whose check fails; the only
+    # look-alike substitution that restores the check digit is 0 → C... or several are
+    # possible: either way, the result must satisfy the check digit or stay as read.
+    read = (UTO_TD3[0], "L89890200" + UTO_TD3[1][9:])
+    lines, _ = codec.correct_lines(read, codec.TD3)
+    facts = codec.parse_mrz(lines, today=TODAY)
+    assert lines[1] == read[1] or facts.checks["document_number"]
+
+
+def test_a_name_is_never_repaired_even_when_it_holds_a_confusable_letter():
+    read = ("P<UTOER1KSSON<<ANNA<MAR1A<<<<<<<<<<<<<<<<<<<", UTO_TD3[1])
+    lines, corrections = codec.correct_lines(read, codec.TD3)
+    assert lines[0] == read[0]
+    assert not [c for c in corrections if c.field == "names"]
+    assert codec.parse_mrz(lines, today=TODAY).name_confidence < 1.0
+
+
+def test_fillers_read_as_letters_after_the_name_are_normalised_and_recorded():
+    read = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<K<<<<<S<<<<<<<", UTO_TD3[1])
+    lines, corrections = codec.correct_lines(read, codec.TD3)
+    assert tuple(lines) == UTO_TD3
+    assert [(c.read, c.reason) for c in corrections] == [("K", "filler_run"), ("S", "filler_run")]
+
+
+def test_a_word_after_the_name_end_is_left_alone_and_scored_down():
+    read = ("P<UTOERIKSSON<<ANNA<MARIA<<<<<KLMNO<<<<<<<<<", UTO_TD3[1])
+    lines, corrections = codec.correct_lines(read, codec.TD3)
+    assert lines[0] == read[0]
+    assert codec.name_confidence(read[0][5:]) < 1.0
+    assert not corrections
+
+
+def test_a_digit_in_a_country_code_becomes_its_letter_look_alike():
+    read = ("I<UT0ERIKSSON<<ANNA<MARIA<<<<<<<<<<<", "D231458907UT07408122F1204159<<<<<<<6")
+    lines, corrections = codec.correct_lines(read, codec.TD2)
+    assert tuple(lines) == UTO_TD2
+    assert {c.reason for c in corrections} == {"country_code"}
+
+
+def test_empty_personal_number_may_carry_a_filler_check_digit():
+    lines = codec.compose_td3(
+        issuing_state="FRA", document_number="19AB12345", birth_date=date(1980, 1, 1),
+        sex="F", expiry_date=date(2030, 1, 1), nationality="FRA", surname="ROY",
+        given_names=["ZOE"],
+    )  # fmt: skip
+    assert lines[1][42] == "<"
+    fixed, corrections = codec.correct_lines(lines, codec.TD3)
+    assert tuple(fixed) == lines
+    assert not corrections
+    assert codec.parse_mrz(lines, today=TODAY).valid

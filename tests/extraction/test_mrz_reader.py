@@ -1,0 +1,139 @@
+"""Reading MRZs off files: the public specimens, synthetic scans and photos, bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from ra_workbench.extraction.media import MediaError
+from ra_workbench.extraction.mrz import read_identity
+from ra_workbench.synth.identity import make_identity_document, random_person, render_identity_side
+
+SPECIMENS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specimens"
+TODAY = date(2026, 1, 15)
+BAD_INPUT_SECONDS = 5.0
+
+
+def _manifest() -> list[tuple[str, list[str], str]]:
+    with (SPECIMENS / "MANIFEST.tsv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [
+        (
+            row["file"],
+            row['expected_mrz (lines separated by " | ")'].split(" | "),
+            row["mrz_format"],
+        )
+        for row in rows
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "expected", "fmt"), _manifest(), ids=lambda v: str(v)[:30])
+def test_public_specimen_mrz_is_read_exactly_with_every_check_digit(name, expected, fmt):
+    reading = read_identity((SPECIMENS / name).read_bytes(), today=TODAY)
+    assert reading is not None
+    assert reading.facts.lines == tuple(expected)
+    assert reading.valid
+    assert reading.format == {"FR_CNI_1988": "FR_CNI"}.get(fmt, fmt)
+
+
+@pytest.mark.slow
+def test_reading_is_json_with_the_keys_the_extraction_layer_relies_on():
+    reading = read_identity((SPECIMENS / "uto_td3_icao.png").read_bytes(), today=TODAY)
+    assert reading is not None
+    payload = json.loads(json.dumps(reading.to_json()))
+    for key in (
+        "format", "document_code", "issuing_state", "document_number", "surname",
+        "given_names", "nationality", "birth_date", "sex", "expiry_date", "expiry_derived",
+        "issue_date", "checks", "valid", "lines", "location", "confidence", "corrections",
+        "timings",
+    ):  # fmt: skip
+        assert key in payload, key
+    assert payload["birth_date"] == "1974-08-12"
+    assert set(payload["location"]) >= {"page", "rotation", "bbox"}
+
+
+@pytest.mark.slow
+def test_old_french_card_photographed_at_an_angle_gets_a_derived_expiry():
+    name = "fr_cni1988_BERTHIER_8806_photo_rotated.jpg"
+    reading = read_identity((SPECIMENS / name).read_bytes(), today=TODAY)
+    assert reading is not None
+    payload = reading.to_json()
+    assert payload["format"] == "FR_CNI"
+    assert payload["issue_date"] == "1988-06-01"
+    assert payload["expiry_date"] == "2003-05-31"
+    assert payload["expiry_derived"] is True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["cni1988", "cnie", "passport"])
+def test_synthetic_documents_of_each_french_format_are_read_clean_and_photographed(kind):
+    rng = random.Random(f"reader-{kind}")
+    misses = []
+    for degradation in ("clean", "clean", "photo", "photo"):
+        doc = make_identity_document(random_person(rng), kind, issue_date=date(2012, 6, 3), rng=rng)
+        data = render_identity_side(doc, doc.mrz_side, rng=rng, degradation=degradation)
+        reading = read_identity(data, today=TODAY)
+        if reading is None or reading.facts.lines != doc.mrz_lines:
+            misses.append(degradation)
+    assert misses == []
+
+
+@pytest.mark.slow
+def test_the_side_without_mrz_gives_no_reading():
+    rng = random.Random(7)
+    doc = make_identity_document(
+        random_person(rng), "passport", issue_date=date(2020, 1, 2), rng=rng
+    )
+    data = render_identity_side(doc, "verso", rng=rng, degradation="clean")
+    assert read_identity(data, today=TODAY) is None
+
+
+def _png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", (width, height), 255).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _jpeg() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 180, 160)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def _encrypted_pdf() -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("case", "make"),
+    [
+        ("zero-byte file", lambda: b""),
+        ("truncated JPEG", lambda: _jpeg()[:300]),
+        ("30000x30000 PNG bomb", lambda: _png(30000, 30000)),
+        ("HTML named .pdf", lambda: b"<!DOCTYPE html><html><body>%PDF-1.4 no</body></html>"),
+        ("encrypted PDF", _encrypted_pdf),
+    ],
+)
+def test_bad_input_gives_a_french_media_error_quickly(case, make):
+    data = make()
+    started = time.perf_counter()
+    with pytest.raises(MediaError) as error:
+        read_identity(data, today=TODAY)
+    assert time.perf_counter() - started < BAD_INPUT_SECONDS, case
+    assert str(error.value)  # an operator-facing (French) message, never empty
