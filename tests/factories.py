@@ -265,3 +265,95 @@ def make_check_run(
     dossier.verdict_at = utcnow()
     session.flush()
     return run
+
+
+# --- issuance and delivery ----------------------------------------------------------------
+
+
+def mrz_reading(
+    surname: str = "DURAND",
+    given_names: tuple[str, ...] = ("CLAIRE", "MARIE"),
+    *,
+    birth_date: str = "1985-04-12",
+    expiry_date: str = "2031-02-01",
+    valid: bool = True,
+) -> dict[str, Any]:
+    """An identity extraction result as the MRZ reader stores it (the fields issuance uses)."""
+    return {
+        "mrz": {
+            "format": "TD1",
+            "document_code": "ID",
+            "issuing_state": "FRA",
+            "document_number": "X4RTBPFW4",
+            "surname": surname,
+            "given_names": list(given_names),
+            "nationality": "FRA",
+            "birth_date": birth_date,
+            "sex": "F",
+            "expiry_date": expiry_date,
+            "valid": valid,
+            "checks": {},
+        }
+    }
+
+
+def make_read_identity(
+    session: Session,
+    dossier: Dossier,
+    reading: dict[str, Any] | None = None,
+    *,
+    person_role: str = "holder",
+) -> Document:
+    """The person's identity document with its MRZ already read (cached for the current
+    extractor version, so nothing is OCR'd)."""
+    from ra_workbench.documents.extraction_service import extractor_version
+
+    document = make_document(session, dossier, type="identity", person_role=person_role)
+    session.add(
+        Extraction(
+            sha256=document.sha256,
+            kind="identity",
+            extractor_version=extractor_version(),
+            result=reading or mrz_reading(),
+        )
+    )
+    session.flush()
+    return document
+
+
+def make_approved_dossier(
+    session: Session, reading: dict[str, Any] | None = None, **overrides: Any
+) -> Dossier:
+    """An APPROVED dossier whose holder's identity document has been read, with its
+    issuance request (what the review service's approval leaves behind)."""
+    from ra_workbench.issuance.models import IssuanceRequest
+
+    overrides.setdefault("status", DossierStatus.APPROVED.value)
+    dossier = make_dossier(session, **overrides)
+    make_read_identity(session, dossier, reading)
+    session.add(IssuanceRequest(dossier_id=dossier.id, state="queued", attempts=0))
+    session.flush()
+    return dossier
+
+
+def make_slot(
+    session: Session,
+    *,
+    starts_in: dt.timedelta = dt.timedelta(days=2),
+    minutes: int = 30,
+    capacity: int = 1,
+    location: str = "CertEurope, 26 rue du Faubourg Poissonnière, 75010 Paris",
+) -> Any:
+    from ra_workbench.delivery.models import PickupSlot
+
+    starts = (utcnow() + starts_in).replace(second=0, microsecond=0)
+    slot = PickupSlot(
+        starts_at=starts,
+        ends_at=starts + dt.timedelta(minutes=minutes),
+        location=location,
+        capacity=capacity,
+        booked=0,
+    )
+    session.add(slot)
+    session.flush()
+    return slot

@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "documents:identity:view",
             "delivery:dossier:manage",
             "notify:outbox:read",
+            "notify:outbox:retry",
+            "issuance:certificate:read",
+            "issuance:request:retry",
         }
     ),
 }

@@ -1,4 +1,14 @@
-"""Pure hash-chain maths for the audit trail: canonical form, entry hash, keyed MAC."""
+"""Pure hash-chain maths for the audit trail: canonical form, entry hash, keyed MAC, and the
+walk that names the first altered, inserted or deleted entry.
+
+Each entry's hash covers its content and the previous entry's hash, so changing, removing
+or adding a row breaks the chain from that point on. The hash alone is public maths: an
+attacker with write access to the database could recompute it. The keyed MAC (the key
+lives in the data directory or the environment, never in the database) is what proves
+an entry was written by the application. What neither can show is that the most recent
+entries were removed: the chain just ends earlier. The head anchor (audit/anchor.py),
+kept outside the database, closes that gap.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +16,28 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 GENESIS_HASH = "0" * 64
+
+
+class ChainEntry(Protocol):
+    """What the walk reads from an entry (an AuditEvent row, or a test double)."""
+
+    id: int
+    seq: int
+    at: dt.datetime
+    actor: str
+    actor_id: int | None
+    event_type: str
+    dossier_id: int | None
+    order_number: str | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+    mac: str
 
 
 def canonical_payload(payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -51,55 +79,178 @@ def entry_mac(key: str, digest: str) -> str:
     return hmac.new(key.encode(), digest.encode(), hashlib.sha256).hexdigest()
 
 
+def recompute(entry: ChainEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        actor_id=entry.actor_id,
+        event_type=entry.event_type,
+        dossier_id=entry.dossier_id,
+        order_number=entry.order_number,
+        payload=entry.payload,
+        prev_hash=entry.prev_hash,
+    )
+
+
+class ProblemKind:
+    ALTERED = "altered"  # content changed after it was written
+    INSERTED = "inserted"  # written outside the application (no valid MAC)
+    DELETED = "deleted"  # one or more entries missing (gap, or below the head anchor)
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     seq: int | None
     entry_id: int | None
-    kind: str  # altered | inserted | deleted | bad_mac
+    kind: str
     message: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "entry_id": self.entry_id,
+            "kind": self.kind,
+            "message": self.message,
+        }
 
-def verify_entries(entries: list[Any], key: str) -> ChainProblem | None:
-    """Walk entries in seq order; name the first altered, inserted or deleted one."""
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+@dataclass(frozen=True)
+class WalkResult:
+    entries: int
+    problem: ChainProblem | None
+    head: ChainHead | None
+    genesis: str | None  # hash of entry n°1: identifies this chain
+    watched_hash: str | None = None  # hash of the entry at `watch_seq` (the anchor's)
+
+
+def _check_entry(entry: ChainEntry, key: str) -> ChainProblem | None:
+    """The entry on its own: is its content what was hashed, and did we write it?"""
+    mac_ok = hmac.compare_digest(entry_mac(key, entry.hash), entry.mac)
+    if recompute(entry) != entry.hash:
+        if mac_ok:
+            return ChainProblem(
+                entry.seq,
+                entry.id,
+                ProblemKind.ALTERED,
+                f"entrée n°{entry.seq} modifiée après écriture (le contenu ne correspond "
+                "plus à son empreinte)",
+            )
+        return ChainProblem(
+            entry.seq,
+            entry.id,
+            ProblemKind.ALTERED,
+            f"entrée n°{entry.seq} modifiée (empreinte et MAC invalides)",
+        )
+    if not mac_ok:
+        # A consistent hash without our MAC: a row written (or rewritten with a recomputed
+        # hash) by someone who does not hold the key.
+        return ChainProblem(
+            entry.seq,
+            entry.id,
+            ProblemKind.INSERTED,
+            f"entrée n°{entry.seq} écrite hors de l'application (MAC invalide) : "
+            "insérée, ou réécrite avec une empreinte recalculée",
+        )
+    return None
+
+
+def verify_entries(
+    entries: Iterable[ChainEntry], key: str, *, watch_seq: int | None = None
+) -> WalkResult:
+    """Walk entries in seq order; stop at the first altered, inserted or deleted one.
+    Remembers the hash of entry `watch_seq` for the comparison with the head anchor."""
+    watched: str | None = None
     prev_hash = GENESIS_HASH
     expected_seq = 1
+    count = 0
+    genesis: str | None = None
+    head: ChainHead | None = None
     for entry in entries:
-        recomputed = entry_hash(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            actor_id=entry.actor_id,
-            event_type=entry.event_type,
-            dossier_id=entry.dossier_id,
-            order_number=entry.order_number,
-            payload=entry.payload,
-            prev_hash=entry.prev_hash,
-        )
-        if recomputed != entry.hash:
-            return ChainProblem(
-                entry.seq, entry.id, "altered", f"entrée n°{entry.seq} modifiée (empreinte fausse)"
-            )
-        if not hmac.compare_digest(entry_mac(key, entry.hash), entry.mac):
-            return ChainProblem(
-                entry.seq,
-                entry.id,
-                "inserted",
-                f"entrée n°{entry.seq} écrite hors de l'application (MAC invalide)",
-            )
-        if entry.prev_hash != prev_hash or entry.seq != expected_seq:
-            if entry.seq > expected_seq:
-                return ChainProblem(
-                    expected_seq,
-                    entry.id,
-                    "deleted",
-                    f"entrée(s) supprimée(s) entre n°{expected_seq - 1} et n°{entry.seq}",
+        count += 1
+        problem = _check_entry(entry, key)
+        if problem is None and (entry.prev_hash != prev_hash or entry.seq != expected_seq):
+            if entry.seq > expected_seq and entry.prev_hash != prev_hash:
+                first_missing = expected_seq
+                last_missing = entry.seq - 1
+                span = (
+                    f"n°{first_missing}"
+                    if first_missing == last_missing
+                    else f"n°{first_missing} à n°{last_missing}"
                 )
-            return ChainProblem(
-                entry.seq,
-                entry.id,
-                "inserted",
-                f"entrée n°{entry.seq} insérée : chaînage rompu",
-            )
+                problem = ChainProblem(
+                    first_missing,
+                    entry.id,
+                    ProblemKind.DELETED,
+                    f"entrée(s) {span} supprimée(s) : la chaîne reprend à n°{entry.seq}",
+                )
+            else:
+                problem = ChainProblem(
+                    entry.seq,
+                    entry.id,
+                    ProblemKind.INSERTED,
+                    f"entrée n°{entry.seq} insérée : elle ne suit pas l'entrée n°{expected_seq - 1}",
+                )
+        if problem is not None:
+            return WalkResult(count, problem, head, genesis, watched)
+        if entry.seq == watch_seq:
+            watched = entry.hash
+        if entry.seq == 1:
+            genesis = entry.hash
+        head = ChainHead(entry.seq, entry.hash)
         prev_hash = entry.hash
         expected_seq += 1
+    return WalkResult(count, None, head, genesis, watched)
+
+
+def check_against_anchor(
+    walk: WalkResult, anchor_seq: int, anchor_hash: str, anchor_genesis: str
+) -> ChainProblem | None:
+    """Compare a clean walk with the head recorded outside the database.
+
+    The anchor only ever moves forward, so a chain shorter than the anchor lost its last
+    entries; an entry at the anchor's position with another hash was replaced. A longer
+    chain is fine (the anchor lags behind appends made elsewhere)."""
+    if walk.problem is not None:
+        return walk.problem
+    if walk.head is None or walk.genesis != anchor_genesis:
+        if walk.head is None:
+            return ChainProblem(
+                1,
+                None,
+                ProblemKind.DELETED,
+                f"journal vide alors que l'ancre externe atteste {anchor_seq} entrée(s) : "
+                f"entrées n°1 à n°{anchor_seq} supprimées",
+            )
+        return ChainProblem(
+            1,
+            None,
+            ProblemKind.ALTERED,
+            "l'entrée n°1 n'est pas celle de la chaîne attestée par l'ancre externe : "
+            "journal remplacé",
+        )
+    if walk.head.seq < anchor_seq:
+        first = walk.head.seq + 1
+        span = f"n°{first}" if first == anchor_seq else f"n°{first} à n°{anchor_seq}"
+        return ChainProblem(
+            first,
+            None,
+            ProblemKind.DELETED,
+            f"dernière(s) entrée(s) {span} supprimée(s) : l'ancre externe atteste "
+            f"n°{anchor_seq}, le journal s'arrête à n°{walk.head.seq}",
+        )
+    if walk.watched_hash != anchor_hash:
+        return ChainProblem(
+            anchor_seq,
+            None,
+            ProblemKind.ALTERED,
+            f"entrée n°{anchor_seq} différente de celle attestée par l'ancre externe : "
+            "les entrées suivantes ont été supprimées puis réécrites",
+        )
     return None

@@ -1,4 +1,8 @@
-"""The append-only, hash-chained audit trail."""
+"""The append-only, hash-chained audit trail.
+
+The application has no path that changes or removes an entry: the ORM refuses it (the
+listeners below), and `audit verify` catches whatever is done to the table behind its
+back (direct SQL)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from ra_workbench.db import Base, intpk
 
@@ -27,3 +31,27 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
     mac: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AuditTrailImmutable(RuntimeError):
+    """Something tried to update or delete an audit entry through the application."""
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+def _refuse_update(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailImmutable(f"audit entry n°{target.seq} cannot be updated")
+
+
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _refuse_delete(_mapper: Any, _connection: Any, target: AuditEvent) -> None:
+    raise AuditTrailImmutable(f"audit entry n°{target.seq} cannot be deleted")
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    """Bulk `update(AuditEvent)` / `delete(AuditEvent)` bypass the mapper events above."""
+    if not (state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is AuditEvent.__table__:
+        raise AuditTrailImmutable("audit entries cannot be updated or deleted")

@@ -129,12 +129,36 @@ def load_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
     return np.asarray(img.convert("RGB"))
 
 
+def bounded_dpi(
+    data: bytes, dpi: int, first_page: int, last_page: int, max_pixels: int = MAX_IMAGE_PIXELS
+) -> int:
+    """`dpi`, lowered so that no page from first to last renders to more than `max_pixels`:
+    a PDF page may be 200 inches square, a decompression bomb at 200 dpi."""
+    from pypdf import PdfReader
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data), strict=False)
+            areas = [
+                abs(float(page.mediabox.width) * float(page.mediabox.height))
+                for page in list(reader.pages)[first_page - 1 : last_page]
+            ]
+    except Exception:  # the renderer reports unreadable files itself
+        return dpi
+    square_inches = max(areas, default=0.0) / 72**2
+    if square_inches <= 0:
+        return dpi
+    return max(1, min(dpi, int((max_pixels / square_inches) ** 0.5)))
+
+
 def render_pdf_pages(
     data: bytes,
     dpi: int = DEFAULT_PDF_DPI,
     first_page: int = 1,
     last_page: int | None = None,
     timeout_s: int = PDF_RENDER_TIMEOUT_S,
+    max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> list[np.ndarray]:
     """Render PDF pages to RGB arrays with poppler (pdf2image), bounded in pages and time."""
     from pdf2image import convert_from_bytes
@@ -142,6 +166,7 @@ def render_pdf_pages(
 
     info = check_pdf(data)
     last = min(last_page or info.page_count, info.page_count)
+    dpi = bounded_dpi(data, dpi, first_page, last, max_pixels)
     try:
         with tempfile.TemporaryDirectory(prefix="ra-pdf-") as tmp:
             pages = convert_from_bytes(
@@ -150,7 +175,7 @@ def render_pdf_pages(
                 first_page=first_page,
                 last_page=last,
                 output_folder=tmp,
-                fmt="png",
+                fmt="ppm",  # uncompressed: PNG encoding of a 300 dpi page takes ~20 s
                 timeout=timeout_s,
                 thread_count=1,
             )

@@ -53,8 +53,6 @@ def _to_provide(dossier: Dossier) -> list[str]:
 
 
 def _delivery(dossier: Dossier) -> dict[str, Any] | None:
-    try:
-        from ra_workbench.delivery.service import delivery_summary
-    except ImportError:
-        return None
-    return delivery_summary(db.session, dossier)
+    from ra_workbench.delivery.service import delivery_summary
+
+    return delivery_summary(db.session(), dossier)

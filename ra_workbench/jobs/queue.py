@@ -1,14 +1,18 @@
-"""Dispatch named tasks: to rq when REDIS_URL is set, inline otherwise.
+"""Dispatch named tasks: to rq when REDIS_URL is set, inline otherwise; list and retry
+the ones that failed.
 
-A task is a plain function `f(*ids)` that does one unit of work through the services;
-it is named "module:function" so rq workers import it themselves.
+A task is a plain function `f(*args)` (ids, ISO dates) that does one unit of work through
+the services; it is named "module:function" so rq workers import it themselves.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -16,7 +20,8 @@ from flask import current_app
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "ra-workbench"
-RETRY_INTERVALS = [10, 60, 300]
+RUNNER = "ra_workbench.jobs.runner.run_task"
+ACTIVE_STATES = ("queued", "deferred", "scheduled", "started")
 
 
 def resolve(task: str) -> Callable[..., Any]:
@@ -34,45 +39,142 @@ def redis_connection() -> Any:
     return Redis.from_url(url) if url else None
 
 
-def rq_queue() -> Any:
+def rq_queue(connection: Any = None) -> Any:
     from rq import Queue
 
-    return Queue(QUEUE_NAME, connection=redis_connection())
+    return Queue(QUEUE_NAME, connection=connection or redis_connection())
+
+
+def _retry_policy() -> tuple[tuple[int, ...], int]:
+    from ra_workbench.jobs.rules import current_job_rules
+
+    rules = current_job_rules().retry
+    return rules.intervals, rules.job_timeout_seconds
 
 
 def dispatch(task: str, *args: Any, job_id: str | None = None) -> None:
-    """Run or enqueue a task. Called after the commit of the unit that asked for it."""
+    """Run or enqueue a task. Called after the commit of the unit that asked for it.
+
+    With a job id, a job already waiting or running under that id is not enqueued again:
+    the id names one occurrence of the work (« the re-check of dossier 12 on 21/11 »)."""
     resolve(task)  # fail early on a typo, in the caller
     settings = current_app.config["RA_SETTINGS"]
     if settings.redis_url:
-        from rq import Retry
-
-        queue = rq_queue()
-        if job_id is not None:
-            existing = queue.fetch_job(job_id)
-            if existing is not None and existing.get_status(refresh=True) in (
-                "queued",
-                "deferred",
-                "scheduled",
-                "started",
-            ):
-                return
-        queue.enqueue(
-            "ra_workbench.jobs.runner.run_task",
-            task,
-            *args,
-            job_id=job_id,
-            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            job_timeout=600,
-            result_ttl=3600,
-            failure_ttl=30 * 24 * 3600,
-        )
+        enqueue(task, *args, job_id=job_id)
         return
+    run_inline(task, *args, job_id=job_id)
+
+
+def enqueue(task: str, *args: Any, job_id: str | None = None, connection: Any = None) -> Any:
+    from rq import Retry
+
+    queue = rq_queue(connection)
+    if job_id is not None:
+        existing = queue.fetch_job(job_id)
+        if existing is not None and existing.get_status(refresh=True) in ACTIVE_STATES:
+            return existing
+    intervals, timeout = _retry_policy()
+    return queue.enqueue(
+        RUNNER,
+        task,
+        *args,
+        job_id=job_id,
+        retry=Retry(max=len(intervals), interval=list(intervals)) if intervals else None,
+        job_timeout=timeout,
+        result_ttl=24 * 3600,
+        failure_ttl=30 * 24 * 3600,
+        description=f"{task}{args!r}",
+    )
+
+
+def run_inline(task: str, *args: Any, job_id: str | None = None) -> None:
     from ra_workbench.jobs.runner import run_in_context
 
     try:
         run_in_context(task, *args)
-    except Exception:
-        # Inline mode: the caller's work is already committed; the task's own state
-        # (e.g. an issuance request marked failed) is what operators see and retry.
+    except Exception as exc:
+        # Inline mode: the caller's work is already committed; the failure is kept where
+        # the failed-jobs screen lists it, with a retry button (as rq's registry is).
         log.exception("inline task %s failed", task)
+        inline_failures().add(task, args, job_id, exc, traceback.format_exc())
+
+
+# --- failed jobs ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedJob:
+    id: str
+    task: str
+    args: tuple[Any, ...]
+    error: str
+    failed_at: dt.datetime | None
+    backend: str  # rq | inline
+
+    @property
+    def error_summary(self) -> str:
+        lines = [line for line in self.error.strip().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+def inline_failures() -> Any:
+    from ra_workbench.jobs.failures import InlineFailureStore
+
+    return InlineFailureStore(current_app.config["RA_SETTINGS"].data_dir / "jobs" / "failed")
+
+
+def failed_jobs(limit: int = 200) -> list[FailedJob]:
+    """Failed jobs, newest first: rq's FailedJobRegistry and the inline failures."""
+    jobs: list[FailedJob] = list(inline_failures().list())
+    if current_app.config["RA_SETTINGS"].redis_url:
+        from rq.job import Job
+        from rq.registry import FailedJobRegistry
+
+        connection = redis_connection()
+        registry = FailedJobRegistry(queue=rq_queue(connection))
+        for job_id in registry.get_job_ids(0, limit - 1):
+            job = Job.fetch(job_id, connection=connection) if job_id else None
+            if job is None:
+                continue
+            task, *rest = job.args or ("?",)
+            result = job.latest_result()
+            error = (result.exc_string if result is not None else None) or job.exc_info or ""
+            jobs.append(
+                FailedJob(
+                    id=job.id,
+                    task=str(task),
+                    args=tuple(rest),
+                    error=str(error),
+                    failed_at=_aware(job.ended_at),
+                    backend="rq",
+                )
+            )
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    jobs.sort(key=lambda j: j.failed_at or epoch, reverse=True)
+    return jobs[:limit]
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=dt.UTC)
+
+
+class UnknownFailedJob(LookupError):
+    """No failed job with that id (already retried, or expired)."""
+
+
+def retry_failed(job_id: str, backend: str) -> None:
+    """Put a failed job back to work: rq re-queues it; an inline one runs again now."""
+    if backend == "rq":
+        from rq.registry import FailedJobRegistry
+
+        registry = FailedJobRegistry(queue=rq_queue())
+        if job_id not in registry.get_job_ids():
+            raise UnknownFailedJob(job_id)
+        registry.requeue(job_id)
+        return
+    failure = inline_failures().pop(job_id)
+    if failure is None:
+        raise UnknownFailedJob(job_id)
+    run_inline(failure.task, *failure.args)

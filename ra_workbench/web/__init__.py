@@ -6,8 +6,11 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from ra_workbench.delivery.views import bp as delivery_bp
     from ra_workbench.documents.views import bp as documents_bp
     from ra_workbench.ingest.views import bp as api_bp
+    from ra_workbench.issuance.views import bp as issuance_bp
+    from ra_workbench.notify.views import bp as notify_bp
     from ra_workbench.review.views import bp as review_bp
     from ra_workbench.web.admin import init_admin
     from ra_workbench.web.auth import bp as auth_bp
@@ -20,4 +23,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(documents_bp)
+    app.register_blueprint(issuance_bp)
+    app.register_blueprint(delivery_bp)
+    app.register_blueprint(notify_bp)
     init_admin(app)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from ra_workbench.extraction.kbis.normalize import Folded, fold, levenshtein
+from ra_workbench.extraction.kbis.normalize import fold, levenshtein
 
 MONTHS: dict[str, int] = {
     "janvier": 1,
@@ -58,7 +58,9 @@ _NUMERIC = re.compile(
     r"(?<![0-9])(?P<day>[0-3]?[0-9])\s?(?P<sep>[/.\-])\s?(?P<month>[01]?[0-9])\s?(?P=sep)\s?"
     r"(?P<year>[0-9]{4}|[0-9]{2})(?![0-9])"
 )
-_ISO = re.compile(r"(?<![0-9])(?P<year>[12][0-9]{3})-(?P<month>[01][0-9])-(?P<day>[0-3][0-9])(?![0-9])")
+_ISO = re.compile(
+    r"(?<![0-9])(?P<year>[12][0-9]{3})-(?P<month>[01][0-9])-(?P<day>[0-3][0-9])(?![0-9])"
+)
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ def month_number(word: str) -> int | None:
     best: set[int] = set()
     best_distance = 99
     for name, number in MONTHS.items():
+        if len(word) <= 3 and len(name) != len(word):
+            continue  # "jui" could be juin or juillet cut short; "mal" can only be mai
         allowed = 1 if len(name) <= 5 else 2
         distance = levenshtein(word, name, limit=allowed)
         if distance > allowed:
@@ -175,19 +179,25 @@ def first_date(text: str) -> date | None:
     return found[0].value if found else None
 
 
-def date_after(text: str, labels: Iterable[str], *, within: int = 40) -> date | None:
+def find_date_after(text: str, labels: Iterable[str], *, within: int = 40) -> FoundDate | None:
     """The first date starting at most `within` characters after one of the `labels`
-    (regular expressions over folded text, tried in order): "à jour au 6 novembre 2024"."""
-    folded = Folded.of(text).text
+    (regular expressions over folded text, tried in order, no digit in between):
+    "à jour au 6 novembre 2024"."""
+    folded = fold(text)
     dates = find_dates(folded)
     for label in labels:
         for m in re.finditer(label, folded):
             for found in dates:
-                if m.end() <= found.start <= m.end() + within:
-                    between = folded[m.end() : found.start]
-                    if not re.search(r"[0-9]", between):
-                        return found.value
+                if m.end() <= found.start <= m.end() + within and not re.search(
+                    r"[0-9]", folded[m.end() : found.start]
+                ):
+                    return found
     return None
+
+
+def date_after(text: str, labels: Iterable[str], *, within: int = 40) -> date | None:
+    found = find_date_after(text, labels, within=within)
+    return found.value if found else None
 
 
 def french_date_words(value: date) -> str:

@@ -1,8 +1,9 @@
 """French company identifiers: SIREN (9 digits) and SIRET (14 digits), both with a Luhn key.
 
-La Poste is the one documented exception: its SIREN 356000000 fails Luhn, and its SIRETs
-(one per post office, far more than Luhn keys allow) are valid when the sum of their digits
-is a multiple of 5. Pure functions, no I/O.
+La Poste is the one documented exception: its SIRETs (one per post office, far more than
+the Luhn key leaves room for under one SIREN) are valid when the sum of their digits is a
+multiple of 5; its SIREN 356000000 and its head office SIRET 356 000 000 00048 also pass
+Luhn. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -37,19 +38,19 @@ def luhn_key(partial: str) -> str:
 
 
 def siren_is_valid(siren: str) -> bool:
-    """Nine ASCII digits with a valid Luhn key, or La Poste's SIREN."""
+    """Nine ASCII digits with a valid Luhn key (La Poste's SIREN has one too)."""
     if len(siren) != 9 or not (siren.isascii() and siren.isdigit()):
         return False
     return siren == LA_POSTE_SIREN or luhn_valid(siren)
 
 
 def siret_is_valid(siret: str) -> bool:
-    """Fourteen ASCII digits: Luhn key, or for La Poste a digit sum that is a multiple of 5."""
+    """Fourteen ASCII digits: a Luhn key, or for La Poste a digit sum multiple of 5."""
     if len(siret) != 14 or not (siret.isascii() and siret.isdigit()):
         return False
-    if siret.startswith(LA_POSTE_SIREN):
-        return sum(int(c) for c in siret) % 5 == 0
-    return luhn_valid(siret)
+    if luhn_valid(siret):
+        return True
+    return siret.startswith(LA_POSTE_SIREN) and sum(int(c) for c in siret) % 5 == 0
 
 
 def digits_only(text: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
 # Characters OCR and PDF text layers use for the same thing.
 _PLAIN = str.maketrans(
@@ -46,38 +45,60 @@ def _fold_char(char: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
-@dataclass(frozen=True)
-class Folded:
-    """A folded copy of `original` and, per folded character, its index in `original`."""
+class _FoldTable(dict[int, str]):
+    """str.translate table computing each character's fold once, on first sight."""
 
-    original: str
-    text: str
-    origins: tuple[int, ...]
+    def __missing__(self, code: int) -> str:
+        folded = _fold_char(chr(code))
+        self[code] = folded
+        return folded
 
-    @classmethod
-    def of(cls, original: str) -> Folded:
-        chars: list[str] = []
-        origins: list[int] = []
-        for index, char in enumerate(original):
-            for folded in _fold_char(char):
-                chars.append(folded)
-                origins.append(index)
-        return cls(original, "".join(chars), tuple(origins))
 
-    def origin(self, folded_index: int) -> int:
-        """Index in the original text of the folded character at `folded_index` (the end
-        of the text for an index past the end)."""
-        if folded_index >= len(self.origins):
-            return len(self.original)
-        return self.origins[folded_index]
-
-    def original_after(self, folded_index: int) -> str:
-        return self.original[self.origin(folded_index) :]
+_TABLE = _FoldTable()
 
 
 def fold(text: str) -> str:
     """Lower-case ASCII without accents: "Dénomination" → "denomination"."""
-    return "".join(_fold_char(c) for c in text)
+    return text.translate(_TABLE)
+
+
+class Folded:
+    """A folded copy of `original` and, per folded character, its index in `original`
+    (worked out only when a value is cut from the original)."""
+
+    __slots__ = ("_origins", "original", "text")
+
+    def __init__(self, original: str) -> None:
+        self.original = original
+        self.text = fold(original)
+        self._origins: list[int] | None = None
+
+    @classmethod
+    def of(cls, original: str) -> Folded:
+        return cls(original)
+
+    def _map(self) -> list[int]:
+        if self._origins is None:
+            if len(self.text) == len(self.original) and all(
+                len(_TABLE[ord(c)]) == 1 for c in self.original
+            ):
+                self._origins = list(range(len(self.original)))
+            else:
+                self._origins = [
+                    index for index, char in enumerate(self.original) for _ in _TABLE[ord(char)]
+                ]
+        return self._origins
+
+    def origin(self, folded_index: int) -> int:
+        """Index in the original text of the folded character at `folded_index` (the end
+        of the text for an index past the end)."""
+        origins = self._map()
+        if folded_index >= len(origins):
+            return len(self.original)
+        return origins[folded_index]
+
+    def original_after(self, folded_index: int) -> str:
+        return self.original[self.origin(folded_index) :]
 
 
 _SPACES = re.compile(r"\s+")

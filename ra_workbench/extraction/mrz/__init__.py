@@ -16,7 +16,7 @@ from typing import Any
 
 from ra_workbench.extraction.media import MediaError, load_pages
 from ra_workbench.extraction.mrz import codec
-from ra_workbench.extraction.mrz.reader import Reading, read_page
+from ra_workbench.extraction.mrz.reader import Reading, rank_of, read_page
 
 __all__ = ["EXTRACTOR_VERSION", "IdentityReading", "MediaError", "read_identity", "read_image"]
 
@@ -48,6 +48,10 @@ class IdentityReading:
     @property
     def valid(self) -> bool:
         return self.facts.valid
+
+    @property
+    def rank(self) -> tuple[int, float]:
+        return rank_of(self.facts, self.confidence)
 
     def to_json(self) -> dict[str, Any]:
         out = self.facts.to_json()
@@ -107,12 +111,9 @@ def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading 
         if reading is None:
             continue
         candidate = _from_reading(reading, number)
-        if best is None or reading.rank > (
-            sum(best.facts.checks.values()) - len(best.facts.checks),
-            best.confidence,
-        ):
+        if best is None or reading.rank > best.rank:
             best = candidate
-        if best.valid:
+        if best.valid and best.facts.plausible:
             break
     if best is not None:
         best.timings["decode"] = decoded

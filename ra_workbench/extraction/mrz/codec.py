@@ -55,6 +55,34 @@ LETTER_LOOKALIKES = {"O": "DQ", "D": "O", "Q": "O", "I": "L", "L": "I"}
 FILLER_LOOKALIKES = "KSECLXZR"
 
 
+# ISO 3166-1 alpha-3 codes and the ICAO 9303-3 additions (D for Germany, British nationals,
+# UN agencies, EU, refugees/stateless, the UTO specimen state, Kosovo). A misread MRZ can
+# pass its check digits by chance (10 % per digit); a country code outside this list is
+# the tell-tale sign, so readings are ranked by it (never "repaired" by it).
+STATE_CODES = frozenset(
+    """
+ABW AFG AGO AIA ALA ALB AND ARE ARG ARM ASM ATA ATF ATG AUS AUT AZE BDI BEL BEN BES BFA BGD
+BGR BHR BHS BIH BLM BLR BLZ BMU BOL BRA BRB BRN BTN BVT BWA CAF CAN CCK CHE CHL CHN CIV CMR COD
+COG COK COL COM CPV CRI CUB CUW CXR CYM CYP CZE DEU DJI DMA DNK DOM DZA ECU EGY ERI ESH ESP EST
+ETH FIN FJI FLK FRA FRO FSM GAB GBR GEO GGY GHA GIB GIN GLP GMB GNB GNQ GRC GRD GRL GTM GUF GUM
+GUY HKG HMD HND HRV HTI HUN IDN IMN IND IOT IRL IRN IRQ ISL ISR ITA JAM JEY JOR JPN KAZ KEN KGZ
+KHM KIR KNA KOR KWT LAO LBN LBR LBY LCA LIE LKA LSO LTU LUX LVA MAC MAF MAR MCO MDA MDG MDV MEX
+MHL MKD MLI MLT MMR MNE MNG MNP MOZ MRT MSR MTQ MUS MWI MYS MYT NAM NCL NER NFK NGA NIC NIU NLD
+NOR NPL NRU NZL OMN PAK PAN PCN PER PHL PLW PNG POL PRI PRK PRT PRY PSE PYF QAT REU ROU RUS RWA
+SAU SDN SEN SGP SGS SHN SJM SLB SLE SLV SMR SOM SPM SRB SSD STP SUR SVK SVN SWE SWZ SXM SYC SYR
+TCA TCD TGO THA TJK TKL TKM TLS TON TTO TUN TUR TUV TWN TZA UGA UKR UMI URY USA UZB VAT VCT VEN
+VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE
+    D GBD GBN GBO GBP GBS UNA UNK UNO EUE XBA XIM XCC XCE XCO XEC XPO XES XMP XDC XOM XXA XXB
+    XXC XXX UTO RKS
+    """.split()
+)
+
+
+def known_state(code: str) -> bool:
+    """Whether `code` (fillers stripped) is an issuing state or nationality code."""
+    return code.rstrip(FILLER) in STATE_CODES
+
+
 def char_value(char: str) -> int:
     """ICAO 9303 value of one MRZ character: digits as such, A=10…Z=35, filler 0."""
     if char in DIGITS:
@@ -710,6 +738,11 @@ class MrzFacts:
     @property
     def valid(self) -> bool:
         return bool(self.checks) and all(self.checks.values())
+
+    @property
+    def plausible(self) -> bool:
+        """Issuing state and nationality are codes that exist (see STATE_CODES)."""
+        return known_state(self.issuing_state) and known_state(self.nationality)
 
     def to_json(self) -> dict[str, Any]:
         return {

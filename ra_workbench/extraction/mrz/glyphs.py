@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 CELL_W = 16
 CELL_H = 24
-MODEL_VERSION = "ocrb-mlp-4"
+MODEL_VERSION = "ocrb-mlp-5"
 # Extent of the ink of a full line, in pitches: the first glyph's ink starts ~0.15 pitch in,
 # the last one's ends ~0.17 pitch before its advance.
 INK_SPAN_DEFICIT = 0.32
@@ -76,6 +76,11 @@ def _text_band(binary: np.ndarray) -> tuple[int, int] | None:
 def segment_line(gray: np.ndarray, n: int, jitter: random.Random | None = None) -> LineCells | None:
     """Cut a straightened line strip (text horizontal, upright) into `n` classifier inputs.
 
+    The glyphs themselves give the grid: walking left to right, the gap between two
+    neighbouring glyphs, in local pitches, says how many cells apart they are, so the pitch
+    may drift along the line (perspective) and a glyph may be broken or missing. The cell
+    centres are then a smooth function of the index fitted on those glyphs, and the text
+    band's top and bottom are fitted along the line too (perspective changes the height).
     `jitter` (training only) perturbs the cell boxes the way imperfect straightening does.
     """
     ink = ink_map(gray)
@@ -87,43 +92,142 @@ def segment_line(gray: np.ndarray, n: int, jitter: random.Random | None = None) 
     height = bottom - top
     if height < 4:
         return None
-    # Components in the band that are character-sized give the grid.
+    glyph_boxes = _glyph_boxes(binary, top, bottom)
+    if len(glyph_boxes) < max(3, n // 4):
+        return None
+    grid = _sequential_grid(glyph_boxes, n)
+    if grid is None:
+        grid = _fitted_grid(glyph_boxes, n)
+    if grid is None:
+        return None
+    centres, steps = grid
+    if steps.min() < 0.55 * steps.mean() or steps.max() > 1.6 * steps.mean():
+        return None
+    pitch = float(steps.mean())
+    if pitch < 3:
+        return None
+    tops, bottoms = _band_lines(glyph_boxes, centres, top, bottom)
+    widths = np.concatenate([steps[:1], (steps[1:] + steps[:-1]) / 2, steps[-1:]])
+    if jitter is not None:
+        centres = centres + np.array([jitter.uniform(-0.1, 0.1) * pitch for _ in range(n)])
+        widths = widths * jitter.uniform(0.93, 1.07)
+        dy0, dy1 = jitter.uniform(-0.1, 0.1), jitter.uniform(-0.1, 0.1)
+    else:
+        dy0 = dy1 = 0.0
+    features = np.empty((n, CELL_H * CELL_W), dtype=np.float32)
+    strip_h, strip_w = ink.shape
+    for i, cx in enumerate(centres):
+        cell_h = bottoms[i] - tops[i]
+        margin = max(1.0, 0.12 * cell_h)
+        y0 = max(0, round(tops[i] - margin + dy0 * cell_h))
+        y1 = min(strip_h, max(round(bottoms[i] + margin + dy1 * cell_h), y0 + 4))
+        x0 = round(cx - 0.5 * widths[i])
+        x1 = max(x0 + 1, round(cx + 0.5 * widths[i]))
+        cell = np.zeros((y1 - y0, x1 - x0), dtype=np.float32)
+        lo, hi = max(0, x0), min(strip_w, x1)
+        if hi > lo:
+            cell[:, lo - x0 : hi - x0] = ink[y0:y1, lo:hi]
+        features[i] = cv2.resize(cell, (CELL_W, CELL_H), interpolation=cv2.INTER_AREA).ravel()
+    return LineCells(features=features, pitch=pitch, band=band)
+
+
+@dataclass(frozen=True)
+class _Glyph:
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+    @property
+    def centre(self) -> float:
+        return (self.left + self.right) / 2
+
+    @property
+    def width(self) -> float:
+        return self.right - self.left
+
+
+def _glyph_boxes(binary: np.ndarray, top: int, bottom: int) -> list[_Glyph]:
+    """Character-sized components of the text band, left to right (in strip pixels)."""
+    height = bottom - top
     sub = (binary[top:bottom] * 255).astype(np.uint8)
-    count, _, stats, centroids = cv2.connectedComponentsWithStats(sub, connectivity=8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(sub, connectivity=8)
     boxes = []
     for k in range(1, count):
-        x, _y, w, h, area = stats[k]
-        # MRZ glyphs, fillers included, are at least 0.6 of the line height; background
-        # microtext and specks are smaller.
-        if h >= 0.6 * height and w >= 0.28 * height and area >= 0.06 * height * height:
-            boxes.append((x, w, centroids[k][0]))
-    if len(boxes) < max(3, n // 4):
+        x, y, w, h, area = (int(v) for v in stats[k])
+        # MRZ glyphs, fillers included, are at least 0.55 of the line height (perspective
+        # shrinks the far end); background microtext and specks are smaller.
+        if h >= 0.55 * height and w >= 0.2 * height and area >= 0.05 * height * height:
+            boxes.append(_Glyph(float(x), float(x + w), float(top + y), float(top + y + h)))
+    boxes.sort(key=lambda b: b.centre)
+    return boxes
+
+
+def _sequential_grid(boxes: list[_Glyph], n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Cell index of each glyph by walking the line; None unless it lands on exactly n cells."""
+    if len(boxes) < max(6, n // 3):
         return None
-    # The band from the tall glyphs themselves: stable whatever the background.
-    tall = [k for k in range(1, count) if stats[k][3] >= 0.75 * height]
-    if len(tall) >= 3:
-        top_g = int(np.median([stats[k][1] for k in tall]))
-        bottom_g = int(np.median([stats[k][1] + stats[k][3] for k in tall]))
-        top, bottom = top + top_g, top + bottom_g
-        height = bottom - top
-    x_first = min(b[0] for b in boxes)
-    x_last = max(b[0] + b[1] for b in boxes)
+    span = boxes[-1].centre - boxes[0].centre
+    pitch = span / (n - 1)
+    if pitch < 3:
+        return None
+    # Touching glyphs (blur) make one wide component: split it into its cells.
+    cells: list[tuple[float, float]] = []  # centre, weight (1: a single glyph)
+    for box in boxes:
+        k = max(1, round(box.width / pitch - 0.15))
+        if k == 1:
+            cells.append((box.centre, 1.0))
+        else:
+            step = box.width / k
+            cells.extend((box.left + step * (j + 0.5), 0.3) for j in range(k))
+    index = [0]
+    centres = [cells[0][0]]
+    weights = [cells[0][1]]
+    local = pitch
+    for (cx, weight), (prev, _) in zip(cells[1:], cells[:-1], strict=True):
+        gap = (cx - prev) / local
+        step = round(gap)
+        if step == 0:  # a broken glyph: merge with the previous piece
+            centres[-1] = (centres[-1] + cx) / 2
+            continue
+        if abs(gap - step) > 0.3:
+            return None
+        index.append(index[-1] + step)
+        centres.append(cx)
+        weights.append(weight)
+        local = 0.7 * local + 0.3 * (cx - prev) / step
+    if index[-1] != n - 1:
+        return None
+    idx = np.array(index, dtype=np.float64)
+    xs = np.array(centres, dtype=np.float64)
+    w = np.array(weights, dtype=np.float64)
+    degree = 2 if len(set(index)) > n // 2 else 1
+    coeffs = np.polyfit(idx, xs, degree, w=w)
+    # One pass of outlier rejection: narrow glyphs (I, 1) sit off their cell's centre.
+    residual = np.abs(np.polyval(coeffs, idx) - xs)
+    keep = residual < max(1.0, 0.25 * pitch)
+    if keep.sum() >= max(6, n // 3) and not keep.all():
+        coeffs = np.polyfit(idx[keep], xs[keep], degree, w=w[keep])
+    out = np.polyval(coeffs, np.arange(n, dtype=np.float64))
+    return out, np.diff(out)
+
+
+def _fitted_grid(boxes: list[_Glyph], n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Fallback grid: n equal cells over the ink, refined on the glyphs that fall near one."""
+    x_first = boxes[0].left
+    x_last = boxes[-1].right
     pitch = (x_last - x_first) / (n - INK_SPAN_DEFICIT)
     if pitch < 3:
         return None
-    # Grid: centre of cell i = a + b*i + c*i², fitted on single-glyph components (perspective
-    # makes the pitch drift along the line).
     coeffs = np.array([0.0, pitch, x_first + 0.5 * pitch - 0.16 * pitch])  # c, b, a
-    single = [b for b in boxes if b[1] <= 1.15 * pitch]
+    single = [b.centre for b in boxes if b.width <= 1.15 * pitch]
     for _ in range(3):
         idx: list[float] = []
         xs: list[float] = []
-        for _, _, cx in single:
-            guess = _grid_index(coeffs, cx, n)
-            if guess is None:
-                continue
-            i, residual = guess
-            if abs(residual) < 0.35 * pitch:
+        grid = np.polyval(coeffs, np.arange(n))
+        for cx in single:
+            i = int(np.argmin(np.abs(grid - cx)))
+            if abs(cx - grid[i]) < 0.35 * pitch:
                 idx.append(i)
                 xs.append(cx)
         if len(idx) < max(6, n // 3):
@@ -131,39 +235,43 @@ def segment_line(gray: np.ndarray, n: int, jitter: random.Random | None = None) 
         degree = 2 if len(set(idx)) > n // 2 else 1
         fit = np.polyfit(np.array(idx), np.array(xs), degree)
         coeffs = fit if degree == 2 else np.array([0.0, fit[0], fit[1]])
-    centres = np.polyval(coeffs, np.arange(n))
-    steps = np.diff(centres)
-    if steps.size and (steps.min() < 0.6 * pitch or steps.max() > 1.5 * pitch):
-        return None
-    pitch = float(np.mean(steps)) if steps.size else pitch
-    margin = max(1, round(0.12 * height))
-    y0 = top - margin
-    y1 = bottom + margin
-    if jitter is not None:
-        y0 += round(jitter.uniform(-0.1, 0.1) * height)
-        y1 += round(jitter.uniform(-0.1, 0.1) * height)
-        centres = centres + np.array([jitter.uniform(-0.1, 0.1) * pitch for _ in range(n)])
-        pitch *= jitter.uniform(0.93, 1.07)
-    y0 = max(0, y0)
-    y1 = min(ink.shape[0], max(y1, y0 + 4))
-    half = 0.5 * pitch
-    features = np.empty((n, CELL_H * CELL_W), dtype=np.float32)
-    width = ink.shape[1]
-    for i, cx in enumerate(centres):
-        x0 = round(cx - half)
-        x1 = round(cx + half)
-        cell = np.zeros((y1 - y0, max(1, x1 - x0)), dtype=np.float32)
-        lo, hi = max(0, x0), min(width, x1)
-        if hi > lo:
-            cell[:, lo - x0 : hi - x0] = ink[y0:y1, lo:hi]
-        features[i] = cv2.resize(cell, (CELL_W, CELL_H), interpolation=cv2.INTER_AREA).ravel()
-    return LineCells(features=features, pitch=pitch, band=band)
+    out = np.polyval(coeffs, np.arange(n, dtype=np.float64))
+    return out, np.diff(out)
 
 
-def _grid_index(coeffs: np.ndarray, cx: float, n: int) -> tuple[int, float] | None:
-    centres = np.polyval(coeffs, np.arange(n))
-    i = int(np.argmin(np.abs(centres - cx)))
-    return i, float(cx - centres[i])
+def _band_lines(
+    boxes: list[_Glyph], centres: np.ndarray, top: int, bottom: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top and bottom of the capitals at each cell: upper and lower envelopes of the glyph
+    boxes, fitted as straight lines along the strip (fillers are shorter than capitals)."""
+    xs = np.array([b.centre for b in boxes])
+    out = []
+    for values, upper in (([b.top for b in boxes], True), ([b.bottom for b in boxes], False)):
+        ys = np.array(values)
+        default = np.full(len(centres), float(top if upper else bottom))
+        if len(xs) < 6 or np.ptp(xs) <= 0:
+            out.append(default)
+            continue
+        coeffs = np.polyfit(xs, ys, 1)
+        for _ in range(2):
+            residual = ys - np.polyval(coeffs, xs)
+            # Envelope: keep the glyphs reaching furthest out (smaller top, larger bottom).
+            cut = np.quantile(residual, 0.4 if upper else 0.6)
+            keep = residual <= cut if upper else residual >= cut
+            if keep.sum() < 4:
+                break
+            coeffs = np.polyfit(xs[keep], ys[keep], 1)
+        fitted = np.polyval(coeffs, centres)
+        if not np.all(np.isfinite(fitted)):
+            out.append(default)
+            continue
+        out.append(fitted)
+    tops, bottoms = out
+    bad = bottoms - tops < 4
+    if bad.any():
+        tops = np.where(bad, float(top), tops)
+        bottoms = np.where(bad, float(bottom), bottoms)
+    return tops, bottoms
 
 
 # ---------------------------------------------------------------------------- classifier
@@ -298,6 +406,19 @@ def degrade_line(gray: np.ndarray, rng: random.Random) -> np.ndarray:
     return out
 
 
+def keystone(strip: np.ndarray, ratio: float) -> np.ndarray:
+    """The strip seen in perspective: its right end `ratio` times as tall as its left end,
+    the pitch shrinking or growing along the line accordingly."""
+    h, w = strip.shape
+    right = h * ratio
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[0, 0], [w, (h - right) / 2], [w, (h + right) / 2], [0, h]])
+    if ratio > 1:  # keep it inside the canvas: shrink the left end instead
+        dst = np.float32([[0, (h - h / ratio) / 2], [w, 0], [w, h], [0, (h + h / ratio) / 2]])
+    matrix = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(strip, matrix, (w, h), borderValue=255, flags=cv2.INTER_AREA)
+
+
 def _random_line(rng: random.Random, n: int) -> str:
     chars: list[str] = []
     while len(chars) < n:
@@ -327,6 +448,8 @@ def training_set(lines: int = 1200, seed: int = 20240601) -> tuple[np.ndarray, n
             h, w = strip.shape
             m = cv2.getRotationMatrix2D((w / 2, h / 2), rng.uniform(-0.6, 0.6), 1.0)
             strip = cv2.warpAffine(strip, m, (w, h), borderValue=255)
+        if rng.random() < 0.35:  # perspective: the far end of the line smaller
+            strip = keystone(strip, rng.uniform(0.78, 1.28))
         strip = degrade_line(strip, rng)
         cells = segment_line(strip, n, jitter=rng if rng.random() < 0.7 else None)
         if cells is None:

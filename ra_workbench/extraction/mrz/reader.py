@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -59,11 +60,23 @@ class Reading:
     bbox: tuple[int, int, int, int]  # x, y, width, height in page pixels
     timings: dict[str, float] = field(default_factory=dict)
     engine: str = "ocrb"
+    strips: list[np.ndarray] = field(default_factory=list, repr=False)  # upright line images
 
     @property
     def rank(self) -> tuple[int, float]:
-        checks = self.facts.checks
-        return (sum(checks.values()) - len(checks), self.confidence)
+        return rank_of(self.facts, self.confidence)
+
+
+def rank_of(facts: codec.MrzFacts, confidence: float) -> tuple[int, float]:
+    """How good a reading is: check digits that hold (a country code that does not exist
+    counts as one more failure), then the classifier's confidence."""
+    checks = facts.checks
+    failures = len(checks) - sum(checks.values()) + (0 if facts.plausible else 1)
+    return (-failures, confidence)
+
+
+def _good_enough(reading: Reading) -> bool:
+    return reading.facts.valid and reading.facts.plausible and reading.confidence > 0.9
 
 
 # ---------------------------------------------------------------------------- locate
@@ -414,10 +427,10 @@ def read_page(image: np.ndarray, *, today: date, use_tesseract: bool = True) -> 
             continue
         if best is None or reading.rank > best.rank:
             best = reading
-        if best.facts.valid and best.confidence > 0.9:
+        if _good_enough(best):
             break
     timings["read"] = time.perf_counter() - t0
-    if best is not None and use_tesseract and not best.facts.valid:
+    if best is not None and use_tesseract and not (best.facts.valid and best.facts.plausible):
         t0 = time.perf_counter()
         best = _tesseract_second_opinion(best, today) or best
         timings["tesseract"] = time.perf_counter() - t0
@@ -495,10 +508,11 @@ def _read_candidate(
                     rotation=round(rotation_angle / 90.0) % 4 * 90,
                     angle=round(rotation_angle, 2),
                     bbox=_bbox_in_page(cand, angle, out_scale, crop.shape, run),
+                    strips=upright,
                 )
                 if best is None or reading.rank > best.rank:
                     best = reading
-        if best is not None and best.facts.valid:
+        if best is not None and best.facts.valid and best.facts.plausible:
             break
     return best
 
@@ -542,6 +556,65 @@ def _bbox_in_page(
 # ---------------------------------------------------------------------------- tesseract
 
 
+def _tesseract_line(strip: np.ndarray, width: int) -> str | None:
+    """Tesseract's reading of one upright line strip, if it has the expected width."""
+    import pytesseract
+
+    # Tesseract likes ~30-40 px capitals, dark on white, and a quiet margin.
+    ink = glyphs.ink_map(strip)
+    image = np.clip(255.0 - ink * 255.0, 0, 255).astype(np.uint8)
+    scale = 40.0 / max(8.0, strip.shape[0] * 0.55)
+    if abs(scale - 1.0) > 0.1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    image = cv2.copyMakeBorder(image, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
+    config = f"--psm 7 -c tessedit_char_whitelist={TESSERACT_WHITELIST}"
+    try:
+        text = pytesseract.image_to_string(
+            image, lang="eng", config=config, timeout=TESSERACT_TIMEOUT_S
+        )
+    except (RuntimeError, OSError, pytesseract.TesseractError) as exc:
+        # RuntimeError is pytesseract's timeout; OSError/TesseractNotFoundError a missing binary.
+        log.debug("tesseract indisponible ou trop lent : %s", exc)
+        return None
+    text = "".join(c for c in text.upper() if c in TESSERACT_WHITELIST)
+    return text if len(text) == width else None
+
+
 def _tesseract_second_opinion(best: Reading, today: date) -> Reading | None:
-    """Not implemented as a separate path yet: kept as the hook for a second engine."""
-    return None
+    """When our reading fails a check digit (or names a country that does not exist), read
+    its line images again with tesseract and try every mix of our lines and tesseract's;
+    the mix whose check digits hold best wins, if it beats ours. None if nothing better."""
+    if not best.strips or len(best.strips) != len(best.raw_lines):
+        return None
+    width = len(best.raw_lines[0])
+    theirs = [_tesseract_line(strip, width) for strip in best.strips]
+    if all(t is None for t in theirs):
+        return None
+    improved: Reading | None = None
+    options = [[ours] if t is None or t == ours else [ours, t]
+               for ours, t in zip(best.raw_lines, theirs, strict=True)]  # fmt: skip
+    for mix in itertools.product(*options):
+        raw = list(mix)
+        if raw == best.raw_lines:
+            continue
+        result = interpret(raw, None, today)
+        if result is None:
+            continue
+        fmt, fixed, corrections, facts = result
+        # Tesseract gives no per-character confidence here: a mix is as sure as our reading.
+        candidate = Reading(
+            lines=fixed,
+            raw_lines=raw,
+            format=fmt,
+            facts=facts,
+            corrections=corrections,
+            confidence=min(best.confidence, 0.5 + 0.5 * facts.name_confidence),
+            rotation=best.rotation,
+            angle=best.angle,
+            bbox=best.bbox,
+            engine="ocrb+tesseract",
+            strips=best.strips,
+        )
+        if candidate.rank[0] > (improved or best).rank[0]:
+            improved = candidate
+    return improved

@@ -1,0 +1,767 @@
+"""Getting the token to the holder (SDP-6.3.3-09A, SDP-6.4.5-10): every step is logged.
+
+Shipping: a shipment to the holder's declared address with a tracked-mail number, prepared →
+shipped → delivered | returned. Pickup: staff phone the holder, mandataire or legal
+representative, book a slot (capacity held by a conditional UPDATE, so concurrent bookings
+never overfill it) and record the hand-over. The token's serial is recorded on the
+certificate when the token is prepared; nothing ships or is handed over before that.
+
+Services flush and write the audit entry; the request or job commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ra_workbench.accounts.models import User
+from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.db import utcnow
+from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
+from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
+from ra_workbench.dossiers.states import DossierStatus, transition
+from ra_workbench.issuance.models import Certificate
+
+LOCAL_TZ = ZoneInfo("Europe/Paris")
+TRACKING_PREFIX = "8R"
+REMINDER_WINDOW = dt.timedelta(hours=24)
+
+DELIVERY_MODE_LABELS_FR = {"shipping": "En livraison", "pickup": "À retirer en personne"}
+SHIPMENT_STATE_LABELS_FR = {
+    "prepared": "En préparation",
+    "shipped": "Expédié",
+    "delivered": "Livré",
+    "returned": "Retourné à l'expéditeur",
+}
+# target state → the states it may be reached from
+SHIPMENT_TRANSITIONS = {
+    "shipped": frozenset({"prepared", "returned"}),
+    "delivered": frozenset({"shipped"}),
+    "returned": frozenset({"shipped"}),
+}
+PICKUP_STATE_LABELS_FR = {
+    "to_schedule": "Rendez-vous à fixer",
+    "appointment_booked": "Rendez-vous fixé",
+    "handed_over": "Remis en main propre",
+}
+CALL_OUTCOME_LABELS_FR = {
+    "reached": "Joint",
+    "no_answer": "Pas de réponse",
+    "voicemail": "Message laissé",
+    "wrong_number": "Numéro erroné",
+}
+# REQ 12: the token goes to the holder; the mandataire may collect it for them (never the
+# activation code, which only ever goes to the holder).
+HANDOVER_ROLES = (PersonRole.HOLDER, PersonRole.MANDATAIRE)
+IDENTITY_DOCUMENT_LABELS_FR = {
+    "cni": "Carte nationale d'identité",
+    "passport": "Passeport",
+    "residence_permit": "Titre de séjour",
+}
+
+
+class DeliveryError(Exception):
+    """A delivery step refused (message in French, shown to staff)."""
+
+
+def local_time(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(LOCAL_TZ)
+
+
+def _luhn_key(digits: str) -> str:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 0:
+            value *= 2
+            value -= 9 if value > 9 else 0
+        total += value
+    return str((10 - total % 10) % 10)
+
+
+def new_tracking_number() -> str:
+    """« 8R » + 10 digits + a Luhn key: the shape of a La Poste tracked letter number."""
+    digits = "".join(secrets.choice("0123456789") for _ in range(10))
+    return f"{TRACKING_PREFIX}{digits}{_luhn_key(digits)}"
+
+
+def tracking_number_valid(number: str) -> bool:
+    body = number[len(TRACKING_PREFIX) :]
+    return (
+        number.startswith(TRACKING_PREFIX)
+        and len(body) == 11
+        and body.isdigit()
+        and _luhn_key(body[:-1]) == body[-1]
+    )
+
+
+def address_lines(address: dict[str, Any]) -> list[str]:
+    city = " ".join(p for p in (address.get("postcode"), address.get("city")) if p)
+    country = address.get("country") or "FR"
+    lines = [address.get("line1"), address.get("line2"), city]
+    if country != "FR":
+        lines.append(country)
+    return [str(line) for line in lines if line]
+
+
+def _dossier(session: Session, dossier_id: int) -> Dossier:
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None:
+        raise DeliveryError("Dossier introuvable.")
+    return dossier
+
+
+def _latest_certificate(session: Session, dossier_id: int) -> Certificate | None:
+    return session.scalar(
+        sa.select(Certificate)
+        .where(Certificate.dossier_id == dossier_id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    )
+
+
+def _require_token(session: Session, dossier: Dossier) -> Certificate:
+    certificate = _latest_certificate(session, dossier.id)
+    if certificate is None:
+        raise DeliveryError("Aucun certificat émis pour ce dossier.")
+    if not certificate.token_serial:
+        raise DeliveryError("Le support (clé USB) n'est pas encore préparé : saisissez son numéro.")
+    return certificate
+
+
+# -- after issuance --------------------------------------------------------------------------
+
+
+def schedule_delivery(
+    session: Session, dossier: Dossier, *, actor: str = SYSTEM_ACTOR, actor_id: int | None = None
+) -> dict[str, Any]:
+    """Create what the delivery mode needs (a shipment, or a place on the call list), move
+    the dossier to « remise planifiée » and tell the customer. Returns the delivery summary."""
+    payload: dict[str, Any] = {"delivery_mode": dossier.delivery_mode}
+    if dossier.delivery_mode == "shipping":
+        shipment = session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
+        if shipment is None:
+            holder = dossier.holder
+            address = dict(holder.address) if holder is not None and holder.address else {}
+            if not address.get("line1"):
+                # Declared address missing: the organisation's, and the log says so.
+                address = dict(dossier.organisation.address or {})
+                payload["address_source"] = "organisation"
+            shipment = Shipment(
+                dossier_id=dossier.id,
+                tracking_number=_unused_tracking_number(session),
+                address=address,
+                recipient=holder.full_name if holder is not None else dossier.organisation.name,
+                state="prepared",
+            )
+            session.add(shipment)
+            session.flush()
+        payload["tracking_number"] = shipment.tracking_number
+    transition(
+        session, dossier, "schedule_delivery", actor=actor, actor_id=actor_id, payload=payload
+    )
+    summary = delivery_summary(session, dossier) or {}
+    from ra_workbench.notify.service import notify_certificate_ready
+
+    notify_certificate_ready(session, dossier, summary)
+    return summary
+
+
+def _unused_tracking_number(session: Session) -> str:
+    for _ in range(20):
+        number = new_tracking_number()
+        taken = session.scalar(sa.select(Shipment.id).where(Shipment.tracking_number == number))
+        if taken is None:
+            return number
+    raise DeliveryError("Impossible de générer un numéro de suivi unique.")
+
+
+def record_token(
+    session: Session, certificate_id: int, token_serial: str, *, actor: User
+) -> Certificate:
+    """The token is prepared: its serial goes on the certificate, once."""
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None:
+        raise DeliveryError("Certificat introuvable.")
+    token_serial = token_serial.strip().upper()
+    if not token_serial or len(token_serial) > 80:
+        raise DeliveryError("Numéro de série du support invalide.")
+    if certificate.token_serial and certificate.token_serial != token_serial:
+        raise DeliveryError(
+            f"Un support est déjà enregistré pour ce certificat ({certificate.token_serial})."
+        )
+    if certificate.token_serial == token_serial:
+        return certificate
+    certificate.token_serial = token_serial
+    certificate.token_prepared_at = utcnow()
+    record(
+        session,
+        "delivery.token_prepared",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier_id=certificate.dossier_id,
+        payload={"certificate_serial": certificate.serial_number, "token_serial": token_serial},
+    )
+    session.flush()
+    return certificate
+
+
+# -- shipping --------------------------------------------------------------------------------
+
+
+def change_shipment_state(
+    session: Session, shipment_id: int, target: str, *, actor: User
+) -> Shipment:
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None:
+        raise DeliveryError("Envoi introuvable.")
+    allowed = SHIPMENT_TRANSITIONS.get(target)
+    if allowed is None:
+        raise DeliveryError(f"État d'envoi inconnu : {target}.")
+    if shipment.state not in allowed:
+        raise DeliveryError(
+            f"Impossible de passer de « {SHIPMENT_STATE_LABELS_FR[shipment.state]} » "
+            f"à « {SHIPMENT_STATE_LABELS_FR[target]} »."
+        )
+    dossier = _dossier(session, shipment.dossier_id)
+    if target == "shipped":
+        _require_token(session, dossier)
+    now = utcnow()
+    previous = shipment.state
+    shipment.state = target
+    setattr(shipment, f"{target}_at", now)
+    record(
+        session,
+        f"delivery.shipment_{target}",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        payload={
+            "shipment_id": shipment.id,
+            "tracking_number": shipment.tracking_number,
+            "from": previous,
+            "to": target,
+        },
+    )
+    if target == "delivered":
+        transition(
+            session,
+            dossier,
+            "hand_over",
+            actor=actor.email,
+            actor_id=actor.id,
+            payload={"delivery_mode": "shipping", "tracking_number": shipment.tracking_number},
+        )
+        from ra_workbench.notify.service import notify_activation_code
+
+        notify_activation_code(session, dossier, actor=actor.email, actor_id=actor.id)
+    session.flush()
+    return shipment
+
+
+def shipment_label_pdf(session: Session, shipment: Shipment) -> bytes:
+    """An A4 page: the address label (top) and the packing slip (bottom)."""
+    from reportlab.graphics.barcode import code128
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    dossier = _dossier(session, shipment.dossier_id)
+    certificate = _latest_certificate(session, dossier.id)
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, pagesize=A4)
+    pdf.setTitle(f"Étiquette {shipment.tracking_number}")
+    width, height = A4
+
+    # Label: sender, recipient, tracking barcode.
+    pdf.setLineWidth(1)
+    pdf.rect(15 * mm, height - 140 * mm, width - 30 * mm, 125 * mm)
+    pdf.setFont("Helvetica", 9)
+    pdf.drawString(20 * mm, height - 25 * mm, "Expéditeur : CertEurope — Autorité d'enregistrement")
+    pdf.drawString(20 * mm, height - 30 * mm, "LETTRE SUIVIE — REMISE CONTRE SIGNATURE")
+    pdf.setFont("Helvetica-Bold", 14)
+    y = height - 55 * mm
+    for line in [shipment.recipient, dossier.organisation.name, *address_lines(shipment.address)]:
+        pdf.drawString(90 * mm, y, line)
+        y -= 7 * mm
+    barcode = code128.Code128(shipment.tracking_number, barHeight=18 * mm, barWidth=0.45 * mm)
+    barcode.drawOn(pdf, 20 * mm, height - 130 * mm)
+    pdf.setFont("Helvetica-Bold", 12)
+    pdf.drawString(20 * mm, height - 136 * mm, f"N° de suivi : {shipment.tracking_number}")
+
+    # Packing slip.
+    pdf.setDash(3, 3)
+    pdf.line(10 * mm, height - 150 * mm, width - 10 * mm, height - 150 * mm)
+    pdf.setDash()
+    pdf.setFont("Helvetica-Bold", 14)
+    pdf.drawString(20 * mm, height - 165 * mm, "Bordereau d'envoi")
+    pdf.setFont("Helvetica", 11)
+    rows = [
+        ("Commande", dossier.order_number),
+        ("Organisme", f"{dossier.organisation.name} (SIREN {dossier.organisation.siren})"),
+        ("Porteur", shipment.recipient),
+        ("Contenu", "1 clé USB contenant un certificat électronique"),
+        ("N° de série du support", (certificate.token_serial if certificate else None) or "—"),
+        ("N° de série du certificat", certificate.serial_number if certificate else "—"),
+        ("Préparé le", local_time(shipment.prepared_at).strftime("%d/%m/%Y %H:%M")),
+        ("N° de suivi", shipment.tracking_number),
+    ]
+    y = height - 178 * mm
+    for label, value in rows:
+        pdf.drawString(20 * mm, y, f"{label} :")
+        pdf.drawString(75 * mm, y, str(value))
+        y -= 7 * mm
+    pdf.setFont("Helvetica-Oblique", 9)
+    pdf.drawString(
+        20 * mm,
+        y - 5 * mm,
+        "Le code d'activation est adressé séparément au porteur ; il ne figure pas dans ce pli.",
+    )
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+# -- pickup ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonToCall:
+    role: str
+    role_label: str
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class CallListEntry:
+    dossier: Dossier
+    people: list[PersonToCall]
+    attempts: int
+    last_attempt: CallAttempt | None
+    appointment: Appointment | None
+
+
+def people_to_call(dossier: Dossier) -> list[PersonToCall]:
+    """Holder, mandataire and legal representative, each once (the holder may also be the
+    legal representative), with their mobile numbers."""
+    seen: set[tuple[str, str]] = set()
+    people: list[PersonToCall] = []
+    for role in (PersonRole.HOLDER, PersonRole.MANDATAIRE, PersonRole.LEGAL_REPRESENTATIVE):
+        person = dossier.person(role)
+        if person is None:
+            continue
+        key = (person.full_name.upper(), person.mobile)
+        if key in seen:
+            continue
+        seen.add(key)
+        people.append(PersonToCall(role, ROLE_LABELS_FR[role], person.full_name, person.mobile))
+    return people
+
+
+def _pending_pickups() -> sa.Select[Any]:
+    return (
+        sa.select(Dossier)
+        .where(
+            Dossier.delivery_mode == "pickup",
+            Dossier.status == DossierStatus.DELIVERY_SCHEDULED.value,
+        )
+        .order_by(Dossier.submitted_at)
+    )
+
+
+def call_list(session: Session) -> list[CallListEntry]:
+    dossiers = list(session.scalars(_pending_pickups()).unique())
+    ids = [d.id for d in dossiers]
+    attempts: dict[int, list[CallAttempt]] = {}
+    if ids:
+        for attempt in session.scalars(
+            sa.select(CallAttempt)
+            .where(CallAttempt.dossier_id.in_(ids))
+            .order_by(CallAttempt.at, CallAttempt.id)
+        ):
+            attempts.setdefault(attempt.dossier_id, []).append(attempt)
+    appointments = {
+        a.dossier_id: a
+        for a in session.scalars(
+            sa.select(Appointment).where(
+                Appointment.dossier_id.in_(ids), Appointment.state == "booked"
+            )
+        )
+    }
+    return [
+        CallListEntry(
+            dossier=d,
+            people=people_to_call(d),
+            attempts=len(attempts.get(d.id, [])),
+            last_attempt=attempts[d.id][-1] if d.id in attempts else None,
+            appointment=appointments.get(d.id),
+        )
+        for d in dossiers
+    ]
+
+
+def call_attempts(session: Session, dossier_id: int) -> list[CallAttempt]:
+    return list(
+        session.scalars(
+            sa.select(CallAttempt)
+            .where(CallAttempt.dossier_id == dossier_id)
+            .order_by(CallAttempt.at.desc(), CallAttempt.id.desc())
+        )
+    )
+
+
+def _pickup_dossier(session: Session, dossier_id: int) -> Dossier:
+    dossier = _dossier(session, dossier_id)
+    if dossier.delivery_mode != "pickup":
+        raise DeliveryError("Ce dossier n'est pas en retrait en personne.")
+    if dossier.status != DossierStatus.DELIVERY_SCHEDULED.value:
+        raise DeliveryError("Ce dossier n'attend pas de remise.")
+    return dossier
+
+
+def log_call(
+    session: Session,
+    dossier_id: int,
+    *,
+    person_role: str,
+    outcome: str,
+    note: str = "",
+    actor: User,
+) -> CallAttempt:
+    dossier = _pickup_dossier(session, dossier_id)
+    if outcome not in CALL_OUTCOME_LABELS_FR:
+        raise DeliveryError("Résultat d'appel inconnu.")
+    person = dossier.person(person_role)
+    if person is None:
+        raise DeliveryError("Cette personne ne figure pas au dossier.")
+    attempt = CallAttempt(
+        dossier_id=dossier.id,
+        person_role=person_role,
+        phone=person.mobile,
+        outcome=outcome,
+        note=note.strip()[:2000],
+        actor_id=actor.id,
+    )
+    session.add(attempt)
+    session.flush()
+    record(
+        session,
+        "delivery.call",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        payload={"call_id": attempt.id, "person_role": person_role, "outcome": outcome},
+    )
+    return attempt
+
+
+def available_slots(session: Session, *, now: dt.datetime | None = None) -> list[PickupSlot]:
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            sa.select(PickupSlot)
+            .where(PickupSlot.starts_at > now, PickupSlot.booked < PickupSlot.capacity)
+            .order_by(PickupSlot.starts_at)
+        )
+    )
+
+
+def upcoming_slots(session: Session, *, now: dt.datetime | None = None) -> list[PickupSlot]:
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            sa.select(PickupSlot).where(PickupSlot.ends_at > now).order_by(PickupSlot.starts_at)
+        )
+    )
+
+
+def current_appointment(session: Session, dossier: Dossier) -> Appointment | None:
+    return session.scalar(
+        sa.select(Appointment)
+        .where(Appointment.dossier_id == dossier.id, Appointment.state.in_(("booked", "done")))
+        .order_by(Appointment.id.desc())
+        .limit(1)
+    )
+
+
+def book_slot(
+    session: Session,
+    dossier_id: int,
+    slot_id: int,
+    *,
+    actor: User,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book one place in a slot for the dossier: one booked appointment per dossier, and the
+    slot's capacity held by the database itself (`booked < capacity` in the UPDATE)."""
+    now = now or utcnow()
+    # Serialise bookings for this dossier (two operators, two slots, same dossier).
+    session.execute(sa.select(Dossier.id).where(Dossier.id == dossier_id).with_for_update())
+    dossier = _pickup_dossier(session, dossier_id)
+    existing = session.scalar(
+        sa.select(Appointment.id).where(
+            Appointment.dossier_id == dossier.id, Appointment.state == "booked"
+        )
+    )
+    if existing is not None:
+        raise DeliveryError("Un rendez-vous est déjà fixé pour ce dossier : annulez-le d'abord.")
+    taken = session.execute(
+        sa.update(PickupSlot)
+        .where(
+            PickupSlot.id == slot_id,
+            PickupSlot.booked < PickupSlot.capacity,
+            PickupSlot.starts_at > now,
+        )
+        .values(booked=PickupSlot.booked + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise DeliveryError("Ce créneau est complet ou déjà passé : choisissez-en un autre.")
+    slot = session.get(PickupSlot, slot_id)
+    if slot is None:  # the UPDATE above found it: only a concurrent delete gets here
+        raise DeliveryError("Créneau introuvable.")
+    session.refresh(slot)
+    appointment = Appointment(dossier_id=dossier.id, slot_id=slot_id, booked_by_id=actor.id)
+    appointment.slot = slot
+    session.add(appointment)
+    session.flush()
+    record(
+        session,
+        "delivery.appointment_booked",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        payload={
+            "appointment_id": appointment.id,
+            "slot_id": slot_id,
+            "starts_at": slot.starts_at.isoformat(),
+            "location": slot.location,
+        },
+    )
+    from ra_workbench.notify.service import notify_appointment_confirmed
+
+    notify_appointment_confirmed(session, dossier, appointment)
+    return appointment
+
+
+def cancel_appointment(session: Session, appointment_id: int, *, actor: User) -> Appointment:
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.state != "booked":
+        raise DeliveryError("Aucun rendez-vous à annuler.")
+    appointment.state = "cancelled"
+    session.execute(
+        sa.update(PickupSlot)
+        .where(PickupSlot.id == appointment.slot_id, PickupSlot.booked > 0)
+        .values(booked=PickupSlot.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+    record(
+        session,
+        "delivery.appointment_cancelled",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier_id=appointment.dossier_id,
+        payload={"appointment_id": appointment.id, "slot_id": appointment.slot_id},
+    )
+    session.flush()
+    return appointment
+
+
+def _ics_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_fold(line: str) -> str:
+    """RFC 5545 3.1: lines of at most 75 octets, continued with CRLF + one space."""
+    out: list[str] = []
+    current = ""
+    for char in line:
+        limit = 75 if not out else 74
+        if len((current + char).encode()) > limit:
+            out.append(current)
+            current = char
+        else:
+            current += char
+    out.append(current)
+    return "\r\n ".join(out)
+
+
+def _ics_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def appointment_ics(dossier: Dossier, appointment: Appointment) -> bytes:
+    """An RFC 5545 invitation (METHOD:PUBLISH) for the appointment, times in UTC."""
+    slot = appointment.slot
+    holder = dossier.holder
+    description = (
+        f"Remise en main propre de la clé USB (certificat électronique) de "
+        f"{holder.full_name if holder else ''}, commande n° {dossier.order_number}.\n"
+        "Se munir de la pièce d'identité fournie avec la commande."
+    )
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//CertEurope//RA Workbench//FR",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "BEGIN:VEVENT",
+        f"UID:appointment-{appointment.id}-{dossier.order_number}@ra-workbench",
+        f"DTSTAMP:{_ics_time(appointment.booked_at or utcnow())}",
+        f"DTSTART:{_ics_time(slot.starts_at)}",
+        f"DTEND:{_ics_time(slot.ends_at)}",
+        f"SUMMARY:{_ics_escape('Remise du certificat électronique — ' + dossier.order_number)}",
+        f"LOCATION:{_ics_escape(slot.location)}",
+        f"DESCRIPTION:{_ics_escape(description)}",
+        "STATUS:CONFIRMED",
+        "TRANSP:OPAQUE",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return ("\r\n".join(_ics_fold(line) for line in lines) + "\r\n").encode()
+
+
+def record_handover(
+    session: Session,
+    dossier_id: int,
+    *,
+    handed_by: User,
+    handed_to_role: str,
+    identity_document_type: str,
+    identity_document_number: str,
+) -> Handover:
+    """The token is handed over in person: who handed it, to whom, on which identity
+    document. Moves the dossier to « remis » and sends the holder their activation code."""
+    dossier = _pickup_dossier(session, dossier_id)
+    certificate = _require_token(session, dossier)
+    if handed_to_role not in HANDOVER_ROLES:
+        raise DeliveryError("La clé ne peut être remise qu'au porteur ou au mandataire.")
+    person: Person | None = dossier.person(handed_to_role)
+    if person is None:
+        raise DeliveryError("Cette personne ne figure pas au dossier.")
+    label = IDENTITY_DOCUMENT_LABELS_FR.get(identity_document_type)
+    number = identity_document_number.strip().upper()
+    if label is None or not number:
+        raise DeliveryError("Indiquez la pièce d'identité présentée et son numéro.")
+    handover = Handover(
+        dossier_id=dossier.id,
+        handed_by_id=handed_by.id,
+        handed_to_role=handed_to_role,
+        handed_to_name=person.full_name,
+        identity_document_shown=f"{label} n° {number}"[:300],
+    )
+    session.add(handover)
+    appointment = current_appointment(session, dossier)
+    if appointment is not None and appointment.state == "booked":
+        appointment.state = "done"
+    session.flush()
+    payload = {
+        "handover_id": handover.id,
+        "handed_to_role": handed_to_role,
+        "handed_to_name": person.full_name,
+        "identity_document_shown": handover.identity_document_shown,
+        "token_serial": certificate.token_serial,
+        "certificate_serial": certificate.serial_number,
+    }
+    record(
+        session,
+        "delivery.handover",
+        actor=handed_by.email,
+        actor_id=handed_by.id,
+        dossier=dossier,
+        payload=payload,
+    )
+    transition(
+        session,
+        dossier,
+        "hand_over",
+        actor=handed_by.email,
+        actor_id=handed_by.id,
+        payload={"delivery_mode": "pickup", "handover_id": handover.id},
+    )
+    from ra_workbench.notify.service import notify_activation_code
+
+    notify_activation_code(session, dossier, actor=handed_by.email, actor_id=handed_by.id)
+    return handover
+
+
+def remind_appointments(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Reminders for appointments starting within 24 hours (each sent once: dedup keys)."""
+    from ra_workbench.notify.service import notify_appointment_reminder
+
+    now = now or utcnow()
+    appointments = list(
+        session.scalars(
+            sa.select(Appointment)
+            .join(PickupSlot, PickupSlot.id == Appointment.slot_id)
+            .where(
+                Appointment.state == "booked",
+                PickupSlot.starts_at > now,
+                PickupSlot.starts_at <= now + REMINDER_WINDOW,
+            )
+        )
+    )
+    for appointment in appointments:
+        dossier = session.get(Dossier, appointment.dossier_id)
+        if dossier is not None:
+            notify_appointment_reminder(session, dossier, appointment)
+    return len(appointments)
+
+
+# -- for the portal --------------------------------------------------------------------------
+
+_DELIVERY_STATUSES = frozenset(
+    {
+        DossierStatus.CERTIFICATE_ISSUED.value,
+        DossierStatus.DELIVERY_SCHEDULED.value,
+        DossierStatus.DELIVERED.value,
+    }
+)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def delivery_summary(session: Session, dossier: Dossier) -> dict[str, Any] | None:
+    """Delivery mode and state, tracking number or appointment; None before issuance."""
+    if dossier.status not in _DELIVERY_STATUSES:
+        return None
+    mode = dossier.delivery_mode
+    summary: dict[str, Any] = {"mode": mode, "mode_label": DELIVERY_MODE_LABELS_FR.get(mode, mode)}
+    if mode == "shipping":
+        shipment = session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
+        if shipment is None:
+            return summary | {"state": None, "state_label": "En attente d'expédition"}
+        return summary | {
+            "state": shipment.state,
+            "state_label": SHIPMENT_STATE_LABELS_FR[shipment.state],
+            "tracking_number": shipment.tracking_number,
+            "address_lines": address_lines(shipment.address),
+            "shipped_at": _iso(shipment.shipped_at),
+            "delivered_at": _iso(shipment.delivered_at),
+            "returned_at": _iso(shipment.returned_at),
+        }
+    appointment = current_appointment(session, dossier)
+    if dossier.status == DossierStatus.DELIVERED.value:
+        state = "handed_over"
+    elif appointment is not None:
+        state = "appointment_booked"
+    else:
+        state = "to_schedule"
+    summary |= {"state": state, "state_label": PICKUP_STATE_LABELS_FR[state]}
+    if appointment is not None:
+        summary["appointment"] = {
+            "starts_at": _iso(appointment.slot.starts_at),
+            "ends_at": _iso(appointment.slot.ends_at),
+            "location": appointment.slot.location,
+        }
+    return summary

@@ -1,0 +1,353 @@
+"""Delivery screens (French): shipments and their labels; the pickup call list, call log,
+slot booking and hand-over. Thin: parse the form, call one service in a unit of work,
+flash the outcome, redirect."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from ra_workbench.accounts.models import User
+from ra_workbench.delivery import service
+from ra_workbench.delivery.models import Appointment, Handover, Shipment
+from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
+from ra_workbench.dossiers.states import TransitionError
+from ra_workbench.extensions import db
+from ra_workbench.issuance.models import Certificate
+from ra_workbench.unit import unit_of_work
+from ra_workbench.web.auth import requires
+
+bp = Blueprint("delivery", __name__, url_prefix="/remise")
+PERMISSION = "delivery:dossier:manage"
+
+
+class ActionForm(FlaskForm):
+    """A button carrying only the CSRF token."""
+
+
+class ShipmentStateForm(FlaskForm):
+    state = SelectField(
+        "Nouvel état",
+        choices=[(k, v) for k, v in service.SHIPMENT_STATE_LABELS_FR.items() if k != "prepared"],
+        validators=[DataRequired()],
+    )
+
+
+class TokenForm(FlaskForm):
+    token_serial = StringField(
+        "N° de série de la clé USB", validators=[DataRequired(), Length(max=80)]
+    )
+    next = HiddenField()
+
+
+class CallForm(FlaskForm):
+    person_role = SelectField("Personne appelée", validators=[DataRequired()])
+    outcome = SelectField(
+        "Résultat",
+        choices=list(service.CALL_OUTCOME_LABELS_FR.items()),
+        validators=[DataRequired()],
+    )
+    note = TextAreaField("Note", validators=[Optional(), Length(max=2000)])
+
+
+class BookingForm(FlaskForm):
+    slot_id = SelectField("Créneau", coerce=int, validators=[DataRequired()])
+
+
+class HandoverForm(FlaskForm):
+    handed_to_role = SelectField(
+        "Remise à",
+        choices=[(r, ROLE_LABELS_FR[r]) for r in service.HANDOVER_ROLES],
+        validators=[DataRequired()],
+    )
+    identity_document_type = SelectField(
+        "Pièce d'identité présentée",
+        choices=list(service.IDENTITY_DOCUMENT_LABELS_FR.items()),
+        validators=[DataRequired()],
+    )
+    identity_document_number = StringField(
+        "Numéro de la pièce", validators=[DataRequired(), Length(max=60)]
+    )
+
+
+def _session() -> Session:
+    return cast(Session, db.session)
+
+
+def _me() -> User:
+    return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
+
+
+def _act(target: str, success: str, action: Callable[[Session, User], Any]) -> Any:
+    try:
+        with unit_of_work() as session:
+            action(session, _me())
+    except (service.DeliveryError, TransitionError) as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(success, "success")
+    return redirect(target)
+
+
+def _invalid(form: FlaskForm, target: str) -> Any:
+    messages = [f"{form[name].label.text} : {' '.join(errs)}" for name, errs in form.errors.items()]
+    flash("Formulaire incomplet — " + " ; ".join(messages), "danger")
+    return redirect(target)
+
+
+def _attachment(filename: str) -> str:
+    return f'attachment; filename="{filename}"'
+
+
+def _safe_next(value: str | None, default: str) -> str:
+    return value if value and value.startswith("/") and not value.startswith("//") else default
+
+
+# -- shipping --------------------------------------------------------------------------------
+
+
+@bp.get("/envois")
+@requires(PERMISSION)
+def shipments() -> Any:
+    session = _session()
+    state = request.args.get("etat") or ""
+    query = (
+        sa.select(Shipment, Dossier, Certificate)
+        .join(Dossier, Dossier.id == Shipment.dossier_id)
+        .outerjoin(
+            Certificate,
+            sa.and_(Certificate.dossier_id == Dossier.id, Certificate.revoked_at.is_(None)),
+        )
+        .order_by(Shipment.prepared_at.desc())
+        .limit(500)
+    )
+    if state in service.SHIPMENT_STATE_LABELS_FR:
+        query = query.where(Shipment.state == state)
+    rows = session.execute(query).unique().all()
+    return render_template(
+        "delivery/shipments.html",
+        rows=rows,
+        state=state,
+        state_labels=service.SHIPMENT_STATE_LABELS_FR,
+        transitions=service.SHIPMENT_TRANSITIONS,
+        address_lines=service.address_lines,
+        token_form=TokenForm(),
+    )
+
+
+@bp.get("/envois/<int:shipment_id>/etiquette.pdf")
+@requires(PERMISSION)
+def shipment_label(shipment_id: int) -> Any:
+    session = _session()
+    shipment = session.get(Shipment, shipment_id)
+    if shipment is None:
+        abort(404)
+    return Response(
+        service.shipment_label_pdf(session, shipment),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": _attachment(f"etiquette-{shipment.tracking_number}.pdf")},
+    )
+
+
+@bp.post("/envois/<int:shipment_id>/etat")
+@requires(PERMISSION)
+def shipment_state(shipment_id: int) -> Any:
+    form = ShipmentStateForm()
+    target = url_for(".shipments")
+    if not form.validate_on_submit():
+        return _invalid(form, target)
+    new_state = form.state.data or ""
+    return _act(
+        target,
+        f"Envoi passé à l'état « {service.SHIPMENT_STATE_LABELS_FR[new_state]} ».",
+        lambda s, u: service.change_shipment_state(s, shipment_id, new_state, actor=u),
+    )
+
+
+@bp.post("/certificats/<int:certificate_id>/support")
+@requires(PERMISSION)
+def token(certificate_id: int) -> Any:
+    form = TokenForm()
+    target = _safe_next(form.next.data, url_for(".shipments"))
+    if not form.validate_on_submit():
+        return _invalid(form, target)
+    serial = form.token_serial.data or ""
+    return _act(
+        target,
+        "Support enregistré.",
+        lambda s, u: service.record_token(s, certificate_id, serial, actor=u),
+    )
+
+
+# -- pickup ----------------------------------------------------------------------------------
+
+
+@bp.get("/retraits")
+@requires(PERMISSION)
+def call_list_page() -> Any:
+    return render_template(
+        "delivery/call_list.html",
+        entries=service.call_list(_session()),
+        outcome_labels=service.CALL_OUTCOME_LABELS_FR,
+        local_time=service.local_time,
+    )
+
+
+@bp.get("/retraits/<int:dossier_id>")
+@requires(PERMISSION)
+def pickup_page(dossier_id: int) -> Any:
+    session = _session()
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None or dossier.delivery_mode != "pickup":
+        abort(404)
+    people = service.people_to_call(dossier)
+    call_form = CallForm()
+    call_form.person_role.choices = [(p.role, f"{p.role_label} — {p.name}") for p in people]
+    slots = service.available_slots(session)
+    booking_form = BookingForm()
+    booking_form.slot_id.choices = [
+        (
+            s.id,
+            f"{service.local_time(s.starts_at):%d/%m/%Y %H:%M}–"
+            f"{service.local_time(s.ends_at):%H:%M} · {s.location} "
+            f"({s.capacity - s.booked} place(s))",
+        )
+        for s in slots
+    ]
+    certificate = session.scalar(
+        sa.select(Certificate)
+        .where(Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_(None))
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    )
+    handover = session.scalar(sa.select(Handover).where(Handover.dossier_id == dossier.id))
+    token_form = TokenForm(next=request.path)
+    return render_template(
+        "delivery/pickup.html",
+        dossier=dossier,
+        people=people,
+        calls=service.call_attempts(session, dossier.id),
+        appointment=service.current_appointment(session, dossier),
+        certificate=certificate,
+        handover=handover,
+        call_form=call_form,
+        booking_form=booking_form,
+        handover_form=HandoverForm(),
+        token_form=token_form,
+        action_form=ActionForm(),
+        outcome_labels=service.CALL_OUTCOME_LABELS_FR,
+        role_labels=ROLE_LABELS_FR,
+        local_time=service.local_time,
+        summary=service.delivery_summary(session, dossier),
+    )
+
+
+@bp.post("/retraits/<int:dossier_id>/appels")
+@requires(PERMISSION)
+def log_call(dossier_id: int) -> Any:
+    form = CallForm()
+    form.person_role.choices = [(r, r) for r in ROLE_LABELS_FR]
+    target = url_for(".pickup_page", dossier_id=dossier_id)
+    if not form.validate_on_submit():
+        return _invalid(form, target)
+    role, outcome, note = form.person_role.data or "", form.outcome.data or "", form.note.data
+    return _act(
+        target,
+        "Appel enregistré.",
+        lambda s, u: service.log_call(
+            s, dossier_id, person_role=role, outcome=outcome, note=note or "", actor=u
+        ),
+    )
+
+
+@bp.post("/retraits/<int:dossier_id>/rendez-vous")
+@requires(PERMISSION)
+def book(dossier_id: int) -> Any:
+    target = url_for(".pickup_page", dossier_id=dossier_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        slot_id = int(request.form.get("slot_id", ""))
+    except ValueError:
+        flash("Choisissez un créneau.", "danger")
+        return redirect(target)
+    return _act(
+        target,
+        "Rendez-vous fixé ; la confirmation est partie dans la boîte d'envoi.",
+        lambda s, u: service.book_slot(s, dossier_id, slot_id, actor=u),
+    )
+
+
+@bp.post("/rendez-vous/<int:appointment_id>/annuler")
+@requires(PERMISSION)
+def cancel(appointment_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    appointment = _session().get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    target = url_for(".pickup_page", dossier_id=appointment.dossier_id)
+    return _act(
+        target,
+        "Rendez-vous annulé.",
+        lambda s, u: service.cancel_appointment(s, appointment_id, actor=u),
+    )
+
+
+@bp.get("/rendez-vous/<int:appointment_id>.ics")
+@requires(PERMISSION)
+def appointment_ics(appointment_id: int) -> Any:
+    session = _session()
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    dossier = session.get(Dossier, appointment.dossier_id)
+    if dossier is None:
+        abort(404)
+    return Response(
+        service.appointment_ics(dossier, appointment),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": _attachment(f"rendez-vous-{dossier.order_number}.ics")},
+    )
+
+
+@bp.post("/retraits/<int:dossier_id>/remise")
+@requires(PERMISSION)
+def handover(dossier_id: int) -> Any:
+    form = HandoverForm()
+    target = url_for(".pickup_page", dossier_id=dossier_id)
+    if not form.validate_on_submit():
+        return _invalid(form, target)
+    role = form.handed_to_role.data or ""
+    kind = form.identity_document_type.data or ""
+    number = form.identity_document_number.data or ""
+    return _act(
+        target,
+        "Remise enregistrée ; le code d'activation part vers le porteur.",
+        lambda s, u: service.record_handover(
+            s,
+            dossier_id,
+            handed_by=u,
+            handed_to_role=role,
+            identity_document_type=kind,
+            identity_document_number=number,
+        ),
+    )
+
+
+@bp.get("/creneaux")
+@requires(PERMISSION)
+def slots() -> Any:
+    return render_template(
+        "delivery/slots.html",
+        slots=service.upcoming_slots(_session()),
+        local_time=service.local_time,
+    )

@@ -1,0 +1,434 @@
+"""A local certification authority: a root and an issuing CA on disk, and the ETSI EN 319 412-2
+natural-person profile. Pure `cryptography`: no database, no Flask.
+
+The hierarchy is created on first use under one directory; both private keys are stored
+encrypted with a passphrase. Creation takes an exclusive file lock, so two workers starting
+together build one hierarchy, not two.
+
+The holder's key pair is generated here "as the token would" (P-256 or RSA 3072) and then
+discarded: on a real token the private key never leaves the device, and nothing in the
+workbench may ever use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID, ObjectIdentifier
+
+# EN 319 412-5 statement ids (id-etsi-qcs-*) and QcType esign.
+QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
+QC_COMPLIANCE = "0.4.0.1862.1.1"
+QC_SSCD = "0.4.0.1862.1.4"
+QC_TYPE = "0.4.0.1862.1.6"
+QC_TYPE_ESIGN = "0.4.0.1862.1.6.1"
+
+KEY_ALGORITHMS = ("p256", "rsa3072")
+ROOT_VALIDITY_DAYS = 20 * 365
+ISSUING_VALIDITY_DAYS = 10 * 365
+# Backdating absorbs clock skew between us and relying parties (common CA practice).
+BACKDATE = dt.timedelta(minutes=5)
+CA_ORGANISATION = "RA Workbench - AC locale"
+
+
+class CAError(Exception):
+    """The CA cannot issue (bad configuration, wrong passphrase, unusable input)."""
+
+
+@dataclass(frozen=True)
+class CertificateProfile:
+    policy_oids: tuple[str, ...]
+    validity_days: int = 3 * 365
+    key_algorithm: str = "p256"
+
+
+@dataclass(frozen=True)
+class SubjectIdentity:
+    """What goes into the holder's subject: names as on the identity document."""
+
+    given_name: str
+    surname: str
+    subject_serial: str
+    organisation_name: str
+    siren: str
+    country: str = "FR"
+
+    @property
+    def common_name(self) -> str:
+        return f"{self.given_name} {self.surname}"
+
+    @property
+    def organisation_identifier(self) -> str:
+        # EN 319 412-1 5.1.4: 3-letter type reference, 2-letter country, hyphen, identifier.
+        return f"NTR{self.country}-{self.siren}"
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    pem: str
+    serial_number: str  # upper-case hex
+    fingerprint_sha256: str  # lower-case hex
+    subject: str  # RFC 4514
+    subject_serial: str
+    not_before: dt.datetime
+    not_after: dt.datetime
+    key_algorithm: str
+
+
+# -- a very small DER writer and reader: enough for QCStatements ------------------------------
+
+
+def _der_length(length: int) -> bytes:
+    if length < 0x80:
+        return bytes([length])
+    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(body)]) + body
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(content)) + content
+
+
+def der_oid(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40):
+        raise ValueError(f"invalid OID {dotted!r}")
+    body = bytearray()
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        body += bytes(reversed(chunk))
+    return _der(0x06, bytes(body))
+
+
+def der_sequence(*items: bytes) -> bytes:
+    return _der(0x30, b"".join(items))
+
+
+def qc_statements_der() -> bytes:
+    """QCStatements ::= SEQUENCE OF QCStatement; QcType's info is a SEQUENCE OF OID."""
+    return der_sequence(
+        der_sequence(der_oid(QC_COMPLIANCE)),
+        der_sequence(der_oid(QC_SSCD)),
+        der_sequence(der_oid(QC_TYPE), der_sequence(der_oid(QC_TYPE_ESIGN))),
+    )
+
+
+def _read_tlv(data: bytes, offset: int) -> tuple[int, bytes, int]:
+    tag = data[offset]
+    length = data[offset + 1]
+    offset += 2
+    if length & 0x80:
+        size = length & 0x7F
+        length = int.from_bytes(data[offset : offset + size], "big")
+        offset += size
+    end = offset + length
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return tag, data[offset:end], end
+
+
+def _decode_oid(body: bytes) -> str:
+    arcs: list[int] = []
+    value = 0
+    for byte in body:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(a) for a in [first, arcs[0] - first * 40, *arcs[1:]])
+
+
+def decode_qc_statements(der: bytes) -> list[tuple[str, list[str]]]:
+    """[(statement id, [OIDs in its info])]: for tests and the staff certificate view."""
+    tag, body, _ = _read_tlv(der, 0)
+    if tag != 0x30:
+        raise ValueError("QCStatements is not a SEQUENCE")
+    statements: list[tuple[str, list[str]]] = []
+    offset = 0
+    while offset < len(body):
+        _, statement, offset = _read_tlv(body, offset)
+        _, oid_body, inner = _read_tlv(statement, 0)
+        info: list[str] = []
+        if inner < len(statement):
+            _, info_body, _ = _read_tlv(statement, inner)
+            pos = 0
+            while pos < len(info_body):
+                item_tag, item, pos = _read_tlv(info_body, pos)
+                if item_tag == 0x06:
+                    info.append(_decode_oid(item))
+        statements.append((_decode_oid(oid_body), info))
+    return statements
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+CAKey = ec.EllipticCurvePrivateKey
+
+
+def generate_token_key(algorithm: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
+    if algorithm == "p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    if algorithm == "rsa3072":
+        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
+    raise CAError(f"algorithme de clé inconnu : {algorithm!r} (attendu : p256 ou rsa3072)")
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, CA_ORGANISATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _holder_key_usage() -> x509.KeyUsage:
+    # EN 319 412-2 4.3.2: non-repudiation (contentCommitment) only, for qualified e-signatures.
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+@dataclass(frozen=True)
+class _Authority:
+    key: CAKey
+    certificate: x509.Certificate
+
+
+class LocalCA:
+    """Root and issuing CA under `directory`, keys encrypted with `passphrase`."""
+
+    def __init__(self, directory: Path, passphrase: str) -> None:
+        if not passphrase:
+            raise CAError("la phrase de passe de l'AC locale est vide")
+        self.directory = directory
+        self._passphrase = passphrase.encode()
+        self._issuing: _Authority | None = None
+
+    # files
+    def _path(self, name: str) -> Path:
+        return self.directory / name
+
+    @property
+    def root_certificate_path(self) -> Path:
+        return self._path("root.cert.pem")
+
+    @property
+    def issuing_certificate_path(self) -> Path:
+        return self._path("issuing.cert.pem")
+
+    def _write(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        path = self._path(name)
+        tmp = path.with_name(f".{name}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        tmp.replace(path)
+
+    @contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self._path(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _encrypted(self, key: CAKey) -> bytes:
+        return key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(self._passphrase),
+        )
+
+    def _load(self, stem: str) -> _Authority:
+        try:
+            key = serialization.load_pem_private_key(
+                self._path(f"{stem}.key.pem").read_bytes(), password=self._passphrase
+            )
+        except ValueError as exc:
+            raise CAError(f"clé de l'AC ({stem}) illisible : phrase de passe incorrecte ?") from exc
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise CAError(f"clé de l'AC ({stem}) d'un type inattendu")
+        certificate = x509.load_pem_x509_certificate(self._path(f"{stem}.cert.pem").read_bytes())
+        return _Authority(key, certificate)
+
+    # creation
+    def ensure(self, *, now: dt.datetime | None = None) -> None:
+        """Create the hierarchy if it does not exist yet (idempotent, safe across processes)."""
+        if self.issuing_certificate_path.exists():
+            return
+        now = now or dt.datetime.now(dt.UTC)
+        with self._lock():
+            if self.issuing_certificate_path.exists():
+                return
+            root_key = ec.generate_private_key(ec.SECP384R1())
+            root_name = _name("RA Workbench Root CA")
+            root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
+            root = (
+                x509.CertificateBuilder()
+                .subject_name(root_name)
+                .issuer_name(root_name)
+                .public_key(root_key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - BACKDATE)
+                .not_valid_after(now + dt.timedelta(days=ROOT_VALIDITY_DAYS))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
+                .add_extension(_ca_key_usage(), critical=True)
+                .add_extension(root_ski, critical=False)
+                .sign(root_key, hashes.SHA384())
+            )
+            issuing_key = ec.generate_private_key(ec.SECP384R1())
+            issuing = (
+                x509.CertificateBuilder()
+                .subject_name(_name("RA Workbench Issuing CA"))
+                .issuer_name(root_name)
+                .public_key(issuing_key.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(now - BACKDATE)
+                .not_valid_after(now + dt.timedelta(days=ISSUING_VALIDITY_DAYS))
+                .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+                .add_extension(_ca_key_usage(), critical=True)
+                .add_extension(
+                    x509.SubjectKeyIdentifier.from_public_key(issuing_key.public_key()),
+                    critical=False,
+                )
+                .add_extension(
+                    x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski),
+                    critical=False,
+                )
+                .sign(root_key, hashes.SHA384())
+            )
+            pem = serialization.Encoding.PEM
+            self._write("root.key.pem", self._encrypted(root_key), 0o600)
+            self._write("root.cert.pem", root.public_bytes(pem))
+            self._write("issuing.key.pem", self._encrypted(issuing_key), 0o600)
+            # Written last: its presence is what says the hierarchy is complete.
+            self._write("issuing.cert.pem", issuing.public_bytes(pem))
+
+    def _issuing_ca(self) -> _Authority:
+        if self._issuing is None:
+            self.ensure()
+            self._issuing = self._load("issuing")
+        return self._issuing
+
+    def chain_pem(self) -> str:
+        return self.issuing_certificate_path.read_text() + self.root_certificate_path.read_text()
+
+    # issuance
+    def issue(
+        self,
+        subject: SubjectIdentity,
+        profile: CertificateProfile,
+        *,
+        now: dt.datetime | None = None,
+    ) -> IssuedCertificate:
+        issuing = self._issuing_ca()
+        now = now or dt.datetime.now(dt.UTC)
+        holder_key = generate_token_key(profile.key_algorithm)
+        not_before = now - BACKDATE
+        # A certificate never outlives its issuer.
+        not_after = min(
+            now + dt.timedelta(days=profile.validity_days),
+            issuing.certificate.not_valid_after_utc,
+        )
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, subject.country),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, subject.organisation_name),
+                x509.NameAttribute(
+                    NameOID.ORGANIZATION_IDENTIFIER, subject.organisation_identifier
+                ),
+                x509.NameAttribute(NameOID.SURNAME, subject.surname),
+                x509.NameAttribute(NameOID.GIVEN_NAME, subject.given_name),
+                x509.NameAttribute(NameOID.SERIAL_NUMBER, subject.subject_serial),
+                x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name),
+            ]
+        )
+        issuer_ski = issuing.certificate.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value
+        policies = x509.CertificatePolicies(
+            [x509.PolicyInformation(ObjectIdentifier(oid), None) for oid in profile.policy_oids]
+        )
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuing.certificate.subject)
+            .public_key(holder_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(not_before)
+            .not_valid_after(not_after)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_holder_key_usage(), critical=True)
+            .add_extension(policies, critical=False)
+            .add_extension(
+                x509.UnrecognizedExtension(
+                    ObjectIdentifier(QC_STATEMENTS_OID), qc_statements_der()
+                ),
+                critical=False,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(holder_key.public_key()),
+                critical=False,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
+                critical=False,
+            )
+            .sign(issuing.key, hashes.SHA384())
+        )
+        return IssuedCertificate(
+            pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
+            serial_number=f"{certificate.serial_number:X}",
+            fingerprint_sha256=certificate.fingerprint(hashes.SHA256()).hex(),
+            subject=certificate.subject.rfc4514_string(),
+            subject_serial=subject.subject_serial,
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            key_algorithm=profile.key_algorithm,
+        )
+
+
+def new_subject_serial(prefix: str = "RAW") -> str:
+    """A subject serialNumber never given to anyone else (PrintableString characters only)."""
+    return f"{prefix}-{secrets.token_hex(8).upper()}"

@@ -1,0 +1,383 @@
+"""From approval to a certificate: the issuance request, the CA call, the dossier's moves.
+
+`on_approved` is what the review service calls when a dossier becomes APPROVED: it records
+the request and defers the job. `issue_certificate` (the job's body) is idempotent: it names
+the holder from the identity document as read (MRZ, ICAO 9303 transliteration written to the
+audit trail when it differs from what was typed), asks the configured CA backend, stores the
+certificate, and moves the dossier through `issue_certificate` and `schedule_delivery`.
+A failed attempt is recorded on the request (attempts, error) and shown in the failed list.
+
+Services flush; the request or job commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.db import utcnow
+from ra_workbench.documents.models import Document, DocumentType, Extraction
+from ra_workbench.dossiers.models import Dossier, PersonRole
+from ra_workbench.dossiers.states import DossierStatus, transition
+from ra_workbench.issuance.ca import CAError, SubjectIdentity, new_subject_serial
+from ra_workbench.issuance.models import Certificate, IssuanceRequest
+from ra_workbench.issuance.names import CertificateNames, certificate_names
+from ra_workbench.unit import defer_job
+
+log = logging.getLogger(__name__)
+
+ISSUE_TASK = "ra_workbench.issuance.tasks:issue_certificate"
+
+
+class RequestState:
+    QUEUED = "queued"  # waiting for the job (or for an automatic retry: last_error is set)
+    ISSUED = "issued"
+    FAILED = "failed"  # waits for an operator's retry
+
+
+REQUEST_STATE_LABELS_FR = {
+    "queued": "En attente",
+    "issued": "Certificat émis",
+    "failed": "Échec",
+}
+
+
+class IssuanceError(Exception):
+    """Issuance cannot proceed for this dossier (message in French, shown to operators)."""
+
+
+def _touch(request: IssuanceRequest) -> None:
+    request.updated_at = utcnow()
+
+
+def on_approved(
+    session: Session, dossier: Dossier, *, actor: str, actor_id: int | None = None
+) -> IssuanceRequest:
+    """The dossier was approved: record the issuance request and defer the job."""
+    request = session.scalar(
+        sa.select(IssuanceRequest).where(IssuanceRequest.dossier_id == dossier.id)
+    )
+    if request is None:
+        request = IssuanceRequest(dossier_id=dossier.id, state=RequestState.QUEUED, attempts=0)
+        session.add(request)
+    elif request.state == RequestState.ISSUED:
+        return request
+    request.state = RequestState.QUEUED
+    _touch(request)
+    session.flush()
+    record(
+        session,
+        "issuance.requested",
+        actor=actor,
+        actor_id=actor_id,
+        dossier=dossier,
+        payload={"request_id": request.id},
+    )
+    defer_job(session, ISSUE_TASK, dossier.id, job_id=f"issue-certificate-{dossier.id}")
+    return request
+
+
+def retry_issuance(
+    session: Session, request_id: int, *, actor: str, actor_id: int | None = None
+) -> IssuanceRequest:
+    """An operator retries a failed issuance (the failed list's button)."""
+    request = session.get(IssuanceRequest, request_id)
+    if request is None:
+        raise IssuanceError("Demande d'émission introuvable.")
+    if request.state != RequestState.FAILED:
+        raise IssuanceError("Seule une émission en échec peut être relancée.")
+    request.state = RequestState.QUEUED
+    _touch(request)
+    record(
+        session,
+        "issuance.retry",
+        actor=actor,
+        actor_id=actor_id,
+        dossier_id=request.dossier_id,
+        payload={"request_id": request.id, "attempts": request.attempts},
+    )
+    defer_job(
+        session,
+        ISSUE_TASK,
+        request.dossier_id,
+        job_id=f"issue-certificate-{request.dossier_id}-retry-{request.attempts}",
+    )
+    session.flush()
+    return request
+
+
+# -- the holder's names as read ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HolderReading:
+    document_id: int
+    surname: str
+    given_names: tuple[str, ...]
+    birth_date: dt.date | None
+    expiry_date: dt.date | None
+    valid: bool
+
+
+def _extraction(session: Session, document: Document, today: dt.date) -> Mapping[str, Any] | None:
+    """The document's extraction, through the cache (extracted now if absent); when the
+    extractor is unavailable, the latest cached result for the same file."""
+    try:
+        from ra_workbench.documents.extraction_service import extraction_for
+
+        return extraction_for(session, document, today=today)
+    except Exception as exc:  # the extractor may fail or be absent: fall back to the cache
+        log.info("extraction of document %s unavailable (%s)", document.id, type(exc).__name__)
+    return session.scalar(
+        sa.select(Extraction.result)
+        .where(Extraction.sha256 == document.sha256, Extraction.kind == DocumentType.IDENTITY)
+        .order_by(Extraction.created_at.desc(), Extraction.id.desc())
+        .limit(1)
+    )
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, str) and value:
+        try:
+            return dt.date.fromisoformat(value[:10])
+        except ValueError:
+            return None
+    return None
+
+
+def holder_reading(session: Session, dossier: Dossier, *, today: dt.date) -> HolderReading:
+    """The MRZ that speaks for the holder: a valid one first, then the earliest document."""
+    holder = dossier.holder
+    if holder is None:
+        raise IssuanceError("Le dossier n'a pas de porteur.")
+    roles = {PersonRole.HOLDER}
+    if holder.same_as_legal_representative:
+        roles.add(PersonRole.LEGAL_REPRESENTATIVE)
+    readings: list[HolderReading] = []
+    for document in dossier.current_documents():
+        if document.type != DocumentType.IDENTITY or document.person_role not in roles:
+            continue
+        result = _extraction(session, document, today)
+        mrz = (result or {}).get("mrz")
+        if not isinstance(mrz, Mapping) or not mrz.get("surname"):
+            continue
+        given = mrz.get("given_names") or []
+        readings.append(
+            HolderReading(
+                document_id=document.id,
+                surname=str(mrz["surname"]),
+                given_names=tuple(str(g) for g in ([given] if isinstance(given, str) else given)),
+                birth_date=_date(mrz.get("birth_date")),
+                expiry_date=_date(mrz.get("expiry_date")),
+                valid=bool(mrz.get("valid")),
+            )
+        )
+    if not readings:
+        raise IssuanceError(
+            "Aucune lecture de la pièce d'identité du porteur : les nom et prénoms du "
+            "certificat ne peuvent pas être établis."
+        )
+    readings.sort(key=lambda r: (not r.valid, r.document_id))
+    return readings[0]
+
+
+# -- issuing ----------------------------------------------------------------------------------
+
+
+def _subject(dossier: Dossier, names: CertificateNames) -> SubjectIdentity:
+    return SubjectIdentity(
+        given_name=names.given_name,
+        surname=names.surname,
+        subject_serial=new_subject_serial(),
+        organisation_name=dossier.organisation.name,
+        siren="".join(c for c in dossier.organisation.siren if c.isdigit()),
+    )
+
+
+def _fail(
+    session: Session, request: IssuanceRequest, dossier: Dossier, error: str, *, retry_later: bool
+) -> IssuanceRequest:
+    request.state = RequestState.QUEUED if retry_later else RequestState.FAILED
+    request.last_error = error[:2000]
+    _touch(request)
+    record(
+        session,
+        "issuance.failed",
+        dossier=dossier,
+        payload={
+            "request_id": request.id,
+            "attempt": request.attempts,
+            "error": request.last_error,
+            "retry_scheduled": retry_later,
+        },
+    )
+    session.flush()
+    return request
+
+
+def issue_certificate(
+    session: Session, dossier_id: int, *, retry_later: bool = False, today: dt.date | None = None
+) -> IssuanceRequest:
+    """Issue the dossier's certificate once. A failure is recorded on the request: left
+    queued when `retry_later` (an automatic retry is coming), marked failed otherwise."""
+    from ra_workbench.issuance.backends import get_backend
+    from ra_workbench.issuance.config import issuance_config
+
+    request = session.scalar(
+        sa.select(IssuanceRequest).where(IssuanceRequest.dossier_id == dossier_id).with_for_update()
+    )
+    if request is None:
+        raise IssuanceError(f"aucune demande d'émission pour le dossier {dossier_id}")
+    if request.state == RequestState.ISSUED:
+        return request
+    dossier = session.get(Dossier, dossier_id)
+    if dossier is None:  # the foreign key forbids it
+        raise IssuanceError(f"dossier {dossier_id} introuvable")
+    request.attempts += 1
+    if dossier.status != DossierStatus.APPROVED.value:
+        return _fail(
+            session,
+            request,
+            dossier,
+            f"Le dossier n'est pas à l'état « validé » (état : {dossier.status}).",
+            retry_later=False,
+        )
+    today = today or utcnow().date()
+    config = issuance_config()
+    try:
+        reading = holder_reading(session, dossier, today=today)
+        if reading.expiry_date is not None and reading.expiry_date < today:
+            # REG-6.3.1-00B: the attributes must still be right on the day of issuance.
+            raise IssuanceError(
+                "La pièce d'identité du porteur a expiré depuis la validation "
+                f"({reading.expiry_date:%d/%m/%Y}) : demander une nouvelle pièce."
+            )
+        holder = dossier.holder
+        names = certificate_names(
+            typed_first_name=holder.first_name if holder else "",
+            typed_last_name=holder.last_name if holder else "",
+            read_surname=reading.surname,
+            read_given_names=reading.given_names,
+        )
+        backend = get_backend(config.backend)
+        issued = backend.issue(_subject(dossier, names), config.profile)
+    except (IssuanceError, CAError, ValueError) as exc:
+        return _fail(session, request, dossier, str(exc), retry_later=retry_later)
+    except Exception as exc:  # a backend's transport error is a failed attempt, not a crash
+        log.exception("CA backend failed for dossier %s", dossier.order_number)
+        return _fail(
+            session, request, dossier, f"{type(exc).__name__}: {exc}", retry_later=retry_later
+        )
+
+    certificate = Certificate(
+        dossier_id=dossier.id,
+        serial_number=issued.serial_number,
+        subject_serial=issued.subject_serial,
+        subject=issued.subject,
+        fingerprint_sha256=issued.fingerprint_sha256,
+        not_before=issued.not_before,
+        not_after=issued.not_after,
+        key_algorithm=issued.key_algorithm,
+        pem=issued.pem,
+        backend=backend.name,
+        holder_surname=reading.surname,
+        holder_given_names=" ".join(reading.given_names),
+        holder_birth_date=reading.birth_date,
+    )
+    session.add(certificate)
+    request.state = RequestState.ISSUED
+    request.last_error = None
+    _touch(request)
+    session.flush()
+    if names.differs_from_typed:
+        record(
+            session,
+            "issuance.transliteration",
+            dossier=dossier,
+            payload={
+                "rule": "ICAO 9303 partie 3 (EN 319 412-2 NAT-4.2.4-12)",
+                "document_id": reading.document_id,
+                "typed": {"given_name": names.typed_given_name, "surname": names.typed_surname},
+                "read": {"given_names": list(reading.given_names), "surname": reading.surname},
+                "certificate": {"given_name": names.given_name, "surname": names.surname},
+            },
+        )
+    record(
+        session,
+        "issuance.certificate_issued",
+        dossier=dossier,
+        payload={
+            "request_id": request.id,
+            "certificate_id": certificate.id,
+            "serial_number": certificate.serial_number,
+            "fingerprint_sha256": certificate.fingerprint_sha256,
+            "subject": certificate.subject,
+            "not_after": certificate.not_after.isoformat(),
+            "backend": certificate.backend,
+            "attempt": request.attempts,
+        },
+    )
+    transition(
+        session,
+        dossier,
+        "issue_certificate",
+        actor=SYSTEM_ACTOR,
+        payload={"certificate_serial": certificate.serial_number},
+    )
+    from ra_workbench.delivery.service import schedule_delivery
+
+    schedule_delivery(session, dossier)
+    return request
+
+
+# -- for the screens --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request: IssuanceRequest
+    order_number: str
+    holder: str
+
+
+def requests_needing_attention(session: Session) -> list[RequestRow]:
+    """Failed requests, and those that failed once and await an automatic retry."""
+    rows = session.execute(
+        sa.select(IssuanceRequest, Dossier.order_number)
+        .join(Dossier, Dossier.id == IssuanceRequest.dossier_id)
+        .where(
+            sa.or_(
+                IssuanceRequest.state == RequestState.FAILED,
+                sa.and_(
+                    IssuanceRequest.state == RequestState.QUEUED,
+                    IssuanceRequest.last_error.is_not(None),
+                ),
+            )
+        )
+        .order_by(IssuanceRequest.updated_at.desc())
+    ).all()
+    out = []
+    for request, order_number in rows:
+        dossier = session.get(Dossier, request.dossier_id)
+        holder = dossier.holder if dossier else None
+        out.append(RequestRow(request, order_number, holder.full_name if holder else ""))
+    return out
+
+
+def recent_certificates(session: Session, limit: int = 200) -> list[tuple[Certificate, str]]:
+    return [
+        (certificate, order_number)
+        for certificate, order_number in session.execute(
+            sa.select(Certificate, Dossier.order_number)
+            .join(Dossier, Dossier.id == Certificate.dossier_id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+            .limit(limit)
+        ).all()
+    ]

@@ -1,0 +1,266 @@
+"""`ra-workbench worker`, `ra-workbench scheduler` and `ra-workbench jobs …`.
+
+Shells only: they parse options and call the queue, the scheduler or the batch services,
+one unit of work per dossier for the long batches (with a progress bar), so a failure
+half-way keeps what was done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import signal
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from ra_workbench.unit import unit_of_work
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _require_redis() -> str:
+    url = current_app.config["RA_SETTINGS"].redis_url
+    if not url:
+        raise click.ClickException(
+            "REDIS_URL n'est pas défini : sans Redis, les tâches s'exécutent dans le processus "
+            "qui les demande (pas de worker)."
+        )
+    return str(url)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="S'arrêter quand la file est vide (tests, lots).")
+@click.option(
+    "--with-scheduler/--without-scheduler",
+    default=True,
+    help="Exécuter aussi les relances différées de rq (retries avec délai).",
+)
+@click.option("--name", default=None, help="Nom du worker (par défaut : hôte + pid).")
+@with_appcontext
+def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
+    """Worker rq sur la file de l'application (un processus par cœur conseillé)."""
+    from rq import Worker
+
+    from ra_workbench.extensions import db
+    from ra_workbench.jobs.queue import redis_connection, rq_queue
+
+    _require_redis()
+    connection = redis_connection()
+    # Each job runs in a forked child: it must not inherit the parent's pooled connections.
+    db.session.remove()
+    db.engine.dispose()
+    worker = Worker([rq_queue(connection)], connection=connection, name=name)
+    worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+
+
+def _scheduler_step(now: dt.datetime) -> list[Any]:
+    from ra_workbench.jobs.queue import dispatch, redis_connection
+    from ra_workbench.jobs.rules import current_job_rules
+    from ra_workbench.jobs.scheduler import FileClaims, RedisClaims, tick
+
+    settings = current_app.config["RA_SETTINGS"]
+    claims: Any = (
+        RedisClaims(redis_connection())
+        if settings.redis_url
+        else FileClaims(settings.data_dir / "jobs" / "schedule.json")
+    )
+    return tick(current_job_rules().schedule, now, claims.claim, dispatch)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Un seul passage, puis s'arrêter.")
+@click.option(
+    "--now",
+    "fake_now",
+    type=click.DateTime(formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    help="Horloge simulée (heure de Paris), avec --once.",
+)
+@click.option("--interval", default=15.0, show_default=True, help="Secondes entre passages.")
+@with_appcontext
+def scheduler_command(once: bool, fake_now: dt.datetime | None, interval: float) -> None:
+    """Planificateur : met en file les tâches de rules/jobs.toml, chaque occurrence une fois."""
+    from zoneinfo import ZoneInfo
+
+    from ra_workbench.jobs.scheduler import run_forever
+
+    if fake_now is not None and not once:
+        raise click.UsageError("--now s'utilise avec --once.")
+    if once:
+        now = (
+            fake_now.replace(tzinfo=ZoneInfo("Europe/Paris"))
+            if fake_now
+            else dt.datetime.now(dt.UTC)
+        )
+        for item in _scheduler_step(now):
+            click.echo(f"{item.occurrence} → {item.task}{item.args}")
+        return
+    stopping = {"flag": False}
+
+    def _stop(*_: Any) -> None:
+        stopping["flag"] = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    click.echo(f"planificateur démarré (passage toutes les {interval:g} s)", err=True)
+    try:
+        run_forever(_scheduler_step, interval_seconds=interval, should_stop=lambda: stopping["flag"])
+    except KeyboardInterrupt:
+        pass
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """Traitements par lots et tâches en échec."""
+
+
+def _today(value: dt.datetime | None) -> dt.date:
+    from ra_workbench.jobs.tasks import as_day
+
+    return value.date() if value else as_day(None)
+
+
+@jobs_group.command("recheck-pending")
+@click.option("--today", "today", type=DAY, default=None, help="Date d'évaluation (AAAA-MM-JJ).")
+@click.option("--enqueue", is_flag=True, help="Répartir sur les workers au lieu d'exécuter ici.")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def recheck_pending_command(today: dt.datetime | None, enqueue: bool, as_json: bool) -> None:
+    """Contrôler à nouveau chaque dossier en attente (ce que fait la tâche de nuit)."""
+    from ra_workbench.jobs.batch import recheck, recheck_candidates
+    from ra_workbench.jobs.queue import dispatch
+    from ra_workbench.jobs.tasks import RECHECK_TASK
+
+    day = _today(today)
+    with unit_of_work() as session:
+        ids = recheck_candidates(session)
+    summary: dict[str, int] = {}
+    with click.progressbar(
+        ids, label=f"Contrôle au {day:%d/%m/%Y}", file=sys.stderr, show_pos=True
+    ) as bar:
+        for dossier_id in bar:
+            if enqueue:
+                dispatch(RECHECK_TASK, dossier_id, day.isoformat(), job_id=f"recheck:{day}:{dossier_id}")
+                summary["enqueued"] = summary.get("enqueued", 0) + 1
+                continue
+            with unit_of_work() as session:
+                outcome = recheck(session, dossier_id, today=day)
+            key = "changed" if outcome.changed else outcome.action
+            summary[key] = summary.get(key, 0) + 1
+            summary["notified"] = summary.get("notified", 0) + int(outcome.notified)
+    _print_summary({"day": day.isoformat(), "dossiers": len(ids)} | summary, as_json)
+
+
+@jobs_group.command("purge")
+@click.option("--today", "today", type=DAY, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def purge_command(today: dt.datetime | None, as_json: bool) -> None:
+    """Purge des copies de pièces d'identité arrivées en fin de conservation."""
+    from ra_workbench.jobs.retention import delete_blobs, due_dossiers, mark_due, purgeable_digests
+    from ra_workbench.jobs.rules import current_job_rules
+
+    day = _today(today)
+    rules = current_job_rules().retention
+    with unit_of_work() as session:
+        due = due_dossiers(session, today=day, rules=rules)
+    purged = 0
+    with click.progressbar(due, label="Purge", file=sys.stderr, show_pos=True) as bar:
+        for item in bar:
+            with unit_of_work() as session:
+                purged += len(mark_due(session, item, rules=rules))
+    with unit_of_work() as session:
+        counts = delete_blobs(session, purgeable_digests(session))
+    _print_summary(
+        {"day": day.isoformat(), "dossiers": len(due), "documents": purged} | counts, as_json
+    )
+
+
+@jobs_group.command("reminders")
+@click.option("--today", "today", type=DAY, default=None)
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def reminders_command(today: dt.datetime | None, as_json: bool) -> None:
+    """Relancer les clients dont le dossier est incomplet depuis N jours."""
+    from ra_workbench.jobs.batch import due_reminders, send_reminder
+    from ra_workbench.jobs.rules import current_job_rules
+
+    day = _today(today)
+    with unit_of_work() as session:
+        due = due_reminders(session, today=day, rules=current_job_rules().reminders)
+    sent = 0
+    with click.progressbar(due, label="Relances", file=sys.stderr, show_pos=True) as bar:
+        for reminder in bar:
+            with unit_of_work() as session:
+                sent += send_reminder(session, reminder)
+    _print_summary({"day": day.isoformat(), "due": len(due), "sent": sent}, as_json)
+
+
+@jobs_group.command("failed")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def failed_command(as_json: bool) -> None:
+    """Lister les tâches en échec (rq et exécution directe)."""
+    from ra_workbench.jobs.queue import failed_jobs
+
+    jobs = failed_jobs()
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": j.id,
+                        "backend": j.backend,
+                        "task": j.task,
+                        "args": list(j.args),
+                        "failed_at": j.failed_at.isoformat() if j.failed_at else None,
+                        "error": j.error_summary,
+                    }
+                    for j in jobs
+                ],
+                ensure_ascii=False,
+                default=str,
+            )
+        )
+        return
+    for j in jobs:
+        click.echo(f"{j.backend:6} {j.id}  {j.task}{j.args}  {j.error_summary}")
+    click.echo(f"{len(jobs)} tâche(s) en échec", err=True)
+
+
+@jobs_group.command("retry")
+@click.argument("job_id")
+@with_appcontext
+def retry_command(job_id: str) -> None:
+    """Relancer une tâche en échec."""
+    from ra_workbench.jobs.queue import UnknownFailedJob, retry_failed
+
+    backend = "inline" if job_id.startswith("inline-") else "rq"
+    try:
+        retry_failed(job_id, backend)
+    except UnknownFailedJob as exc:
+        raise click.ClickException(f"tâche en échec inconnue : {job_id}") from exc
+    click.echo(f"relancée : {job_id}")
+
+
+@jobs_group.command("ping")
+@with_appcontext
+def ping_command() -> None:
+    """Mettre en file une tâche de test (worker → base → journal d'audit)."""
+    import uuid
+
+    from ra_workbench.jobs.queue import dispatch
+
+    token = uuid.uuid4().hex[:12]
+    dispatch("ra_workbench.jobs.tasks:ping", token, job_id=f"ping:{token}")
+    click.echo(f"ping {token} envoyé")
+
+
+def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False))
+    else:
+        click.echo(", ".join(f"{k} : {v}" for k, v in summary.items()))

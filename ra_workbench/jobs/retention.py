@@ -1,0 +1,154 @@
+"""The retention purge: stored identity copies are deleted once their retention ends.
+
+A copy is due a configured time after the certificate it supported stops being valid
+(expiry or revocation), or after the dossier was rejected. The Document row stays, with
+its hash, type, size and dates, and `purged_at` set: the record that the copy existed.
+The audit trail is never touched (an entry is appended, none changed).
+
+Two steps, so that a crash at any point converges on the next run:
+1. `mark_due` sets `purged_at` (in the job's unit of work, committed with the audit entry);
+2. `delete_purged_blobs`, enqueued after that commit, removes the bytes of every purged
+   content that no un-purged document still references (the store is content-addressed:
+   the same identity card scanned into two dossiers is stored once), and the cached
+   extraction of it (an MRZ read is identity data too).
+Both are idempotent: nothing due, nothing done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ra_workbench.db import utcnow
+from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.issuance.models import Certificate
+from ra_workbench.jobs.rules import RetentionRules
+from ra_workbench.review.models import Decision, DecisionKind
+
+DELETE_BLOBS_TASK = "ra_workbench.jobs.tasks:delete_purged_blobs"
+
+
+def _day_end(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class DueDossier:
+    dossier_id: int
+    reason: str  # certificate_ended | rejected
+    ended_on: dt.date
+
+
+def due_dossiers(session: Session, *, today: dt.date, rules: RetentionRules) -> list[DueDossier]:
+    """Dossiers whose identity copies have reached the end of their retention on `today`."""
+    has_unpurged = (
+        sa.select(Document.id)
+        .where(
+            Document.dossier_id == Dossier.id,
+            Document.type.in_(rules.document_types),
+            Document.purged_at.is_(None),
+        )
+        .exists()
+    )
+    due: list[DueDossier] = []
+    rejected_cutoff = _day_end(today - dt.timedelta(days=rules.after_rejection_days))
+    rejected = session.execute(
+        sa.select(Decision.dossier_id, sa.func.max(Decision.at))
+        .join(Dossier, Dossier.id == Decision.dossier_id)
+        .where(
+            Dossier.status == DossierStatus.REJECTED.value,
+            Decision.kind == DecisionKind.REJECT,
+            has_unpurged,
+        )
+        .group_by(Decision.dossier_id)
+        .having(sa.func.max(Decision.at) < rejected_cutoff)
+    )
+    due += [DueDossier(d, "rejected", at.date()) for d, at in rejected]
+    # A dossier may carry several certificates: its copies go when the last one ends.
+    cert_cutoff = _day_end(today - dt.timedelta(days=rules.after_certificate_end_days))
+    ends: dict[int, dt.datetime] = {}
+    rows = session.execute(
+        sa.select(Certificate.dossier_id, Certificate.not_after, Certificate.revoked_at)
+        .join(Dossier, Dossier.id == Certificate.dossier_id)
+        .where(has_unpurged)
+    )
+    for dossier_id, not_after, revoked_at in rows:
+        end = min(not_after, revoked_at) if revoked_at else not_after
+        ends[dossier_id] = max(ends.get(dossier_id, end), end)
+    due += [
+        DueDossier(d, "certificate_ended", end.date())
+        for d, end in sorted(ends.items())
+        if end < cert_cutoff
+    ]
+    return due
+
+
+def mark_due(session: Session, due: DueDossier, *, rules: RetentionRules) -> list[Document]:
+    """Set `purged_at` on the dossier's un-purged copies and append the audit entry."""
+    from ra_workbench.audit.service import record
+
+    documents = list(
+        session.scalars(
+            sa.select(Document)
+            .where(
+                Document.dossier_id == due.dossier_id,
+                Document.type.in_(rules.document_types),
+                Document.purged_at.is_(None),
+            )
+            .order_by(Document.id)
+        )
+    )
+    if not documents:
+        return []
+    now = utcnow()
+    for document in documents:
+        document.purged_at = now
+    dossier = session.get(Dossier, due.dossier_id)
+    record(
+        session,
+        "documents.purged",
+        dossier=dossier,
+        payload={
+            "reason": due.reason,
+            "retention_ended_from": due.ended_on.isoformat(),
+            "documents": [
+                {"id": d.id, "type": d.type, "side": d.side, "sha256": d.sha256}
+                for d in documents
+            ],
+        },
+    )
+    session.flush()
+    return documents
+
+
+def purgeable_digests(session: Session) -> list[str]:
+    """Contents of purged documents that no un-purged document references any more."""
+    still_needed = sa.select(Document.sha256).where(Document.purged_at.is_(None))
+    return list(
+        session.scalars(
+            sa.select(Document.sha256)
+            .where(Document.purged_at.is_not(None), Document.sha256.not_in(still_needed))
+            .distinct()
+            .order_by(Document.sha256)
+        )
+    )
+
+
+def delete_blobs(session: Session, digests: list[str]) -> dict[str, int]:
+    """Remove the bytes (and cached extractions) of purged contents. Idempotent."""
+    from ra_workbench.unit import store
+
+    doc_store = store()
+    counts: dict[str, int] = defaultdict(int)
+    for digest in digests:
+        counts["files"] += int(doc_store.delete(digest))
+    if digests:
+        result = session.execute(sa.delete(Extraction).where(Extraction.sha256.in_(digests)))
+        counts["extractions"] += int(getattr(result, "rowcount", 0) or 0)
+    return dict(counts)

@@ -1,0 +1,188 @@
+"""rules/jobs.toml: retries, the schedule, reminders and retention, validated at start-up.
+
+A malformed file stops the application with a `RulesError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ra_workbench.checks.rules import RulesError
+
+JOBS_FILE = "jobs.toml"
+
+
+class TomlReader:
+    """Typed access to one table of a rules file; every error names file and key."""
+
+    def __init__(self, source: str, data: Any, prefix: str = "") -> None:
+        if not isinstance(data, dict):
+            raise RulesError(f"{source}: clé {prefix or '(racine)'} : table attendue")
+        self.source = source
+        self.data = data
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, problem: str) -> RulesError:
+        return RulesError(f"{self.source}: clé {self.key(name)} : {problem}")
+
+    def table(self, name: str) -> TomlReader:
+        if name not in self.data:
+            raise self.error(name, "table manquante")
+        return TomlReader(self.source, self.data[name], self.key(name))
+
+    def integer(self, name: str, *, minimum: int = 0) -> int:
+        value = self.data.get(name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise self.error(name, f"entier ≥ {minimum} attendu, lu {value!r}")
+        return value
+
+    def number(self, name: str, *, minimum: float, maximum: float) -> float:
+        value = self.data.get(name)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise self.error(name, f"nombre attendu, lu {value!r}")
+        if not minimum <= value <= maximum:
+            raise self.error(name, f"valeur entre {minimum} et {maximum} attendue, lu {value!r}")
+        return float(value)
+
+    def string(self, name: str) -> str:
+        value = self.data.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(name, f"texte attendu, lu {value!r}")
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.data.get(name)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise self.error(name, f"liste de textes non vide attendue, lu {value!r}")
+        return tuple(value)
+
+    def integers(self, name: str, *, minimum: int = 0) -> tuple[int, ...]:
+        value = self.data.get(name)
+        if (
+            not isinstance(value, list)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            or any(v < minimum for v in value)
+        ):
+            raise self.error(name, f"liste d'entiers ≥ {minimum} attendue, lu {value!r}")
+        return tuple(value)
+
+    def unknown_keys(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.data) - allowed)
+        if extra:
+            raise self.error(extra[0], "clé inconnue")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise RulesError(f"{path}: fichier introuvable") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise RulesError(f"{path}: TOML invalide : {exc}") from exc
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    name: str
+    task: str
+    every_seconds: int | None = None
+    daily_at: dt.time | None = None
+
+
+@dataclass(frozen=True)
+class RetryRules:
+    intervals: tuple[int, ...]
+    job_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class ReminderRules:
+    incomplete_after_days: int
+    repeat_every_days: int
+    max_reminders: int
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    after_certificate_end_days: int
+    after_rejection_days: int
+    document_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JobRules:
+    retry: RetryRules
+    schedule: tuple[ScheduleEntry, ...]
+    reminders: ReminderRules
+    retention: RetentionRules
+
+
+def _schedule(root: TomlReader) -> tuple[ScheduleEntry, ...]:
+    from ra_workbench.jobs.queue import resolve
+
+    table = root.table("schedule")
+    entries: list[ScheduleEntry] = []
+    for name in table.data:
+        item = table.table(name)
+        item.unknown_keys({"task", "every_seconds", "daily_at"})
+        task = item.string("task")
+        try:
+            resolve(task)
+        except (ValueError, ImportError, AttributeError) as exc:
+            raise item.error("task", f"tâche introuvable : {task!r}") from exc
+        if ("every_seconds" in item.data) == ("daily_at" in item.data):
+            raise item.error("every_seconds", "indiquer every_seconds ou daily_at (un seul)")
+        if "every_seconds" in item.data:
+            entries.append(ScheduleEntry(name, task, every_seconds=item.integer("every_seconds", minimum=10)))
+            continue
+        raw = item.string("daily_at")
+        try:
+            at = dt.time.fromisoformat(raw)
+        except ValueError as exc:
+            raise item.error("daily_at", f"heure HH:MM attendue, lu {raw!r}") from exc
+        entries.append(ScheduleEntry(name, task, daily_at=at))
+    return tuple(entries)
+
+
+def load_job_rules(rules_dir: Path) -> JobRules:
+    path = rules_dir / JOBS_FILE
+    root = TomlReader(str(path), read_toml(path))
+    root.unknown_keys({"retry", "schedule", "reminders", "retention"})
+    retry = root.table("retry")
+    reminders = root.table("reminders")
+    retention = root.table("retention")
+    return JobRules(
+        retry=RetryRules(
+            intervals=retry.integers("intervals"),
+            job_timeout_seconds=retry.integer("job_timeout_seconds", minimum=10),
+        ),
+        schedule=_schedule(root),
+        reminders=ReminderRules(
+            incomplete_after_days=reminders.integer("incomplete_after_days", minimum=1),
+            repeat_every_days=reminders.integer("repeat_every_days", minimum=1),
+            max_reminders=reminders.integer("max_reminders", minimum=0),
+        ),
+        retention=RetentionRules(
+            after_certificate_end_days=retention.integer("after_certificate_end_days"),
+            after_rejection_days=retention.integer("after_rejection_days"),
+            document_types=retention.strings("document_types"),
+        ),
+    )
+
+
+def current_job_rules() -> JobRules:
+    from flask import current_app
+
+    rules = current_app.config.get("RA_JOB_RULES")
+    if rules is None:
+        rules = load_job_rules(current_app.config["RA_SETTINGS"].rules_dir)
+        current_app.config["RA_JOB_RULES"] = rules
+    return rules  # type: ignore[no-any-return]
