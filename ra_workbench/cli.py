@@ -114,8 +114,10 @@ def users_create(email: str, role: str, first_name: str, last_name: str, passwor
 
 
 def register_commands(app: Flask) -> None:
+    from ra_workbench.audit.cli import audit_group
     from ra_workbench.checks.cli import check_command
     from ra_workbench.demo import demo_command
+    from ra_workbench.jobs.cli import jobs_group, scheduler_command, worker_command
 
     for command in (
         ingest_command,
@@ -124,5 +126,9 @@ def register_commands(app: Flask) -> None:
         users_group,
         demo_command,
         check_command,
+        audit_group,
+        jobs_group,
+        worker_command,
+        scheduler_command,
     ):
         app.cli.add_command(command)

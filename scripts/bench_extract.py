@@ -9,6 +9,7 @@ degradation. Then the Kbis section from scripts/bench_extract_kbis.py.
     .venv/bin/python scripts/bench_extract.py            # 300 images
     .venv/bin/python scripts/bench_extract.py --quick    # 30 images, a smoke run
     .venv/bin/python scripts/bench_extract.py --n 600 --seed 7 --json bench.json
+    .venv/bin/python scripts/bench_extract.py --skip-kbis   # identity documents only
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20260115)
     parser.add_argument("--quick", action="store_true", help="30 images, smaller Kbis run")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument("--skip-kbis", action="store_true",
+                        help="identity documents only (no Kbis section)")  # fmt: skip
     parser.add_argument("--worker", nargs=3, metavar=("ENGINE", "CASES", "OUT"),
                         help=argparse.SUPPRESS)  # fmt: skip
     args = parser.parse_args(argv)
@@ -281,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         summary = report(cases, runs)
     if args.json:  # identity figures first: they stand even if the Kbis section fails
         args.json.write_text(json.dumps(summary, indent=2))
+    if args.skip_kbis:
+        print("\nKbis extracts: skipped (--skip-kbis)")
+        return 0
     summary["kbis"] = kbis_section(args.seed, args.quick)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))

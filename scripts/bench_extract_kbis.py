@@ -46,6 +46,7 @@ class Outcome:
     seconds: float
     pages: int
     wrong: tuple[str, ...]  # fields read wrong: date, siren, name, managers, kind
+    detail: str = ""  # for --verbose: what was expected and what was read, when wrong
 
 
 def _person_key(role: str, surname: str, given: str) -> tuple[str, str, str]:
@@ -91,7 +92,9 @@ def _read(data: bytes, facts: CompanyFacts) -> Outcome:
     started = time.perf_counter()
     reading = read_kbis(data)
     elapsed = time.perf_counter() - started
-    return Outcome(elapsed, reading.pages if reading.source == "ocr" else 1, compare(facts, reading))
+    wrong = compare(facts, reading)
+    detail = f"expected {facts}\n  read {reading.to_json()}" if wrong else ""
+    return Outcome(elapsed, reading.pages if reading.source == "ocr" else 1, wrong, detail)
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -101,7 +104,9 @@ def _quantile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run_kbis_benchmark(seed: int, n_text: int, n_scan: int) -> list[tuple[str, str]]:
+def run_kbis_benchmark(
+    seed: int, n_text: int, n_scan: int, *, verbose: bool = False
+) -> list[tuple[str, str]]:
     """(label, value) rows: timings and correctness on generated extracts."""
     rng = random.Random(seed)
     read_kbis(render_kbis_pdf(random_company(rng, updated_on=date(2025, 1, 1)), rng=rng))  # warm
@@ -117,6 +122,10 @@ def run_kbis_benchmark(seed: int, n_text: int, n_scan: int) -> list[tuple[str, s
             data = render_kbis_pdf(facts, rng=rng, scanned=True)
         scan_outcomes.append(_read(data, facts))
 
+    if verbose:
+        for outcome in text_outcomes + scan_outcomes:
+            if outcome.wrong:
+                print(f"wrong {', '.join(outcome.wrong)}: {outcome.detail}", file=sys.stderr)
     rows: list[tuple[str, str]] = []
     text_ms = [o.seconds * 1000 for o in text_outcomes]
     scan_s = [o.seconds / max(o.pages, 1) for o in scan_outcomes]
@@ -147,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--text", type=int, default=200, help="text-layer PDFs to read")
     parser.add_argument("--scan", type=int, default=12, help="scans to OCR (~3 s each)")
+    parser.add_argument("--verbose", action="store_true", help="show what was read wrong")
     args = parser.parse_args(argv)
-    rows = run_kbis_benchmark(args.seed, args.text, args.scan)
+    rows = run_kbis_benchmark(args.seed, args.text, args.scan, verbose=args.verbose)
     width = max(len(label) for label, _ in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")

@@ -25,6 +25,7 @@ from ra_workbench.dossiers.states import DossierStatus
 
 _order_numbers = itertools.count(300001)
 _emails = itertools.count(1)
+_documents = itertools.count(1)
 
 ADDRESS = {
     "line1": "12 RUE DES LILAS",
@@ -308,7 +309,9 @@ def make_read_identity(
     extractor version, so nothing is OCR'd)."""
     from ra_workbench.documents.extraction_service import extractor_version
 
-    document = make_document(session, dossier, type="identity", person_role=person_role)
+    # Distinct bytes per call: the extraction cache is keyed by the file's sha256.
+    data = png_bytes(text=f"{person_role} identite {next(_documents)}")
+    document = make_document(session, dossier, type="identity", person_role=person_role, data=data)
     session.add(
         Extraction(
             sha256=document.sha256,

@@ -195,7 +195,8 @@ def verify_entries(
                     entry.seq,
                     entry.id,
                     ProblemKind.INSERTED,
-                    f"entrée n°{entry.seq} insérée : elle ne suit pas l'entrée n°{expected_seq - 1}",
+                    f"entrée n°{entry.seq} insérée : elle ne suit pas "
+                    f"l'entrée n°{expected_seq - 1}",
                 )
         if problem is not None:
             return WalkResult(count, problem, head, genesis, watched)

@@ -51,8 +51,7 @@ def verify_command(as_json: bool) -> None:
                 f"note : {report.archived_anchors} ancre(s) d'une chaîne précédente archivée(s) "
                 "(base recréée ?)"
             )
-    else:
-        assert report.problem is not None
+    elif report.problem is not None:
         click.echo(f"JOURNAL ALTÉRÉ — {report.problem.kind} : {report.problem.message}", err=True)
     sys.exit(0 if report.ok else 1)
 
@@ -66,7 +65,7 @@ def verify_command(as_json: bool) -> None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
 @with_appcontext
-def export_command(
+def export_command(  # noqa: PLR0917 - one parameter per click option
     as_csv: bool,
     output: Path | None,
     order_number: str,

@@ -52,6 +52,7 @@ def _refuse_bulk_changes(state: ORMExecuteState) -> None:
     """Bulk `update(AuditEvent)` / `delete(AuditEvent)` bypass the mapper events above."""
     if not (state.is_update or state.is_delete):
         return
+    # ORM statements carry an annotated copy of the table: compare by name.
     table = getattr(state.statement, "table", None)
-    if table is AuditEvent.__table__:
+    if getattr(table, "name", None) == AuditEvent.__tablename__:
         raise AuditTrailImmutable("audit entries cannot be updated or deleted")

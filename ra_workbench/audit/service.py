@@ -107,8 +107,10 @@ def record(
     )
     session.add(event)
     session.flush()
-    genesis = digest if seq == 1 else session.scalar(
-        sa.select(AuditEvent.hash).where(AuditEvent.seq == 1)
+    genesis = (
+        digest
+        if seq == 1
+        else session.scalar(sa.select(AuditEvent.hash).where(AuditEvent.seq == 1))
     )
     if genesis:
         session.info[PENDING_HEAD] = (anchor_store(), genesis, seq, digest)
@@ -261,7 +263,9 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def search(session: Session, filters: AuditFilters, *, page: int = 1, per_page: int = 50) -> AuditPage:
+def search(
+    session: Session, filters: AuditFilters, *, page: int = 1, per_page: int = 50
+) -> AuditPage:
     """Newest first."""
     conditions = _conditions(filters)
     total = int(

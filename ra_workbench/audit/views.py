@@ -107,7 +107,6 @@ def verify() -> Any:
         )
     if report.ok:
         flash(f"Journal intact : {report.entries} entrée(s) vérifiée(s).", "success")
-    else:
-        assert report.problem is not None
+    elif report.problem is not None:
         flash(f"Journal altéré : {report.problem.message}", "danger")
     return redirect(url_for("audit.trail"))

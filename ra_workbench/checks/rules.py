@@ -122,6 +122,11 @@ class Rules:
     content_hash: str
     source: str
 
+    @property
+    def rule_ids(self) -> tuple[str, ...]:
+        """The catalogue's rule ids, in order (the queue's "failing rule" filter lists them)."""
+        return RULE_IDS
+
     def wording_values(self) -> dict[str, str]:
         """The rule-wide placeholder values of the customer wording."""
         return {

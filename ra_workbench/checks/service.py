@@ -75,11 +75,14 @@ def evaluate_dossier(
     rules = rules or current_rules()
     on = at or today_in_paris()
     version = extractor_version()
+    # The extractor reads with the real date (two-digit years, derived expiries): what it
+    # reads is cached and must not depend on the date a run is evaluated at.
+    read_on = today_in_paris()
     facts = build_facts(
         session,
         dossier,
         today=on,
-        extract=lambda s, documents: extractions_for(s, documents, today=on),
+        extract=lambda s, documents: extractions_for(s, documents, today=read_on),
     )
     evaluation = engine.evaluate(facts, rules, on)
     run = CheckRun(

@@ -90,7 +90,7 @@ def ingest(
 def _find_dossier(session: Session, order_number: str, *, lock: bool) -> Dossier | None:
     query = sa.select(Dossier).where(Dossier.order_number == order_number)
     if lock:
-        query = query.with_for_update()
+        query = query.with_for_update(of=Dossier)
     return session.scalars(query).unique().one_or_none()
 
 

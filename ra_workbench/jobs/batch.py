@@ -148,7 +148,7 @@ def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.
         )
         .group_by(CheckRun.dossier_id)
     )
-    return {dossier_id: day for dossier_id, day in rows}
+    return dict(rows.tuples().all())
 
 
 def _requested_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.date]:
@@ -219,8 +219,7 @@ def send_reminder(session: Session, reminder: Reminder) -> bool:
     else:
         items = customer_requests(session, dossier)
         reason = (
-            f"il est incomplet depuis le {reminder.since:%d/%m/%Y} "
-            f"(relance n° {reminder.number})"
+            f"il est incomplet depuis le {reminder.since:%d/%m/%Y} (relance n° {reminder.number})"
         )
     count = _outbox_count(session, OutboxMessage, dossier.id)
     notify_verdict_changed(session, dossier, items, reason=reason)

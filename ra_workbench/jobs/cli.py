@@ -7,6 +7,7 @@ half-way keeps what was done.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -106,10 +107,10 @@ def scheduler_command(once: bool, fake_now: dt.datetime | None, interval: float)
 
     signal.signal(signal.SIGTERM, _stop)
     click.echo(f"planificateur démarré (passage toutes les {interval:g} s)", err=True)
-    try:
-        run_forever(_scheduler_step, interval_seconds=interval, should_stop=lambda: stopping["flag"])
-    except KeyboardInterrupt:
-        pass
+    with contextlib.suppress(KeyboardInterrupt):
+        run_forever(
+            _scheduler_step, interval_seconds=interval, should_stop=lambda: stopping["flag"]
+        )
 
 
 @click.group("jobs")
@@ -143,7 +144,9 @@ def recheck_pending_command(today: dt.datetime | None, enqueue: bool, as_json: b
     ) as bar:
         for dossier_id in bar:
             if enqueue:
-                dispatch(RECHECK_TASK, dossier_id, day.isoformat(), job_id=f"recheck:{day}:{dossier_id}")
+                dispatch(
+                    RECHECK_TASK, dossier_id, day.isoformat(), job_id=f"recheck:{day}:{dossier_id}"
+                )
                 summary["enqueued"] = summary.get("enqueued", 0) + 1
                 continue
             with unit_of_work() as session:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import logging
+import re
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "ra-workbench"
 RUNNER = "ra_workbench.jobs.runner.run_task"
 ACTIVE_STATES = ("queued", "deferred", "scheduled", "started")
+_JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def resolve(task: str) -> Callable[..., Any]:
@@ -65,10 +67,17 @@ def dispatch(task: str, *args: Any, job_id: str | None = None) -> None:
     run_inline(task, *args, job_id=job_id)
 
 
+def rq_job_id(name: str) -> str:
+    """rq 2.x accepts only letters, digits, `_` and `-` in a job id: « recheck:2026-11-21:12 »
+    becomes « recheck_2026-11-21_12 » (same name, same id)."""
+    return _JOB_ID_UNSAFE.sub("_", name)[:200]
+
+
 def enqueue(task: str, *args: Any, job_id: str | None = None, connection: Any = None) -> Any:
     from rq import Retry
 
     queue = rq_queue(connection)
+    job_id = rq_job_id(job_id) if job_id is not None else None
     if job_id is not None:
         existing = queue.fetch_job(job_id)
         if existing is not None and existing.get_status(refresh=True) in ACTIVE_STATES:

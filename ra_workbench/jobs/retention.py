@@ -118,8 +118,7 @@ def mark_due(session: Session, due: DueDossier, *, rules: RetentionRules) -> lis
             "reason": due.reason,
             "retention_ended_from": due.ended_on.isoformat(),
             "documents": [
-                {"id": d.id, "type": d.type, "side": d.side, "sha256": d.sha256}
-                for d in documents
+                {"id": d.id, "type": d.type, "side": d.side, "sha256": d.sha256} for d in documents
             ],
         },
     )

@@ -141,7 +141,9 @@ def _schedule(root: TomlReader) -> tuple[ScheduleEntry, ...]:
         if ("every_seconds" in item.data) == ("daily_at" in item.data):
             raise item.error("every_seconds", "indiquer every_seconds ou daily_at (un seul)")
         if "every_seconds" in item.data:
-            entries.append(ScheduleEntry(name, task, every_seconds=item.integer("every_seconds", minimum=10)))
+            entries.append(
+                ScheduleEntry(name, task, every_seconds=item.integer("every_seconds", minimum=10))
+            )
             continue
         raw = item.string("daily_at")
         try:

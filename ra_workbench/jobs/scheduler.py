@@ -42,9 +42,8 @@ def occurrence(entry: ScheduleEntry, now: dt.datetime) -> str | None:
     if entry.every_seconds:
         slot = int(now.timestamp()) // entry.every_seconds
         return f"{entry.name}:{slot}"
-    assert entry.daily_at is not None
     local = now.astimezone(PARIS)
-    if local.time() < entry.daily_at:
+    if entry.daily_at is None or local.time() < entry.daily_at:
         return None
     return f"{entry.name}:{local.date().isoformat()}"
 
@@ -61,9 +60,7 @@ class RedisClaims:
         self.connection = connection
 
     def claim(self, name: str) -> bool:
-        return bool(
-            self.connection.set(CLAIM_PREFIX + name, "1", nx=True, ex=CLAIM_TTL_SECONDS)
-        )
+        return bool(self.connection.set(CLAIM_PREFIX + name, "1", nx=True, ex=CLAIM_TTL_SECONDS))
 
 
 class FileClaims:

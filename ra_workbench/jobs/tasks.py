@@ -117,10 +117,12 @@ def delete_purged_blobs() -> dict[str, int]:
 
 def ping(token: str, wait_for: str | None = None, max_wait_seconds: float = 300) -> str:
     """Health check of the whole path (queue → worker → database → audit): appends a
-    `jobs.ping` entry. `wait_for` holds the job, before anything is written, until that
-    file exists: how an operator (or the failover test) catches a worker mid-job."""
+    `jobs.ping` entry. With `wait_for`, the job then holds its transaction open until that
+    file exists: how an operator (or the failover test) catches a worker mid-job, with
+    uncommitted work in flight."""
     from ra_workbench.audit.service import record
 
+    record(_session(), "jobs.ping", actor="worker", payload={"token": token})
     if wait_for:
         marker = Path(wait_for)
         Path(f"{wait_for}.started").touch()
@@ -129,7 +131,6 @@ def ping(token: str, wait_for: str | None = None, max_wait_seconds: float = 300)
             if time.monotonic() > deadline:
                 raise TimeoutError(f"ping {token}: {wait_for} never appeared")
             time.sleep(0.1)
-    record(_session(), "jobs.ping", actor="worker", payload={"token": token})
     return token
 
 

@@ -23,6 +23,13 @@ class Series:
     values: Sequence[float]
 
 
+def _svg_open(width: int, height: int) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" {FONT}>'
+    )
+
+
 def _nice_max(value: float) -> float:
     """A round axis maximum ≥ value (1, 2, 5 × 10^n)."""
     if value <= 0:
@@ -65,8 +72,7 @@ def line_chart(
         return top + plot_h - plot_h * v / peak
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" {FONT}>',
+        _svg_open(width, height),
         f"<title>{escape(title)}</title>",
     ]
     for step in range(5):
@@ -118,12 +124,13 @@ def bar_chart(
     peak = 1.0 if percent else _nice_max(max((v for _, v in items), default=0))
     plot_w = width - label_width - 70
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" {FONT}>',
+        _svg_open(width, height),
         f"<title>{escape(title)}</title>",
     ]
     if not items:
-        parts.append(f'<text x="8" y="{top + 14}" fill="#5b6b7c">Aucune donnée sur la période.</text>')
+        parts.append(
+            f'<text x="8" y="{top + 14}" fill="#5b6b7c">Aucune donnée sur la période.</text>'
+        )
     for i, (label, value) in enumerate(items):
         y = top + i * (bar_height + gap)
         w = plot_w * (value / peak if peak else 0)

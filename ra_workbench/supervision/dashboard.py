@@ -211,7 +211,9 @@ def rule_failure_rates(session: Session, period: Period) -> list[RuleRate]:
         sa.select(
             CheckResult.rule,
             sa.func.count(sa.distinct(CheckResult.run_id)),
-            sa.func.count(sa.distinct(sa.case((CheckResult.outcome == "fail", CheckResult.run_id)))),
+            sa.func.count(
+                sa.distinct(sa.case((CheckResult.outcome == "fail", CheckResult.run_id)))
+            ),
         )
         .join(latest, latest.c.run_id == CheckResult.run_id)
         .group_by(CheckResult.rule)

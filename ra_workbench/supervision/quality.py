@@ -86,8 +86,7 @@ def record_review(
     comment = comment.strip()
     if not agrees and len(comment) < MIN_DISAGREEMENT_COMMENT:
         raise QualityReviewError(
-            "Un désaccord doit être expliqué "
-            f"(au moins {MIN_DISAGREEMENT_COMMENT} caractères)."
+            f"Un désaccord doit être expliqué (au moins {MIN_DISAGREEMENT_COMMENT} caractères)."
         )
     review.reviewer_id = reviewer.id
     review.reviewed_at = utcnow()

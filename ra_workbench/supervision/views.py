@@ -82,9 +82,7 @@ def dashboard_page() -> Any:
             title="Délai médian soumission → décision par opérateur (heures)",
             unit=" h",
         ),
-        "rejections": charts.bar_chart(
-            data["reasons"].rejections, title="Motifs de refus"
-        ),
+        "rejections": charts.bar_chart(data["reasons"].rejections, title="Motifs de refus"),
         "requests": charts.bar_chart(
             data["reasons"].document_requests, title="Motifs de demande de pièces"
         ),

@@ -115,7 +115,7 @@ def make_identity_document(
         admin = (
             f"{rng.randrange(1, 96):02d}{rng.randrange(0, 10000):04d}" if rng.random() < 0.8 else ""
         )
-        lines = codec.compose_fr_cni(
+        lines: tuple[str, ...] = codec.compose_fr_cni(
             surname=person.surname,
             given_names=person.given_names,
             birth_date=person.birth_date,
@@ -398,15 +398,15 @@ def _place(
     scale = min(fill * canvas_w / rot_w, 0.95 * canvas_h / rot_h)
     cx = canvas_w / 2 + rng.uniform(-0.5, 0.5) * max(0.0, canvas_w - rot_w * scale)
     cy = canvas_h / 2 + rng.uniform(-0.5, 0.5) * max(0.0, canvas_h - rot_h * scale)
-    src = np.float32([[0, 0], [cw, 0], [cw, ch], [0, ch]])
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], dtype=np.float32)
     dst = []
-    for x, y in src:
+    for x, y in src.tolist():
         dx, dy = (x - cw / 2) * scale, (y - ch / 2) * scale
         px = cx + dx * math.cos(angle) - dy * math.sin(angle)
         py = cy + dx * math.sin(angle) + dy * math.cos(angle)
         jitter = perspective * cw * scale
         dst.append([px + rng.uniform(-jitter, jitter), py + rng.uniform(-jitter, jitter)])
-    matrix = cv2.getPerspectiveTransform(src, np.float32(dst))
+    matrix = cv2.getPerspectiveTransform(src, np.array(dst, dtype=np.float32))
     warped = cv2.warpPerspective(card, matrix, (canvas_w, canvas_h), flags=cv2.INTER_AREA)
     mask = cv2.warpPerspective(np.full((ch, cw), 255, np.uint8), matrix, (canvas_w, canvas_h))
     out = canvas.copy()
@@ -417,7 +417,7 @@ def _place(
 def _finish(
     img: np.ndarray, rng: random.Random, *, blur: float, noise: float, light: bool
 ) -> np.ndarray:
-    out = img.astype(np.float32)
+    out: np.ndarray = img.astype(np.float32)
     if light:
         h, w = out.shape[:2]
         gx = np.linspace(rng.uniform(0.7, 1.0), rng.uniform(0.95, 1.1), w, dtype=np.float32)

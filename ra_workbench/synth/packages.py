@@ -542,7 +542,7 @@ def noise_png(rng: random.Random, min_bytes: int = OVERSIZE_MIN_BYTES) -> bytes:
     height = min_bytes // (width * 3) + 8
     pixels = np.frombuffer(rng.randbytes(width * height * 3), dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(pixels.reshape(height, width, 3)).save(buffer, format="PNG", compress_level=1)
+    Image.fromarray(pixels.reshape(height, width, 3)).save(buffer, format="PNG", compress_level=0)
     return buffer.getvalue()
 
 

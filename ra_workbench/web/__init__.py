@@ -6,12 +6,14 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
+    from ra_workbench.audit.views import bp as audit_bp
     from ra_workbench.delivery.views import bp as delivery_bp
     from ra_workbench.documents.views import bp as documents_bp
     from ra_workbench.ingest.views import bp as api_bp
     from ra_workbench.issuance.views import bp as issuance_bp
     from ra_workbench.notify.views import bp as notify_bp
     from ra_workbench.review.views import bp as review_bp
+    from ra_workbench.supervision.views import bp as supervision_bp
     from ra_workbench.web.admin import init_admin
     from ra_workbench.web.auth import bp as auth_bp
     from ra_workbench.web.auth import init_login
@@ -26,4 +28,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(issuance_bp)
     app.register_blueprint(delivery_bp)
     app.register_blueprint(notify_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(supervision_bp)
     init_admin(app)

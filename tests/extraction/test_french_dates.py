@@ -169,3 +169,7 @@ def test_dates_print_the_way_the_registry_writes_them_and_read_back(
 ) -> None:
     assert french_date_words(value) == expected
     assert parse_french_date(expected) == value
+
+
+def test_premier_read_as_ter_by_ocr_is_still_the_first() -> None:
+    assert parse_french_date("ter décembre 2025") == date(2025, 12, 1)

@@ -266,3 +266,33 @@ def test_empty_personal_number_may_carry_a_filler_check_digit():
     assert tuple(fixed) == lines
     assert not corrections
     assert codec.parse_mrz(lines, today=TODAY).valid
+
+
+def test_country_codes_that_do_not_exist_make_a_reading_implausible_not_invalid():
+    facts = codec.parse_mrz(UTO_TD3, today=TODAY)
+    assert facts.plausible  # UTO is ICAO's specimen state
+    assert codec.known_state("D<<") and codec.known_state("FRA")
+    bogus = ("I<EDUERIKSSON<<ANNA<MARIA<<<<<<<<<<<", UTO_TD2[1])
+    facts = codec.parse_mrz(bogus, today=TODAY)
+    assert not facts.plausible
+
+
+def test_the_engines_second_choice_settles_a_document_number_repair_look_alikes_cannot():
+    truth = codec.compose_td3(
+        issuing_state="FRA",
+        document_number="40VU17094",
+        birth_date=date(1975, 7, 22),
+        sex="M",
+        expiry_date=date(2033, 5, 24),
+        nationality="FRA",
+        surname="MEYER",
+        given_names=("HUGO",),
+    )
+    misread = [truth[0], truth[1][:6] + "O" + truth[1][7:]]
+    # Look-alikes alone: 4→A, 0→O, 7→T and O→0 all satisfy the check digit: refused.
+    fixed, corrections = codec.correct_lines(misread, codec.TD3)
+    assert fixed == misread and corrections == []
+    # The classifier ranked 0 second at that position: that repair is confirmed.
+    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(1, 6): "0D", (1, 2): "Y"})
+    assert tuple(fixed) == truth
+    assert [(c.position, c.read, c.corrected) for c in corrections] == [(6, "O", "0")]

@@ -169,6 +169,7 @@ def test_openssl_reads_the_profile_and_verifies_the_chain(ca: LocalCA, tmp_path:
             str(ca.issuing_certificate_path),
             str(pem),
         ],
+        check=False,
         capture_output=True,
         text=True,
     )

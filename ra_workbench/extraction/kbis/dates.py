@@ -48,7 +48,8 @@ MIN_YEAR, MAX_YEAR = 1900, 2100
 # Digits as OCR misreads them inside a day or a year framed by a month name.
 _OCR_DIGITS = str.maketrans({"o": "0", "l": "1", "i": "1", "|": "1", "s": "5", "z": "2", "b": "8"})
 
-_DAY_WORD = r"(?P<day>premier|[0-3oli|]?[0-9oli|]\s?(?:er|°|e(?![a-z]))?|[li|]\s?er)"
+# "1er" as OCR reads it: 1er, ler, Ier, |er, ter, 1 er.
+_DAY_WORD = r"(?P<day>premier|[0-3oli|]?[0-9oli|]\s?(?:er|°|e(?![a-z]))?|[li|t]\s?er)"
 _MONTH_WORD = r"(?P<month>[a-z][a-z0-9]{1,9})\.?"
 _YEAR4 = r"(?P<year>[12oli|][0-9oslzb]{3}|[12]\s[0-9]{3}|[12][0-9]\s[0-9]{2})"
 _WORDS = re.compile(
@@ -109,7 +110,7 @@ def _number(text: str) -> int | None:
 
 def _day(text: str) -> int | None:
     text = text.replace(" ", "")
-    if text == "premier" or re.fullmatch(r"[1li|]er", text):
+    if text == "premier" or re.fullmatch(r"[1li|t]er", text):
         return 1
     return _number(re.sub(r"(er|°|e)$", "", text))
 

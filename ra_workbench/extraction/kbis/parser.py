@@ -214,8 +214,8 @@ def to_rows(text: str) -> list[Row]:
 
 def role_of(line: str) -> str | None:
     """The canonical role a line names ("Presideni" → "Président"), else None."""
-    if len(line) > 60 or re.search(r"[0-9]", line):
-        return None
+    if len(line) > 60 or len(re.findall(r"[0-9]", line)) > 1:
+        return None  # one digit may be an OCR'd "l"; an address or a date has more
     key = re.sub(r"[^a-z]", "", fold(line))
     if not key:
         return None
@@ -384,9 +384,17 @@ class _Pending:
     given: tuple[str, ...] = ()
     legal_person: bool = False
     representative: bool = False  # inside a legal person's "Représentant permanent" block
+    # "Dénomination" came without its value: OCR moved the value column further down.
+    awaiting_name: bool = False
 
     def named(self) -> bool:
         return bool(self.surname)
+
+
+def _looks_like_company(value: str) -> bool:
+    """A company name as registries print it: capitals, no digits ("EXCO ATLANTIQUE")."""
+    letters = [c for c in value if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters) and not re.search(r"\d", value)
 
 
 def read_managers(rows: list[Row]) -> list[ManagerReading]:
@@ -410,8 +418,12 @@ def read_managers(rows: list[Row]) -> list[ManagerReading]:
                 continue
         if row.label == "permanent_representative":
             current.representative = True
+        elif row.label == "name" and not row.value and not current.named():
+            current.awaiting_name = True
         elif current.representative or not row.value:
             continue
+        elif current.awaiting_name and not current.named() and _looks_like_company(row.value):
+            current.surname, current.legal_person = squeeze(row.value), True
         elif row.label == "person_name" and not current.named():
             current.surname, current.given = split_person_name(row.value)
         elif row.label == "surname" and not current.named():

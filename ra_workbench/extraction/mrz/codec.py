@@ -59,8 +59,7 @@ FILLER_LOOKALIKES = "KSECLXZR"
 # UN agencies, EU, refugees/stateless, the UTO specimen state, Kosovo). A misread MRZ can
 # pass its check digits by chance (10 % per digit); a country code outside this list is
 # the tell-tale sign, so readings are ranked by it (never "repaired" by it).
-STATE_CODES = frozenset(
-    """
+_STATE_CODES_TEXT = """
 ABW AFG AGO AIA ALA ALB AND ARE ARG ARM ASM ATA ATF ATG AUS AUT AZE BDI BEL BEN BES BFA BGD
 BGR BHR BHS BIH BLM BLR BLZ BMU BOL BRA BRB BRN BTN BVT BWA CAF CAN CCK CHE CHL CHN CIV CMR COD
 COG COK COL COM CPV CRI CUB CUW CXR CYM CYP CZE DEU DJI DMA DNK DOM DZA ECU EGY ERI ESH ESP EST
@@ -74,8 +73,8 @@ TCA TCD TGO THA TJK TKL TKM TLS TON TTO TUN TUR TUV TWN TZA UGA UKR UMI URY USA 
 VGB VIR VNM VUT WLF WSM YEM ZAF ZMB ZWE
     D GBD GBN GBO GBP GBS UNA UNK UNO EUE XBA XIM XCC XCE XCO XEC XPO XES XMP XDC XOM XXA XXB
     XXC XXX UTO RKS
-    """.split()
-)
+"""
+STATE_CODES = frozenset(_STATE_CODES_TEXT.split())
 
 
 def known_state(code: str) -> bool:
@@ -562,18 +561,40 @@ MAX_OPTIONAL_SUBSTITUTIONS = 2
 def _repair_check(
     lines: list[str], layout: Layout, check: CheckSpec, hints: dict[tuple[int, int], str]
 ) -> list[Correction] | None:
-    """Smallest set of confusion substitutions that makes `check` hold; None if ambiguous."""
+    """Smallest set of confusion substitutions that makes `check` hold; None if ambiguous.
+
+    The characters the OCR engine itself ranked close behind (`hints`) are tried first, on
+    their own: a single check digit cannot choose between the many look-alike repairs of an
+    alphanumeric field (every O↔0 swap changes the sum by a multiple of 4), the engine's
+    second choice can. Only then the generic look-alike table.
+    """
+    if hints:
+        hinted = _search_repairs(lines, layout, check, hints, hinted_only=True)
+        if hinted is not None:
+            return hinted
+    return _search_repairs(lines, layout, check, hints, hinted_only=False)
+
+
+def _search_repairs(
+    lines: list[str],
+    layout: Layout,
+    check: CheckSpec,
+    hints: dict[tuple[int, int], str],
+    *,
+    hinted_only: bool,
+) -> list[Correction] | None:
     positions: list[tuple[int, int, str, str, bool]] = []  # line, pos, field, alts, forced
     for name in check.protects:
         spec = layout.field(name)
         for pos in range(spec.span.start, spec.span.end):
             char = lines[spec.span.line][pos]
-            alts, forced = _alternatives(char, spec.kind)
+            alts, illegal = _alternatives(char, spec.kind)
             extra = hints.get((spec.span.line, pos), "")
             allowed = DIGITS if spec.kind == NUMERIC else ALPHABET
-            alts = "".join(dict.fromkeys(a for a in alts + extra if a != char and a in allowed))
-            if alts or forced:
-                positions.append((spec.span.line, pos, name, alts, forced))
+            pool = (extra + alts) if illegal or not hinted_only else extra
+            alts = "".join(dict.fromkeys(a for a in pool if a != char and a in allowed))
+            if alts or illegal:
+                positions.append((spec.span.line, pos, name, alts, illegal))
 
     forced = [p for p in positions if p[4]]
     optional = [p for p in positions if not p[4]]
@@ -647,16 +668,16 @@ def correct_lines(
 
     for spec in layout.fields:
         if spec.kind == ALPHA:
-            line = list(work[spec.span.line])
+            chars = list(work[spec.span.line])
             for pos in range(spec.span.start, spec.span.end):
-                char = line[pos]
+                char = chars[pos]
                 if char in DIGITS and char in LETTER_FOR_DIGIT:
                     new = LETTER_FOR_DIGIT[char]
-                    line[pos] = new
+                    chars[pos] = new
                     corrections.append(
                         Correction(spec.span.line, pos, char, new, spec.name, "country_code")
                     )
-            work[spec.span.line] = "".join(line)
+            work[spec.span.line] = "".join(chars)
         elif spec.kind == NAME:
             text = spec.span.take(work)
             fixed, changed = normalise_name_field(text)

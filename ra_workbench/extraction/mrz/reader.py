@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -106,9 +107,10 @@ def locate_candidates(gray: np.ndarray) -> list[Candidate]:
         )
         mask = _threshold_strokes(blackhat, 255)
         mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
-        for close in (9, 17):
+        for close in (9, 17, 27):
+            # A square kernel is separable: ten times faster than an ellipse of this size.
             joined = cv2.morphologyEx(
-                mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (close, close))
+                mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (close, close))
             )
             count, labels, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
             for k in range(1, count):
@@ -116,7 +118,8 @@ def locate_candidates(gray: np.ndarray) -> list[Candidate]:
                 if max(bw, bh) < 0.2 * LOCATE_SIZE or area < 200:
                     continue
                 ys, xs = np.nonzero(labels[y : y + bh, x : x + bw] == k)
-                points = np.column_stack([xs + x, ys + y]).astype(np.float32)
+                step = max(1, xs.size // 3000)  # the rectangle of a subsample is the same
+                points = np.column_stack([xs[::step] + x, ys[::step] + y]).astype(np.float32)
                 (cx, cy), (rw, rh), angle = cv2.minAreaRect(points)
                 length, thickness = max(rw, rh), min(rw, rh)
                 if thickness < 4 or length < 0.2 * LOCATE_SIZE:
@@ -198,7 +201,7 @@ def _threshold_strokes(blackhat: np.ndarray, value: int) -> np.ndarray:
     """Dark strokes: Otsu, raised to half the strongest response so that pale background
     print (guilloche, microtext) stays out while the black MRZ print stays in."""
     otsu, _ = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    strong = float(np.percentile(blackhat, 99.5))
+    strong = glyphs.percentile_u8(blackhat, 99.5)
     level = max(float(otsu), 0.45 * strong)
     return np.where(blackhat > level, value, 0).astype(np.uint8)
 
@@ -355,11 +358,15 @@ def _line_strips(crop: np.ndarray, run: list[TextLine]) -> list[np.ndarray]:
 def _straighten_strip(strip: np.ndarray, char_px: float) -> np.ndarray:
     """Remove the strip's own residual tilt (perspective gives each line its angle)."""
     mask = _ink_mask(strip, char_px)
-    ys, xs = np.nonzero(mask)
-    if xs.size < 50:
+    # One point per inked column (its ink's mean row): the line through them is the tilt.
+    counts = mask.sum(axis=0).astype(np.float32)
+    inked = np.nonzero(counts > 0)[0]
+    if inked.size < 20:
         return strip
+    rows = np.arange(mask.shape[0], dtype=np.float32)[:, None]
+    means = (mask[:, inked] * rows).sum(axis=0) / counts[inked]
     vx, vy, _, _ = cv2.fitLine(
-        np.column_stack([xs, ys]).astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01
+        np.column_stack([inked, means]).astype(np.float32), cv2.DIST_HUBER, 0, 0.01, 0.01
     ).ravel()
     angle = math.degrees(math.atan2(float(vy), float(vx)))
     if abs(angle) < 0.2 or abs(angle) > 4:
@@ -410,6 +417,13 @@ def interpret(
 
 def read_page(image: np.ndarray, *, today: date, use_tesseract: bool = True) -> Reading | None:
     """The best MRZ reading on one page image (RGB or gray array), or None."""
+    # The classifier's small matrix products are slower with BLAS threads than without (and
+    # the service reads several files at once): one thread while reading a page.
+    with glyphs.one_blas_thread():
+        return _read_page(image, today=today, use_tesseract=use_tesseract)
+
+
+def _read_page(image: np.ndarray, *, today: date, use_tesseract: bool) -> Reading | None:
     started = time.perf_counter()
     timings: dict[str, float] = {}
     gray = _to_gray(image)
@@ -562,7 +576,7 @@ def _tesseract_line(strip: np.ndarray, width: int) -> str | None:
 
     # Tesseract likes ~30-40 px capitals, dark on white, and a quiet margin.
     ink = glyphs.ink_map(strip)
-    image = np.clip(255.0 - ink * 255.0, 0, 255).astype(np.uint8)
+    image: np.ndarray = np.clip(255.0 - ink * 255.0, 0, 255).astype(np.uint8)
     scale = 40.0 / max(8.0, strip.shape[0] * 0.55)
     if abs(scale - 1.0) > 0.1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)

@@ -1,0 +1,275 @@
+"""Pickup: call list, call log, slot booking (capacity under concurrency), .ics, hand-over."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from ra_workbench.accounts.models import User
+from ra_workbench.audit.models import AuditEvent
+from ra_workbench.delivery import service
+from ra_workbench.delivery.models import Appointment, Handover, PickupSlot
+from ra_workbench.dossiers.models import Dossier, PersonRole
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.extensions import db
+from ra_workbench.issuance.models import Certificate
+from ra_workbench.issuance.service import issue_certificate
+from ra_workbench.notify.models import OutboxMessage
+from ra_workbench.unit import unit_of_work
+from tests.factories import make_approved_dossier, make_person, make_slot, make_user
+
+
+def _pickup_dossier(**overrides: object) -> Dossier:
+    dossier = make_approved_dossier(db.session, delivery_mode="pickup", **overrides)
+    issue_certificate(db.session, dossier.id)
+    assert dossier.status == DossierStatus.DELIVERY_SCHEDULED.value
+    return dossier
+
+
+def _with_mandataire() -> list:
+    return [
+        make_person(PersonRole.HOLDER),
+        make_person(PersonRole.LEGAL_REPRESENTATIVE),
+        make_person(
+            PersonRole.MANDATAIRE,
+            first_name="MARC",
+            last_name="ROUX",
+            email="m.roux@ateliers-morel.fr",
+            mobile="0755443322",
+        ),
+    ]
+
+
+def _messages(template: str) -> list[OutboxMessage]:
+    return list(
+        db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.template == template))
+    )
+
+
+def _prepare_token(dossier: Dossier, operator: User) -> None:
+    certificate = db.session.scalar(
+        sa.select(Certificate).where(Certificate.dossier_id == dossier.id)
+    )
+    assert certificate is not None
+    service.record_token(db.session, certificate.id, "TK-77", actor=operator)
+
+
+def test_call_list_names_holder_mandataire_and_legal_representative_with_numbers(
+    app: Flask,
+) -> None:
+    dossier = _pickup_dossier(people=_with_mandataire())
+    operator = make_user(db.session)
+    service.log_call(
+        db.session, dossier.id, person_role="mandataire", outcome="no_answer", actor=operator
+    )
+    service.log_call(
+        db.session,
+        dossier.id,
+        person_role="holder",
+        outcome="reached",
+        note="Disponible jeudi matin",
+        actor=operator,
+    )
+
+    [entry] = service.call_list(db.session)
+    assert entry.dossier.id == dossier.id
+    assert [(p.role_label, p.name, p.phone) for p in entry.people] == [
+        ("Porteur", "CLAIRE DURAND", "0698765432"),
+        ("Mandataire de certification", "MARC ROUX", "0755443322"),
+        ("Représentant légal", "PAUL MOREL", "+33612345678"),
+    ]
+    assert entry.attempts == 2
+    assert entry.last_attempt is not None
+    assert entry.last_attempt.outcome == "reached"
+    assert entry.appointment is None
+    with pytest.raises(service.DeliveryError, match="inconnu"):
+        service.log_call(
+            db.session, dossier.id, person_role="holder", outcome="lost", actor=operator
+        )
+
+
+def test_booking_confirms_by_mail_and_a_dossier_is_never_booked_twice(app: Flask) -> None:
+    dossier = _pickup_dossier()
+    operator = make_user(db.session)
+    first, second = make_slot(db.session, capacity=3), make_slot(db.session, capacity=3)
+
+    appointment = service.book_slot(db.session, dossier.id, first.id, actor=operator)
+    assert first.booked == 1
+    assert service.delivery_summary(db.session, dossier)["state"] == "appointment_booked"  # type: ignore[index]
+    with pytest.raises(service.DeliveryError, match="déjà fixé"):
+        service.book_slot(db.session, dossier.id, second.id, actor=operator)
+    assert second.booked == 0
+    [confirmation] = _messages("appointment_confirmation")
+    assert confirmation.recipient == "c.durand@ateliers-morel.fr"
+    assert first.location in confirmation.body
+
+    service.cancel_appointment(db.session, appointment.id, actor=operator)
+    db.session.refresh(first)
+    assert first.booked == 0
+    service.book_slot(db.session, dossier.id, second.id, actor=operator)
+
+
+def test_a_full_or_past_slot_cannot_be_booked(app: Flask) -> None:
+    operator = make_user(db.session)
+    full = make_slot(db.session, capacity=1)
+    service.book_slot(db.session, _pickup_dossier().id, full.id, actor=operator)
+    with pytest.raises(service.DeliveryError, match="complet"):
+        service.book_slot(db.session, _pickup_dossier().id, full.id, actor=operator)
+    past = make_slot(db.session, starts_in=-dt.timedelta(hours=1))
+    with pytest.raises(service.DeliveryError, match="passé"):
+        service.book_slot(db.session, _pickup_dossier().id, past.id, actor=operator)
+
+
+def test_ics_invitation_follows_rfc_5545(app: Flask) -> None:
+    dossier = _pickup_dossier()
+    slot = make_slot(db.session, location="Siège, 26 rue du Faubourg; Paris, 10e " + "x" * 80)
+    appointment = service.book_slot(db.session, dossier.id, slot.id, actor=make_user(db.session))
+    ics = service.appointment_ics(dossier, appointment)
+    text = ics.decode()
+    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
+    assert text.endswith("END:VCALENDAR\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    unfolded = text.replace("\r\n ", "")
+    assert f"DTSTART:{slot.starts_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" in unfolded
+    assert f"DTEND:{slot.ends_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" in unfolded
+    assert "LOCATION:Siège\\, 26 rue du Faubourg\\; Paris\\, 10e" in unfolded
+    assert f"UID:appointment-{appointment.id}-{dossier.order_number}@ra-workbench" in unfolded
+
+
+def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
+    app: Flask,
+) -> None:
+    dossier = _pickup_dossier(people=_with_mandataire())
+    operator = make_user(db.session)
+    slot = make_slot(db.session)
+    service.book_slot(db.session, dossier.id, slot.id, actor=operator)
+    arguments = {
+        "handed_by": operator,
+        "identity_document_type": "cni",
+        "identity_document_number": "x4rtbpfw4",
+    }
+    with pytest.raises(service.DeliveryError, match="pas encore préparé"):
+        service.record_handover(db.session, dossier.id, handed_to_role="holder", **arguments)  # type: ignore[arg-type]
+    _prepare_token(dossier, operator)
+    with pytest.raises(service.DeliveryError, match="porteur ou au mandataire"):
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_to_role="legal_representative",
+            **arguments,  # type: ignore[arg-type]
+        )
+
+    handover = service.record_handover(
+        db.session,
+        dossier.id,
+        handed_to_role="mandataire",
+        **arguments,  # type: ignore[arg-type]
+    )
+    assert handover.handed_by_id == operator.id
+    assert handover.handed_to_name == "MARC ROUX"
+    assert handover.identity_document_shown == "Carte nationale d'identité n° X4RTBPFW4"
+    assert dossier.status == DossierStatus.DELIVERED.value
+    assert service.delivery_summary(db.session, dossier)["state"] == "handed_over"  # type: ignore[index]
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment is not None
+    assert appointment.state == "done"
+    # The token went through the mandataire; the activation code goes to the holder only.
+    [activation] = _messages("activation_code")
+    assert activation.recipient == "0698765432"
+    event = db.session.scalar(
+        sa.select(AuditEvent).where(AuditEvent.event_type == "delivery.handover")
+    )
+    assert event is not None
+    assert event.payload["token_serial"] == "TK-77"
+    assert event.payload["handed_to_role"] == "mandataire"
+    assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 1
+
+
+def test_reminders_go_once_for_appointments_within_a_day(app: Flask) -> None:
+    dossier = _pickup_dossier()
+    soon = make_slot(db.session, starts_in=dt.timedelta(hours=5))
+    service.book_slot(db.session, dossier.id, soon.id, actor=make_user(db.session))
+    later_dossier = _pickup_dossier()
+    later = make_slot(db.session, starts_in=dt.timedelta(days=3))
+    service.book_slot(db.session, later_dossier.id, later.id, actor=make_user(db.session))
+
+    assert service.remind_appointments(db.session) == 1
+    assert service.remind_appointments(db.session) == 1
+    reminders = _messages("appointment_reminder")
+    assert sorted(m.channel for m in reminders) == ["email", "sms"]
+    assert {m.dossier_id for m in reminders} == {dossier.id}
+
+
+def _race(app: Flask, jobs: list[tuple[int, int]], user_id: int) -> dict[int, str]:
+    """Book (dossier, slot) pairs from as many threads at once; outcome per pair index."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: dict[int, str] = {}
+
+    def book(index: int, dossier_id: int, slot_id: int) -> None:
+        with app.app_context():
+            try:
+                # Released together before touching the database (SQLite's BEGIN IMMEDIATE
+                # would otherwise hold the others at their first query).
+                barrier.wait(timeout=20)
+                with unit_of_work() as session:
+                    user = session.get(User, user_id)
+                    assert user is not None
+                    service.book_slot(session, dossier_id, slot_id, actor=user)
+                outcomes[index] = "booked"
+            except service.DeliveryError as exc:
+                outcomes[index] = str(exc)
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=book, args=(i, dossier_id, slot_id))
+        for i, (dossier_id, slot_id) in enumerate(jobs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_slot_capacity_holds_when_operators_book_at_the_same_time(app: Flask) -> None:
+    dossiers = [_pickup_dossier() for _ in range(5)]
+    slot = make_slot(db.session, capacity=2)
+    user = make_user(db.session)
+    ids, slot_id, user_id = [d.id for d in dossiers], slot.id, user.id
+    db.session.commit()
+
+    outcomes = _race(app, [(dossier_id, slot_id) for dossier_id in ids], user_id)
+
+    assert len(outcomes) == 5, outcomes
+    assert sorted(outcomes.values()).count("booked") == 2, outcomes
+    assert all("complet" in o for o in outcomes.values() if o != "booked"), outcomes
+    db.session.expire_all()
+    refreshed = db.session.get(PickupSlot, slot_id)
+    assert refreshed is not None
+    assert refreshed.booked == 2
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 2
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("attempt", range(2))
+def test_one_dossier_booked_on_two_slots_at_once_gets_one_appointment(
+    app: Flask, attempt: int
+) -> None:
+    dossier = _pickup_dossier()
+    slots = [make_slot(db.session, capacity=5), make_slot(db.session, capacity=5)]
+    user = make_user(db.session)
+    dossier_id, slot_ids, user_id = dossier.id, [s.id for s in slots], user.id
+    db.session.commit()
+
+    outcomes = _race(app, [(dossier_id, slot_id) for slot_id in slot_ids], user_id)
+
+    assert sorted(outcomes.values()).count("booked") == 1, outcomes
+    db.session.expire_all()
+    assert sum(s.booked for s in db.session.scalars(sa.select(PickupSlot))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
