@@ -71,7 +71,9 @@ RENSEIGNEMENTS RELATIFS A L'ACTIVITE ET A L'ETABLISSEMENT PRINCIPAL
 
 
 def _managers(text: str) -> list[tuple[str, str, tuple[str, ...], bool]]:
-    return [(m.role, m.surname, m.given_names, m.legal_person) for m in parse_extract(text).managers]
+    return [
+        (m.role, m.surname, m.given_names, m.legal_person) for m in parse_extract(text).managers
+    ]
 
 
 def test_ocr_layout_kbis_gives_every_fact() -> None:
@@ -228,7 +230,9 @@ def test_kind_is_recognised_from_ocr_damaged_titles() -> None:
     assert detect_kind("Extrait Kbls\n") == "kbis"
     assert detect_kind("EXTRAIT K BIS") == "kbis"
     assert detect_kind("Avis de situation au répertoire Sirene") == "sirene"
-    assert detect_kind("attestation d'immatriculation au Registre national des entreprises") == "rne"
+    assert (
+        detect_kind("attestation d'immatriculation au Registre national des entreprises") == "rne"
+    )
 
 
 def test_other_documents_are_unknown() -> None:
@@ -265,6 +269,4 @@ Société par actions simplifiée
 Adresse
 RENSEIGNEMENTS RELATIFS A L'ACTIVITE ET A L'ETABLISSEMENT PRINCIPAL
 """
-    assert _managers(text) == [
-        ("Commissaire aux comptes titulaire", "EXCO ATLANTIQUE", (), True)
-    ]
+    assert _managers(text) == [("Commissaire aux comptes titulaire", "EXCO ATLANTIQUE", (), True)]
