@@ -63,21 +63,11 @@ def configure_database(app: Flask) -> None:
 
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-                # Let SQLAlchemy, not pysqlite, emit BEGIN (see _sqlite_begin).
-                dbapi_connection.isolation_level = None
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
-
-            @event.listens_for(engine, "begin")
-            def _sqlite_begin(connection: Any) -> None:
-                # SQLite cannot upgrade a read snapshot to a write once another writer has
-                # committed; taking the write lock up front serialises units of work, so
-                # that the audit chain's read-last-then-append never races. SQLite is the
-                # single-user demo backend; production runs on PostgreSQL.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def configure_rules(app: Flask) -> None:

@@ -117,6 +117,7 @@ def register_commands(app: Flask) -> None:
     from ra_workbench.audit.cli import audit_group
     from ra_workbench.checks.cli import check_command
     from ra_workbench.demo import demo_command
+    from ra_workbench.extraction.cli import extract_command
     from ra_workbench.jobs.cli import jobs_group, scheduler_command, worker_command
 
     for command in (
@@ -126,6 +127,7 @@ def register_commands(app: Flask) -> None:
         users_group,
         demo_command,
         check_command,
+        extract_command,
         audit_group,
         jobs_group,
         worker_command,

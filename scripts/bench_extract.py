@@ -126,9 +126,13 @@ def _yymmdd_to_iso(text: str, birth: bool) -> str:
 
 
 def _passporteye(path: str) -> dict[str, Any]:
+    import warnings
+
     from passporteye import read_mrz
 
-    mrz = read_mrz(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # skimage deprecations, once per image
+        mrz = read_mrz(path)
     if mrz is None:
         return {}
     d = mrz.to_dict()

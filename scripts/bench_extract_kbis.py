@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ra_workbench.extraction.kbis import KbisReading, read_kbis  # noqa: E402
-from ra_workbench.extraction.kbis.normalize import fold, squeeze  # noqa: E402
-from ra_workbench.synth.kbis import (  # noqa: E402
+from ra_workbench.extraction.kbis import KbisReading, read_kbis
+from ra_workbench.extraction.kbis.normalize import fold, squeeze
+from ra_workbench.synth.kbis import (
     KINDS,
     CompanyFacts,
     printed_managers,
@@ -67,10 +67,10 @@ def compare(facts: CompanyFacts, reading: KbisReading) -> tuple[str, ...]:
         wrong.append("siren")
     if squeeze(reading.name or "") != facts.name:
         wrong.append("name")
-    expected = sorted(_person_key(m.role, m.surname, m.given_names) for m in printed_managers(facts))
-    read = sorted(
-        _person_key(m.role, m.surname, " ".join(m.given_names)) for m in reading.managers
+    expected = sorted(
+        _person_key(m.role, m.surname, m.given_names) for m in printed_managers(facts)
     )
+    read = sorted(_person_key(m.role, m.surname, " ".join(m.given_names)) for m in reading.managers)
     if expected != read:
         wrong.append("managers")
     return tuple(wrong)
@@ -132,7 +132,10 @@ def run_kbis_benchmark(
     rows.append(("Kbis text layer: extracts read", str(len(text_outcomes))))
     rows.append(("Kbis text layer: median ms", f"{statistics.median(text_ms):.1f}"))
     rows.append(
-        (f"Kbis text layer: p95 ms (target <= {TARGET_TEXT_MS:.0f})", f"{_quantile(text_ms, 0.95):.1f}")
+        (
+            f"Kbis text layer: p95 ms (target <= {TARGET_TEXT_MS:.0f})",
+            f"{_quantile(text_ms, 0.95):.1f}",
+        )
     )
     rows.append(("Kbis scanned: extracts read (PDF scans and JPEG)", str(len(scan_outcomes))))
     if scan_s:

@@ -70,8 +70,7 @@ def _pages(data: bytes, media_type: str) -> int:
     from ra_workbench.extraction.kbis.text import pdf_text_layer
 
     if media_type == media.MEDIA_PDF:
-        pages, _text = pdf_text_layer(data, max_pages=0)
-        return pages
+        return pdf_text_layer(data, max_pages=0).pages
     if media_type in (media.MEDIA_PNG, media.MEDIA_JPEG):
         media.load_image(data)
         return 1

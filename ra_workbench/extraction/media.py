@@ -158,6 +158,7 @@ def render_pdf_pages(
     first_page: int = 1,
     last_page: int | None = None,
     timeout_s: int = PDF_RENDER_TIMEOUT_S,
+    *,
     max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> list[np.ndarray]:
     """Render PDF pages to RGB arrays with poppler (pdf2image), bounded in pages and time."""

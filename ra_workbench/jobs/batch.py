@@ -148,7 +148,7 @@ def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.
         )
         .group_by(CheckRun.dossier_id)
     )
-    return dict(rows.tuples().all())
+    return {int(row[0]): row[1] for row in rows}
 
 
 def _requested_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.date]:

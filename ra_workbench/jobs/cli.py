@@ -41,21 +41,57 @@ def _require_redis() -> str:
     help="Exécuter aussi les relances différées de rq (retries avec délai).",
 )
 @click.option("--name", default=None, help="Nom du worker (par défaut : hôte + pid).")
+@click.option(
+    "--fork/--no-fork",
+    default=True,
+    help="Chaque tâche dans un processus fils (défaut, isolé) ou dans le worker même.",
+)
 @with_appcontext
-def worker_command(burst: bool, with_scheduler: bool, name: str | None) -> None:
+def worker_command(burst: bool, with_scheduler: bool, name: str | None, fork: bool) -> None:
     """Worker rq sur la file de l'application (un processus par cœur conseillé)."""
-    from rq import Worker
+    from rq import SimpleWorker, Worker
 
     from ra_workbench.extensions import db
     from ra_workbench.jobs.queue import redis_connection, rq_queue
 
     _require_redis()
     connection = redis_connection()
+    _preload_tasks()
     # Each job runs in a forked child: it must not inherit the parent's pooled connections.
     db.session.remove()
     db.engine.dispose()
-    worker = Worker([rq_queue(connection)], connection=connection, name=name)
+    worker_class = Worker if fork else SimpleWorker
+    worker = worker_class([rq_queue(connection)], connection=connection, name=name)
     worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="INFO")
+
+
+# Imported once in the worker before it forks: otherwise every job's work horse would
+# import the checks and extraction stack again (≈ 0.2 s a job).
+PRELOAD_MODULES = (
+    "ra_workbench.jobs.tasks",
+    "ra_workbench.jobs.batch",
+    "ra_workbench.jobs.retention",
+    "ra_workbench.checks.service",
+    "ra_workbench.checks.tasks",
+    "ra_workbench.documents.extraction_service",
+    "ra_workbench.extraction",
+    "ra_workbench.notify.service",
+    "ra_workbench.notify.tasks",
+    "ra_workbench.issuance.tasks",
+    "ra_workbench.review.service",
+    "ra_workbench.supervision.tasks",
+)
+
+
+def _preload_tasks() -> None:
+    import importlib
+
+    for module in PRELOAD_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:  # a domain not installed yet
+            if exc.name != module:
+                raise
 
 
 def _scheduler_step(now: dt.datetime) -> list[Any]:

@@ -202,13 +202,16 @@ def _photo_placeholder(
     canvas: Image.Image, box: tuple[int, int, int, int], rng: random.Random
 ) -> None:
     x0, y0, x1, y1 = box
-    draw = ImageDraw.Draw(canvas)
-    grey = rng.randint(170, 215)
-    draw.rectangle(box, fill=(grey, grey, grey + 8))
     w, h = x1 - x0, y1 - y0
+    grey = rng.randint(170, 215)
+    # Drawn on its own tile and pasted: head and shoulders stay inside the photo's frame, as
+    # on a real card (the shoulders used to spill over the MRZ below the photo).
+    photo = Image.new("RGB", (w, h), (grey, grey, grey + 8))
+    draw = ImageDraw.Draw(photo)
     skin = (rng.randint(60, 120),) * 3
-    draw.ellipse((x0 + w * 0.3, y0 + h * 0.15, x0 + w * 0.7, y0 + h * 0.6), fill=skin)
-    draw.ellipse((x0 + w * 0.1, y0 + h * 0.62, x0 + w * 0.9, y0 + h * 1.25), fill=skin)
+    draw.ellipse((w * 0.3, h * 0.15, w * 0.7, h * 0.6), fill=skin)
+    draw.ellipse((w * 0.1, h * 0.62, w * 0.9, h * 1.25), fill=skin)
+    canvas.paste(photo, (x0, y0))
 
 
 def _fr_date(day: date | None) -> str:

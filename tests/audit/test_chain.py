@@ -191,7 +191,7 @@ def test_cli_exports_the_filtered_trail_as_csv(app: Flask, tmp_path: object) -> 
     _append(2, order_number="300001")
     _append(1, order_number="300002")
     with unit_of_work() as session:
-        record(session, "auth.login_failed", actor="=HYPERLINK(\"x\")")
+        record(session, "auth.login_failed", actor='=HYPERLINK("x")')
     out = Path(str(tmp_path)) / "export.csv"
     result = app.test_cli_runner().invoke(
         audit_group, ["export", "--csv", "--order", "300001", "-o", str(out)]

@@ -25,8 +25,13 @@ def supervisor(app: Flask) -> User:
 def trail(app: Flask) -> None:
     with unit_of_work() as session:
         record(session, "checks.run", order_number="300001", payload={"verdict": "ready"})
-        record(session, "dossier.transition", actor="olivia@certeurope.example",
-               order_number="300002", payload={"transition": "approve"})
+        record(
+            session,
+            "dossier.transition",
+            actor="olivia@certeurope.example",
+            order_number="300002",
+            payload={"transition": "approve"},
+        )
 
 
 def test_supervisor_filters_the_trail_by_dossier_and_actor(
@@ -48,7 +53,8 @@ def test_supervisor_exports_csv_and_the_export_is_recorded(
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
-    assert "checks.run" in body and "dossier.transition" not in body
+    assert "checks.run" in body
+    assert "dossier.transition" not in body
     assert "audit.exported" in client.get("/audit/").get_data(as_text=True)
 
 

@@ -63,7 +63,9 @@ def test_bad_file_gives_an_error_result_not_a_crash(
     assert time.perf_counter() - started < MAX_SECONDS
     assert result["error"] is not None
     assert CASES[case][1] in result["error"]
-    assert result["mrz"] is None and result["kbis"] is None and result["mandate"] is None
+    assert result["mrz"] is None
+    assert result["kbis"] is None
+    assert result["mandate"] is None
     assert result["type"] == (kind or "unknown")
     assert result["file"] == f"{case}.pdf"
 

@@ -45,8 +45,10 @@ def test_extract_prints_one_json_object_per_file(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in result.output.splitlines()]
     assert [line["file"] for line in lines] == [str(kbis), str(mandate), str(empty)]
     assert all(set(line) == KEYS for line in lines)
-    assert lines[0]["type"] == "kbis" and lines[0]["kbis"]["date"] == "2026-03-01"
-    assert lines[1]["type"] == "mandate" and lines[1]["mandate"]["has_signature_field"] is True
+    assert lines[0]["type"] == "kbis"
+    assert lines[0]["kbis"]["date"] == "2026-03-01"
+    assert lines[1]["type"] == "mandate"
+    assert lines[1]["mandate"]["has_signature_field"] is True
     assert lines[2]["error"] == "fichier vide"
 
 

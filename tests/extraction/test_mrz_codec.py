@@ -271,7 +271,8 @@ def test_empty_personal_number_may_carry_a_filler_check_digit():
 def test_country_codes_that_do_not_exist_make_a_reading_implausible_not_invalid():
     facts = codec.parse_mrz(UTO_TD3, today=TODAY)
     assert facts.plausible  # UTO is ICAO's specimen state
-    assert codec.known_state("D<<") and codec.known_state("FRA")
+    assert codec.known_state("D<<")
+    assert codec.known_state("FRA")
     bogus = ("I<EDUERIKSSON<<ANNA<MARIA<<<<<<<<<<<", UTO_TD2[1])
     facts = codec.parse_mrz(bogus, today=TODAY)
     assert not facts.plausible
@@ -291,8 +292,26 @@ def test_the_engines_second_choice_settles_a_document_number_repair_look_alikes_
     misread = [truth[0], truth[1][:6] + "O" + truth[1][7:]]
     # Look-alikes alone: 4→A, 0→O, 7→T and O→0 all satisfy the check digit: refused.
     fixed, corrections = codec.correct_lines(misread, codec.TD3)
-    assert fixed == misread and corrections == []
+    assert fixed == misread
+    assert corrections == []
     # The classifier ranked 0 second at that position: that repair is confirmed.
     fixed, corrections = codec.correct_lines(misread, codec.TD3, {(1, 6): "0D", (1, 2): "Y"})
     assert tuple(fixed) == truth
     assert [(c.position, c.read, c.corrected) for c in corrections] == [(6, "O", "0")]
+
+
+def test_a_state_code_that_does_not_exist_takes_the_engines_second_choice_if_only_one_fits():
+    misread = [UTO_TD3[0], UTO_TD3[1][:10] + "UT0" + UTO_TD3[1][13:]]
+    misread[0] = "P<UTD" + misread[0][5:]
+    # Without the engine's ranking, only the digit→letter rule applies: UTD stays.
+    fixed, _ = codec.correct_lines(misread, codec.TD3)
+    assert fixed[0].startswith("P<UTD")
+    assert fixed[1][10:13] == "UTO"
+    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(0, 4): "OB"})
+    assert tuple(fixed) == UTO_TD3
+    assert ("issuing_state", "D", "O") in {(c.field, c.read, c.corrected) for c in corrections}
+    # Two existing codes within reach: no choice is made.
+    fixed, _ = codec.correct_lines(
+        ["P<ESX" + UTO_TD3[0][5:], UTO_TD3[1]], codec.TD3, {(0, 4): "PT"}
+    )
+    assert fixed[0].startswith("P<ESX")

@@ -137,3 +137,66 @@ def test_bad_input_gives_a_french_media_error_quickly(case, make):
         read_identity(data, today=TODAY)
     assert time.perf_counter() - started < BAD_INPUT_SECONDS, case
     assert str(error.value)  # an operator-facing (French) message, never empty
+
+
+@pytest.mark.slow
+def test_tesseract_is_asked_only_about_readings_whose_check_digits_fail():
+    from ra_workbench.extraction.mrz import reader
+    from ra_workbench.extraction.mrz.ocrb import render_line
+
+    truth = ["IDFRABERTHIER<<<<<<<<<<<<<<<<<<<<<<<", "9409923102854CORINNE<<<<<<<6512068F4"]
+    # An 8 read as a 3 in the card number: a digit for a digit, no look-alike rule can fix it.
+    misread = [truth[0], "9409923102354CORINNE<<<<<<<6512068F4"]
+    interpreted = reader.interpret(misread, None, TODAY)
+    assert interpreted is not None
+    fmt, lines, corrections, facts = interpreted
+    assert not facts.valid
+    ours = reader.Reading(
+        lines=lines,
+        raw_lines=misread,
+        format=fmt,
+        facts=facts,
+        corrections=corrections,
+        confidence=0.9,
+        rotation=0,
+        angle=0.0,
+        bbox=(0, 0, 10, 10),
+        strips=[render_line(line, 22) for line in truth],
+    )
+    better = reader._tesseract_second_opinion(ours, TODAY)
+    assert better is not None
+    assert better.facts.valid
+    assert list(better.facts.lines) == truth
+    assert better.engine == "ocrb+tesseract"
+
+
+def test_the_glyph_model_is_trained_once_and_shared_between_data_directories(
+    tmp_path, monkeypatch
+):
+    import numpy as np
+
+    from ra_workbench.extraction.mrz import glyphs
+
+    home = tmp_path / "home"
+    monkeypatch.setattr(glyphs.Path, "home", lambda: home)
+    monkeypatch.setattr(glyphs, "_model", None)
+    calls = []
+
+    def fake_training() -> glyphs.GlyphModel:
+        calls.append(1)
+        z = np.zeros((2, 2), dtype=np.float32)
+        return glyphs.GlyphModel(z, z[0], z, z[0], z[0])
+
+    monkeypatch.setattr(glyphs, "train_glyph_model", fake_training)
+    monkeypatch.setenv("RA_WORKBENCH_DATA", str(tmp_path / "data-1"))
+    glyphs.glyph_model()
+    assert calls == [1]
+    assert (tmp_path / "data-1" / "cache" / glyphs._model_name()).exists()
+    assert (home / ".cache" / "ra_workbench" / glyphs._model_name()).exists()
+
+    # Another process with another data directory: found in the user's cache, not retrained.
+    monkeypatch.setattr(glyphs, "_model", None)
+    monkeypatch.setenv("RA_WORKBENCH_DATA", str(tmp_path / "data-2"))
+    glyphs.glyph_model()
+    assert calls == [1]
+    assert (tmp_path / "data-2" / "cache" / glyphs._model_name()).exists()

@@ -49,10 +49,12 @@ def _messages(dossier_id: int) -> list[OutboxMessage]:
 
 
 def _runs(dossier_id: int) -> int:
-    return len(db.session.scalars(sa.select(CheckRun.id).where(CheckRun.dossier_id == dossier_id)).all())
+    return len(
+        db.session.scalars(sa.select(CheckRun.id).where(CheckRun.dossier_id == dossier_id)).all()
+    )
 
 
-def test_kbis_passing_three_months_while_pending_makes_the_dossier_incomplete_and_tells_the_customer(
+def test_kbis_ageing_past_three_months_while_pending_makes_it_incomplete_and_tells_the_customer(
     app: Flask, extractor: FakeExtractor, tmp_path: Path
 ) -> None:
     dossier_id = _ready_dossier(extractor)
@@ -81,7 +83,8 @@ def test_kbis_passing_three_months_while_pending_makes_the_dossier_incomplete_an
     run = db.session.scalars(
         sa.select(CheckRun).where(CheckRun.dossier_id == dossier_id).order_by(CheckRun.id.desc())
     ).first()
-    assert run is not None and run.trigger == "nightly"
+    assert run is not None
+    assert run.trigger == "nightly"
     assert run.evaluation_date == dt.date(2027, 2, 2)
 
 
@@ -113,6 +116,7 @@ def test_a_dossier_waiting_for_requested_documents_is_rechecked_but_not_told_twi
         dossier.status = "documents_requested"
     with unit_of_work() as session:
         outcome = recheck(session, dossier_id, today=dt.date(2027, 2, 2))
-    assert outcome.changed and outcome.verdict == "incomplete"
+    assert outcome.changed
+    assert outcome.verdict == "incomplete"
     assert not outcome.notified
     assert _messages(dossier_id) == []

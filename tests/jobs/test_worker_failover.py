@@ -3,12 +3,13 @@
 A real `ra-workbench worker` subprocess (rq's forking worker) takes a job that has written
 to the database and holds its transaction open; the worker and its work horse are killed
 with SIGKILL, as a machine crash or the OOM killer would. (Killing only the worker leaves
-the horse, in its own process group, to finish the job by itself.) The transaction dies with them (nothing half-done is committed). rq keeps
-the job in the StartedJobRegistry until its heartbeat expires (job_monitoring_interval +
-60 s after the last beat); the next worker's registry maintenance then finds it abandoned
-and, the job having retries left, re-queues it (rq 2.x `StartedJobRegistry.cleanup` →
-`job.retry`). The test moves that clock forward by passing a later timestamp to the same
-cleanup rather than sleeping 90 s; a new worker then runs the job to completion.
+the horse, in its own process group, to finish the job by itself.) The transaction dies
+with them: nothing half-done is committed. rq keeps the job in the StartedJobRegistry
+until its heartbeat expires (job_monitoring_interval + 60 s after the last beat); the next
+worker's registry maintenance then finds it abandoned and, the job having retries left,
+re-queues it (rq 2.x `StartedJobRegistry.cleanup` → `job.retry`). The test moves that
+clock forward by passing a later timestamp to the same cleanup rather than sleeping 90 s;
+a new worker then runs the job to completion.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def _pings(token: str) -> int:
         )
 
 
-def test_killing_a_worker_mid_job_loses_nothing(
+def test_killing_a_worker_mid_job_loses_nothing(  # noqa: PLR0917 - fixtures
     app: Flask,
     settings: Settings,
     redis_url: str,
@@ -94,7 +95,7 @@ def test_killing_a_worker_mid_job_loses_nothing(
     db.session.remove()  # SQLite: hold no lock while the worker writes
     env = _worker_env(settings, redis_url)
 
-    first = subprocess.Popen(  # noqa: S603 - our own CLI
+    first = subprocess.Popen(
         [CLI, "worker", "--burst", "--without-scheduler", "--name", f"doomed-{token}"],
         env=env,
         start_new_session=True,
@@ -119,7 +120,7 @@ def test_killing_a_worker_mid_job_loses_nothing(
     assert job.get_status(refresh=True) == "queued"
 
     gate.touch()
-    second = subprocess.run(  # noqa: S603 - our own CLI
+    second = subprocess.run(
         [CLI, "worker", "--burst", "--without-scheduler", "--name", f"rescuer-{token}"],
         env=env,
         capture_output=True,

@@ -34,8 +34,7 @@ def test_same_seed_gives_the_same_company_and_the_same_pdf() -> None:
 
 def test_other_seeds_give_other_companies() -> None:
     sirens = {
-        random_company(random.Random(seed), updated_on=date(2026, 3, 1)).siren
-        for seed in range(50)
+        random_company(random.Random(seed), updated_on=date(2026, 3, 1)).siren for seed in range(50)
     }
     assert len(sirens) == 50
 
@@ -44,7 +43,8 @@ def test_generated_companies_have_valid_sirens_and_names_without_accents() -> No
     rng = random.Random(7)
     for index in range(200):
         facts = random_company(rng, updated_on=date(2026, 3, 1), kind=KINDS[index % 4])
-        assert siren_is_valid(facts.siren) and siren_luhn_valid(facts.siren)
+        assert siren_is_valid(facts.siren)
+        assert siren_luhn_valid(facts.siren)
         declared = [facts.name, facts.address_line, facts.city, facts.postcode]
         declared += [m.surname for m in facts.managers] + [m.given_names for m in facts.managers]
         assert all(text.isascii() for text in declared), declared
@@ -98,7 +98,9 @@ def test_each_kind_has_its_own_title() -> None:
     }
     for kind, title in titles.items():
         rng = random.Random(kind)
-        text = _text(render_kbis_pdf(random_company(rng, updated_on=date(2026, 1, 5), kind=kind), rng=rng))
+        text = _text(
+            render_kbis_pdf(random_company(rng, updated_on=date(2026, 1, 5), kind=kind), rng=rng)
+        )
         assert title in text, kind
 
 

@@ -13,6 +13,7 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT_PAGES = 10  # registry extracts run to 2-4 pages; what matters is on the first ones
 MAX_OCR_PAGES = 3
+MIN_OCR_DPI = 200
 OCR_DPI = 250  # scans arrive at 200-300 dpi; 250 reads 9 pt text as well as 300, 25% faster
 OCR_TIMEOUT_S = 20  # per page; a clean A4 page takes 1-3 s
 OCR_LANGUAGE = "fra"
@@ -49,9 +51,34 @@ def _letters(text: str) -> int:
     return sum(c.isalpha() for c in text)
 
 
-def pdf_text_layer(data: bytes, max_pages: int = MAX_TEXT_PAGES) -> tuple[int, str]:
-    """(page count, text of the first pages) in one pypdf parse; raises MediaError for an
-    encrypted, empty, oversized or unparseable PDF."""
+@dataclass(frozen=True)
+class PdfText:
+    pages: int
+    text: str  # of the first pages
+    scan_dpi: int | None  # resolution of the first page's largest image, if it has one
+
+
+def _scan_dpi(page: Any) -> int | None:
+    """The resolution a scanned page was embedded at, from its image XObjects' sizes (no
+    image is decoded)."""
+    resources = page.get("/Resources")
+    resources = resources.get_object() if resources is not None else None
+    xobjects = resources.get("/XObject") if resources is not None else None
+    xobjects = xobjects.get_object() if xobjects is not None else None
+    if not xobjects:
+        return None
+    widest = 0
+    for ref in list(xobjects.values())[:20]:
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            widest = max(widest, int(xobject.get("/Width") or 0))
+    page_inches = abs(float(page.mediabox.width)) / 72
+    return round(widest / page_inches) if widest and page_inches > 0 else None
+
+
+def pdf_text_layer(data: bytes, max_pages: int = MAX_TEXT_PAGES) -> PdfText:
+    """Page count, text of the first pages and scan resolution, in one pypdf parse; raises
+    MediaError for an encrypted, empty, oversized or unparseable PDF."""
     from pypdf import PdfReader
 
     try:
@@ -66,6 +93,10 @@ def pdf_text_layer(data: bytes, max_pages: int = MAX_TEXT_PAGES) -> tuple[int, s
             if count > media.MAX_PDF_PAGES:
                 raise MediaError(f"PDF de {count} pages (maximum {media.MAX_PDF_PAGES})")
             texts = [reader.pages[i].extract_text() or "" for i in range(min(count, max_pages))]
+            text = "\n".join(texts)
+            scan_dpi = (
+                _scan_dpi(reader.pages[0]) if max_pages and _letters(text) < MIN_LETTERS else None
+            )
     except MediaError:
         raise
     except RecursionError as exc:
@@ -73,18 +104,92 @@ def pdf_text_layer(data: bytes, max_pages: int = MAX_TEXT_PAGES) -> tuple[int, s
     except Exception as exc:
         # pypdf raises many exception types on hostile files; none is ours to handle.
         raise MediaError(f"PDF illisible ou corrompu ({type(exc).__name__})") from exc
-    return count, "\n".join(texts)
+    return PdfText(count, text, scan_dpi)
+
+
+@dataclass
+class _Line:
+    """One line as tesseract segmented it: its words (left, text) and their boxes."""
+
+    words: list[tuple[int, str]]
+    first_y: float  # vertical centre of the leftmost word
+    last_y: float  # ... of the rightmost word
+    left: int
+    right: int
+    height: float
+
+
+def _tesseract_lines(data: dict[str, list]) -> list[_Line]:  # type: ignore[type-arg]
+    grouped: dict[tuple[int, int, int, int], list[int]] = {}
+    for i, text in enumerate(data["text"]):
+        if str(text).strip() and float(data["conf"][i]) >= 0:
+            key = (
+                data["page_num"][i],
+                data["block_num"][i],
+                data["par_num"][i],
+                data["line_num"][i],
+            )
+            grouped.setdefault(key, []).append(i)
+    lines = []
+    for indices in grouped.values():
+        indices.sort(key=lambda i: data["left"][i])
+        first, last = indices[0], indices[-1]
+        lines.append(
+            _Line(
+                words=[(data["left"][i], str(data["text"][i]).strip()) for i in indices],
+                first_y=data["top"][first] + data["height"][first] / 2,
+                last_y=data["top"][last] + data["height"][last] / 2,
+                left=data["left"][first],
+                right=data["left"][last] + data["width"][last],
+                height=float(np.median([data["height"][i] for i in indices])),
+            )
+        )
+    return lines
+
+
+def _same_row(row: list[_Line], line: _Line) -> bool:
+    """`line` continues `row` on its right or precedes it on its left, at the same height
+    where they meet."""
+    tolerance = 0.6 * max(line.height, *(ln.height for ln in row))
+    tail = max(row, key=lambda ln: ln.right)
+    if line.left >= tail.right:
+        return abs(line.first_y - tail.last_y) <= tolerance
+    head = min(row, key=lambda ln: ln.left)
+    if line.right <= head.left:
+        return abs(line.last_y - head.first_y) <= tolerance
+    return False
+
+
+def assemble_rows(data: dict[str, list]) -> str:  # type: ignore[type-arg]
+    """Tesseract's words re-assembled into the page's printed rows.
+
+    Tesseract may read a two-column form (label | value) column by column, putting values
+    before their labels. Rows are rebuilt from the word boxes instead: lines are taken top
+    to bottom, and a line joins the row on its left when its first word sits at the height
+    of that row's last word (compared end to end, so a slight skew does not matter)."""
+    rows: list[list[_Line]] = []
+    for line in sorted(_tesseract_lines(data), key=lambda ln: (ln.first_y, ln.left)):
+        for row in rows[-6:]:  # only rows close above can share a baseline
+            if _same_row(row, line):
+                row.append(line)
+                break
+        else:
+            rows.append([line])
+    texts = []
+    for row in sorted(rows, key=lambda r: min(ln.first_y for ln in r)):
+        words = sorted((w for ln in row for w in ln.words), key=lambda w: w[0])
+        texts.append(" ".join(text for _left, text in words))
+    return "\n".join(texts)
 
 
 def ocr_image(image: np.ndarray, *, timeout_s: float = OCR_TIMEOUT_S) -> str:
-    """French OCR of one page image (RGB or grey array)."""
+    """French OCR of one page image (RGB or grey array), one printed row per line."""
     import pytesseract
     from PIL import Image
 
     # Tesseract's OpenMP threads fight each other and the other workers on a small
     # machine: one thread per call is faster (and parallelism comes from the job queue).
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-
     grey = Image.fromarray(image).convert("L")
     if max(grey.size) < 1800:
         # Phone captures and low-dpi scans: tesseract reads body text best at ~30 px x-height.
@@ -93,14 +198,18 @@ def ocr_image(image: np.ndarray, *, timeout_s: float = OCR_TIMEOUT_S) -> str:
             (round(grey.width * factor), round(grey.height * factor)), Image.Resampling.LANCZOS
         )
     try:
-        text: str = pytesseract.image_to_string(
-            grey, lang=OCR_LANGUAGE, config=OCR_CONFIG, timeout=timeout_s
+        data = pytesseract.image_to_data(
+            grey,
+            lang=OCR_LANGUAGE,
+            config=OCR_CONFIG,
+            timeout=timeout_s,
+            output_type=pytesseract.Output.DICT,
         )
     except RuntimeError as exc:  # pytesseract's timeout
         raise MediaError("reconnaissance de texte trop longue (délai dépassé)") from exc
     except pytesseract.TesseractError as exc:
         raise MediaError(f"reconnaissance de texte impossible ({exc.status})") from exc
-    return text
+    return assemble_rows(data)
 
 
 def document_text(
@@ -121,7 +230,8 @@ def document_text(
     media_type = media.sniff_media_type(data)
     timings: dict[str, float] = {}
     if media_type == media.MEDIA_PDF:
-        pages, text = pdf_text_layer(data)
+        layer = pdf_text_layer(data)
+        pages, text = layer.pages, layer.text
         timings["text_layer"] = time.perf_counter() - started
         if _letters(text) >= MIN_LETTERS:
             return DocumentText(media_type, pages, text, "text_layer", timings)
@@ -129,7 +239,8 @@ def document_text(
             return DocumentText(media_type, pages, "", "none", timings)
         images = media.render_pdf_pages(
             data,
-            dpi=ocr_dpi,
+            # A scan is not upsampled past its own resolution: it adds time, not detail.
+            dpi=min(ocr_dpi, max(MIN_OCR_DPI, layer.scan_dpi or ocr_dpi)),
             last_page=min(pages, max_ocr_pages),
             max_pixels=OCR_MAX_PIXELS,
         )

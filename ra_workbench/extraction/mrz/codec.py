@@ -646,6 +646,29 @@ def _numeric_fields_plausible(lines: Sequence[str], layout: Layout, check: Check
     return True
 
 
+def _repair_state_code(
+    work: list[str], spec: FieldSpec, hints: dict[tuple[int, int], str]
+) -> list[Correction]:
+    """A state code that does not exist, where the OCR engine's second choice at exactly one
+    position gives the only code that does: take it (recorded). Without hints, nothing."""
+    line = work[spec.span.line]
+    code = spec.span.take(work)
+    if known_state(code) or not hints:
+        return []
+    options = []
+    for pos in range(spec.span.start, spec.span.end):
+        for alt in hints.get((spec.span.line, pos), ""):
+            if alt in LETTERS + FILLER:
+                trial = line[:pos] + alt + line[pos + 1 :]
+                if known_state(trial[spec.span.start : spec.span.end]):
+                    options.append((pos, alt, trial))
+    if len(options) != 1:
+        return []
+    pos, alt, trial = options[0]
+    work[spec.span.line] = trial
+    return [Correction(spec.span.line, pos, line[pos], alt, spec.name, "country_code")]
+
+
 def correct_lines(
     lines: Sequence[str],
     fmt: str,
@@ -678,6 +701,8 @@ def correct_lines(
                         Correction(spec.span.line, pos, char, new, spec.name, "country_code")
                     )
             work[spec.span.line] = "".join(chars)
+            if spec.name in ("issuing_state", "nationality"):
+                corrections.extend(_repair_state_code(work, spec, hints))
         elif spec.kind == NAME:
             text = spec.span.take(work)
             fixed, changed = normalise_name_field(text)

@@ -1,0 +1,128 @@
+"""The retention purge deletes identity copies once their retention ends, keeps the record
+(hash, type), never changes the audit trail, and changes nothing when run again."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Flask
+
+from ra_workbench.audit.models import AuditEvent
+from ra_workbench.audit.service import verify
+from ra_workbench.documents.models import Document
+from ra_workbench.documents.store import DocumentStore
+from ra_workbench.extensions import db
+from ra_workbench.issuance.models import Certificate
+from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.jobs.tasks import retention_purge
+from ra_workbench.review.models import Decision
+from ra_workbench.unit import unit_of_work
+from tests.factories import make_document, make_dossier, make_user, png_bytes
+
+
+def _store(app: Flask) -> DocumentStore:
+    return DocumentStore(app.config["RA_SETTINGS"].store_dir)
+
+
+def _run(day: str) -> int:
+    with unit_of_work():
+        return retention_purge(day)
+
+
+def _state() -> list[tuple[int, str, bool]]:
+    db.session.expire_all()
+    return [
+        (d.id, d.type, d.purged_at is not None)
+        for d in db.session.scalars(sa.select(Document).order_by(Document.id))
+    ]
+
+
+def _audit() -> list[tuple[int, str]]:
+    return [
+        (e.seq, e.hash) for e in db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq))
+    ]
+
+
+def test_identity_copies_of_a_rejected_dossier_are_purged_after_the_period_once(app: Flask) -> None:
+    days = current_job_rules().retention.after_rejection_days
+    with unit_of_work() as session:
+        operator = make_user(session)
+        dossier = make_dossier(session, status="rejected")
+        recto = make_document(session, dossier, side="recto")
+        verso = make_document(session, dossier, side="verso")
+        kbis = make_document(session, dossier, type="kbis", person_role=None, side=None)
+        session.add(
+            Decision(
+                dossier_id=dossier.id,
+                kind="reject",
+                actor_id=operator.id,
+                at=dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC),
+                reasons=[{"code": "fraud", "label": "Fraude"}],
+            )
+        )
+    rejected_on = dt.date(2026, 11, 25)
+    store = _store(app)
+
+    assert _run((rejected_on + dt.timedelta(days=days - 1)).isoformat()) == 0
+    assert store.exists(recto.sha256)
+
+    audit_before = _audit()
+    assert _run((rejected_on + dt.timedelta(days=days)).isoformat()) == 2
+    assert not store.exists(recto.sha256)
+    assert not store.exists(verso.sha256)
+    assert store.exists(kbis.sha256)  # registration evidence is kept
+    state = _state()
+    assert [(t, purged) for _, t, purged in state] == [
+        ("identity", True),
+        ("identity", True),
+        ("kbis", False),
+    ]
+    purged = db.session.get(Document, recto.id)
+    assert purged is not None
+    assert purged.sha256 == recto.sha256
+    audit_after = _audit()
+    assert audit_after[: len(audit_before)] == audit_before  # appended to, never changed
+    [entry] = list(
+        db.session.scalars(sa.select(AuditEvent).where(AuditEvent.event_type == "documents.purged"))
+    )
+    assert {d["sha256"] for d in entry.payload["documents"]} == {recto.sha256, verso.sha256}
+
+    # Idempotent: the same run again (and a later one) changes nothing.
+    assert _run((rejected_on + dt.timedelta(days=days)).isoformat()) == 0
+    assert _run((rejected_on + dt.timedelta(days=days + 30)).isoformat()) == 0
+    assert _state() == state
+    db.session.expire_all()
+    assert _audit() == audit_after
+    with unit_of_work() as session:
+        assert verify(session).ok
+
+
+def test_a_copy_shared_with_a_live_dossier_keeps_its_bytes(app: Flask) -> None:
+    card = png_bytes(text="same card")
+    with unit_of_work() as session:
+        old = make_dossier(session, status="delivered")
+        live = make_dossier(session)
+        old_doc = make_document(session, old, data=card)
+        make_document(session, live, data=card)
+        session.add(
+            Certificate(
+                dossier_id=old.id,
+                serial_number="01",
+                subject_serial="S1",
+                subject="CN=x",
+                fingerprint_sha256="f" * 64,
+                not_before=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+                not_after=dt.datetime(2023, 1, 1, tzinfo=dt.UTC),
+                key_algorithm="P-256",
+                pem="",
+                backend="local",
+                holder_surname="DURAND",
+                holder_given_names="CLAIRE",
+            )
+        )
+    days = current_job_rules().retention.after_certificate_end_days
+    day = (dt.date(2023, 1, 1) + dt.timedelta(days=days)).isoformat()
+    assert _run(day) == 1
+    assert db.session.get(Document, old_doc.id).purged_at is not None  # type: ignore[union-attr]
+    assert _store(app).exists(old_doc.sha256)  # still the live dossier's copy
