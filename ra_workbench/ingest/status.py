@@ -48,8 +48,14 @@ def order_status(order_number: str) -> dict[str, Any] | None:
 def _to_provide(dossier: Dossier) -> list[str]:
     """The French list of what the customer still has to send (from checks and decisions)."""
     from ra_workbench.checks.service import customer_requests
+    from ra_workbench.review.service import documents_requested
 
-    return list(customer_requests(db.session, dossier))
+    # The operator's request comes first, then what the checks still find missing.
+    items = documents_requested(db.session, dossier)
+    for item in customer_requests(db.session, dossier):
+        if item not in items:
+            items.append(item)
+    return items
 
 
 def _delivery(dossier: Dossier) -> dict[str, Any] | None:

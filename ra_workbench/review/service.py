@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,8 @@ from sqlalchemy.orm import Session, aliased
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.names import fold
+from ra_workbench.checks.service import latest_run
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus, transition
@@ -368,9 +368,8 @@ def failing_rule_choices(session: Session) -> list[str]:
 
 
 def normalise_name(value: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", value)
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[-'’.,]", " ", plain).split())
+    """Case-, accent- and punctuation-blind form for comparing names (checks' folding)."""
+    return fold(value)
 
 
 def conflicting_person(dossier: Dossier, user: User) -> Person | None:
@@ -539,15 +538,6 @@ def _end_claim(dossier: Dossier) -> None:
 # ---------------------------------------------------------------------------------------
 # Decisions
 # ---------------------------------------------------------------------------------------
-
-
-def latest_run(session: Session, dossier_id: int) -> CheckRun | None:
-    return session.scalars(
-        sa.select(CheckRun)
-        .where(CheckRun.dossier_id == dossier_id)
-        .order_by(CheckRun.id.desc())
-        .limit(1)
-    ).first()
 
 
 def sorted_results(run: CheckRun | None) -> list[CheckResult]:

@@ -382,3 +382,32 @@ def test_rejection_is_final_and_keeps_its_reason(app: Flask) -> None:
     assert decision.reasons[0]["code"] == "fraud"
     with pytest.raises(ReviewError):
         _claimed(dossier, operator)
+
+
+def test_portal_status_lists_what_the_operator_asked_the_customer_to_send(
+    app: Flask, api_headers: dict[str, str]
+) -> None:
+    operator = make_user(db.session)
+    dossier = make_dossier(db.session)
+    make_check_run(db.session, dossier, [("kbis.age", "fail")])
+    _claimed(dossier, operator)
+    service.request_documents(
+        db.session,
+        dossier.id,
+        operator,
+        reasons=current_reasons(),
+        codes=["kbis.age"],
+        comment="Le Kbis joint date de 2025.",
+        claim_minutes=CLAIM,
+    )
+    db.session.commit()
+
+    body = app.test_client().get(
+        f"/api/v1/dossiers/{dossier.order_number}/status", headers=api_headers
+    ).get_json()
+
+    assert body["status"] == "documents_requested"
+    assert body["to_provide"][:2] == [
+        "Fournir un extrait Kbis de moins de 3 mois.",
+        "Le Kbis joint date de 2025.",
+    ]
