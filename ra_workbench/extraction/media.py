@@ -70,8 +70,8 @@ class PdfInfo:
     has_text: bool
 
 
-def inspect_pdf(data: bytes) -> PdfInfo:
-    """Page count, encryption and whether any page carries a text layer."""
+def inspect_pdf(data: bytes, *, probe_text: bool = True) -> PdfInfo:
+    """Page count, encryption and (when probe_text) whether any page carries a text layer."""
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -83,7 +83,7 @@ def inspect_pdf(data: bytes) -> PdfInfo:
                 return PdfInfo(page_count=0, encrypted=True, has_text=False)
             count = len(reader.pages)
             has_text = False
-            for page in list(reader.pages)[: min(count, 3)]:
+            for page in list(reader.pages)[: min(count, 3) if probe_text else 0]:
                 if (page.extract_text() or "").strip():
                     has_text = True
                     break

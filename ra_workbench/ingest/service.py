@@ -207,6 +207,7 @@ def _create_dossier(session: Session, package: Package, *, source: str, actor: s
     session.add(dossier)
     session.flush()
     stored = [_store_document(session, dossier, f, package.revision) for f in package.files]
+    session.flush()
     session.add(
         DossierRevision(
             dossier_id=dossier.id,
@@ -241,7 +242,7 @@ def _store_document(
     page_count: int | None = None
     if media_type == MEDIA_PDF:
         try:
-            info = inspect_pdf(file.data)
+            info = inspect_pdf(file.data, probe_text=False)
             page_count = None if info.encrypted else info.page_count
         except MediaError:
             page_count = None
@@ -263,7 +264,6 @@ def _store_document(
         revision=revision,
     )
     session.add(document)
-    session.flush()
     return document
 
 
@@ -300,6 +300,7 @@ def _apply_revision(
         for key, f in incoming.items()
         if key not in kept_keys
     ]
+    session.flush()
     dossier.revision = package.revision
     dossier.updated_at = now
     session.add(

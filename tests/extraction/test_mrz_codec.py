@@ -315,3 +315,16 @@ def test_a_state_code_that_does_not_exist_takes_the_engines_second_choice_if_onl
         ["P<ESX" + UTO_TD3[0][5:], UTO_TD3[1]], codec.TD3, {(0, 4): "PT"}
     )
     assert fixed[0].startswith("P<ESX")
+
+
+def test_a_digit_in_a_name_takes_the_engines_letter_and_is_recorded_never_silently():
+    misread = ["P<UTOERIKSS0N<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", UTO_TD3[1]]
+    # Without the engine's ranking nothing is changed: the name just scores low.
+    fixed, corrections = codec.correct_lines(misread, codec.TD3)
+    assert fixed == misread
+    assert corrections == []
+    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(0, 11): "OD", (0, 6): "B"})
+    assert tuple(fixed) == UTO_TD3
+    assert [(c.position, c.read, c.corrected, c.reason) for c in corrections] == [
+        (11, "0", "O", "name_letter")
+    ]

@@ -170,9 +170,7 @@ def test_tesseract_is_asked_only_about_readings_whose_check_digits_fail():
     assert better.engine == "ocrb+tesseract"
 
 
-def test_the_glyph_model_is_trained_once_and_shared_between_data_directories(
-    tmp_path, monkeypatch
-):
+def test_the_glyph_model_is_trained_once_and_shared_between_data_directories(tmp_path, monkeypatch):
     import numpy as np
 
     from ra_workbench.extraction.mrz import glyphs

@@ -22,7 +22,7 @@ __all__ = ["EXTRACTOR_VERSION", "IdentityReading", "MediaError", "read_identity"
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "mrz-1"
+EXTRACTOR_VERSION = "mrz-2"  # segmentation by glyph walk, model ocrb-mlp-7, new repairs
 PDF_DPI = 200
 PDF_MAX_PAGES = 2
 

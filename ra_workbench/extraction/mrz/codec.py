@@ -524,7 +524,7 @@ class Correction:
     read: str
     corrected: str
     field: str
-    reason: str  # "check_digit", "country_code", "filler_run"
+    reason: str  # "check_digit", "country_code", "filler_run", "name_letter"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -646,6 +646,26 @@ def _numeric_fields_plausible(lines: Sequence[str], layout: Layout, check: Check
     return True
 
 
+def _name_digits_to_letters(
+    work: list[str], spec: FieldSpec, hints: dict[tuple[int, int], str]
+) -> list[Correction]:
+    """A digit where a name is: impossible in an MRZ (names are A-Z and fillers). Where the
+    OCR engine ranked a letter or filler close behind, that is the reading - recorded as a
+    correction with reason "name_letter", never silent. Letters are never changed."""
+    chars = list(work[spec.span.line])
+    out = []
+    for pos in range(spec.span.start, spec.span.end):
+        if chars[pos] not in DIGITS:
+            continue
+        choice = next((a for a in hints.get((spec.span.line, pos), "") if a not in DIGITS), None)
+        if choice is None:
+            continue
+        out.append(Correction(spec.span.line, pos, chars[pos], choice, spec.name, "name_letter"))
+        chars[pos] = choice
+    work[spec.span.line] = "".join(chars)
+    return out
+
+
 def _repair_state_code(
     work: list[str], spec: FieldSpec, hints: dict[tuple[int, int], str]
 ) -> list[Correction]:
@@ -704,6 +724,7 @@ def correct_lines(
             if spec.name in ("issuing_state", "nationality"):
                 corrections.extend(_repair_state_code(work, spec, hints))
         elif spec.kind == NAME:
+            corrections.extend(_name_digits_to_letters(work, spec, hints))
             text = spec.span.take(work)
             fixed, changed = normalise_name_field(text)
             if changed:

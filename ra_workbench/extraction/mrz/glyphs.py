@@ -338,10 +338,11 @@ _model: GlyphModel | None = None
 def _cache_dirs() -> list[Path]:
     """Where the trained model may be: the data directory's cache when one is configured,
     then the user's cache (shared by every data directory on the machine, so that tests and
-    benchmarks with throw-away data directories do not train again), then /tmp."""
+    benchmarks with throw-away data directories do not train again). /tmp only when neither
+    is writable: a shared, world-writable place is not read otherwise."""
     base = os.environ.get("RA_WORKBENCH_DATA")
     candidates = [Path(base) / "cache"] if base else []
-    candidates += [Path.home() / ".cache" / "ra_workbench", Path(tempfile.gettempdir())]
+    candidates += [Path.home() / ".cache" / "ra_workbench"]
     usable = []
     for directory in candidates:
         try:
@@ -350,7 +351,12 @@ def _cache_dirs() -> list[Path]:
             continue
         if os.access(directory, os.W_OK | os.R_OK):
             usable.append(directory)
-    return usable or [Path(tempfile.gettempdir())]
+    if usable:
+        return usable
+    private = Path(tempfile.gettempdir()) / f"ra_workbench-{os.getuid()}"
+    with contextlib.suppress(OSError):
+        private.mkdir(mode=0o700, exist_ok=True)
+    return [private]
 
 
 def _model_name() -> str:

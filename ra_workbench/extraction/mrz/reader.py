@@ -33,6 +33,7 @@ LINE_WIDTH_PX = 1400  # straightened crops are resampled so an MRZ line is about
 MAX_CANDIDATES = 6
 TARGET_CHAR_PX = 30.0  # character height the straightened crops are resampled to
 TESSERACT_TIMEOUT_S = 4
+NAME_LETTER_CONFIDENCE = 0.8  # ceiling when a digit read in a name was taken as a letter
 TESSERACT_WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
 
@@ -510,6 +511,8 @@ def _read_candidate(
                 fmt, fixed, corrections, facts = result
                 conf = float(np.mean([r.mean_confidence for r in readings]))
                 conf = min(conf, 0.5 + 0.5 * facts.name_confidence)
+                if any(c.reason == "name_letter" for c in corrections):
+                    conf = min(conf, NAME_LETTER_CONFIDENCE)  # a name we had to interpret
                 rotation_angle = (angle + (180 if flipped else 0)) % 360
                 reading = Reading(
                     lines=fixed,
