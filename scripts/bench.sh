@@ -10,6 +10,6 @@ python scripts/bench_ingest.py --count 1000 --json bench-out/ingest-sqlite.json
 python scripts/bench_ingest.py --count 1000 --database-url "$RA_BENCH_DATABASE_URL" \
   --json bench-out/ingest-postgresql.json
 python scripts/bench_extract.py --json bench-out/extract.json
-RA_BENCH_DATABASE_URL="$RA_BENCH_DATABASE_URL" python scripts/bench_checks.py --dossiers 1000
+python scripts/bench_checks.py --dossiers 1000
 python scripts/bench_queue.py --count 100000 --repeat 20 --json bench-out/queue.json
-python scripts/bench_batch.py
+python scripts/bench_batch.py --dossiers 10000 --no-fork --json bench-out/batch.json
