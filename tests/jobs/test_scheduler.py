@@ -39,12 +39,21 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
     schedule = current_job_rules().schedule
     first = tick(schedule, now, RedisClaims(with_redis).claim, dispatch)
     second = tick(schedule, now, RedisClaims(with_redis).claim, dispatch)
-    assert {d.entry for d in first} == {"inbox", "nightly_recheck", "retention_purge"}
+    ts = int(now.timestamp())
+    assert {d.entry for d in first} == {
+        "inbox",
+        "outbox_sweep",
+        "appointment_reminders",
+        "nightly_recheck",
+        "retention_purge",
+    }
     assert second == []
     queue = rq_queue(with_redis)
     assert sorted(queue.job_ids) == sorted(
         [
-            f"sched_inbox_{int(now.timestamp()) // 60}",
+            f"sched_inbox_{ts // 60}",
+            f"sched_outbox_sweep_{ts // 300}",
+            f"sched_appointment_reminders_{ts // 3600}",
             "sched_nightly_recheck_2026-11-21",
             "sched_retention_purge_2026-11-21",
         ]
