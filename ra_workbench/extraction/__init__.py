@@ -18,6 +18,7 @@ Results are cached by (sha256, kind, EXTRACTOR_VERSION): bump a reader's own ver
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -155,6 +156,7 @@ def extract_document(
             _guess(data, out, today)
     except media.MediaError as exc:
         out["error"] = str(exc)
-        log.info("document %s illisible : %s", filename or "?", exc)
+        # File names carry people's names: log the content hash, never the name.
+        log.info("document sha256:%s illisible : %s", hashlib.sha256(data).hexdigest()[:12], exc)
     out["seconds"] = round(time.perf_counter() - started, 4)
     return out
