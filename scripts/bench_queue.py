@@ -28,6 +28,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from ra_workbench.checks.results import RULE_IDS
+
 QUEUE_INDEXES = {
     "ix_dossiers_queue",
     "ix_check_results_rule_outcome_run",
@@ -37,31 +39,7 @@ QUEUE_INDEXES = {
     "ix_people_first_name_trgm",
 }
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 - a throwaway account in the bench database
-RULES = (
-    "file.format",
-    "file.size",
-    "file.name",
-    "file.readable",
-    "dossier.documents_complete",
-    "dossier.attestation",
-    "identity.both_sides",
-    "identity.mrz",
-    "identity.document_type",
-    "identity.valid_on_date",
-    "identity.name_match",
-    "kbis.read",
-    "kbis.age",
-    "kbis.siren_match",
-    "kbis.name_match",
-    "kbis.legal_representative",
-    "organisation.siren",
-    "fields.no_accents",
-    "contact.mobile",
-    "contact.email",
-    "holder.unique",
-    "payment.settled",
-    "signatures.complete",
-)
+RULES = tuple(rule for rule in RULE_IDS if rule != "mandate.valid")
 SURNAMES = [
     "MARTIN",
     "BERNARD",

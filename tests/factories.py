@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.service import create_user
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.results import RULE_IDS
 from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.documents.store import DocumentStore
@@ -113,31 +114,7 @@ def make_user(session: Session, role: str = "operator", **overrides: Any) -> Use
 
 # --- documents and checks (review) --------------------------------------------------------
 
-CLEAN_RULES = (
-    "file.format",
-    "file.size",
-    "file.name",
-    "file.readable",
-    "dossier.documents_complete",
-    "dossier.attestation",
-    "identity.both_sides",
-    "identity.mrz",
-    "identity.document_type",
-    "identity.valid_on_date",
-    "identity.name_match",
-    "kbis.read",
-    "kbis.age",
-    "kbis.siren_match",
-    "kbis.name_match",
-    "kbis.legal_representative",
-    "organisation.siren",
-    "fields.no_accents",
-    "contact.mobile",
-    "contact.email",
-    "holder.unique",
-    "payment.settled",
-    "signatures.complete",
-)
+CLEAN_RULES = tuple(rule for rule in RULE_IDS if rule != "mandate.valid")
 
 VERDICT_BY_WORST = {
     "fail": "incomplete",

@@ -6,35 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from ra_workbench.checks.results import RULE_IDS
 from ra_workbench.review.reasons import ReviewRulesError, load_reasons, parse_reasons
 
 REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
-CATALOGUE = [
-    "file.format",
-    "file.size",
-    "file.name",
-    "file.readable",
-    "dossier.documents_complete",
-    "dossier.attestation",
-    "identity.both_sides",
-    "identity.mrz",
-    "identity.document_type",
-    "identity.valid_on_date",
-    "identity.name_match",
-    "kbis.read",
-    "kbis.age",
-    "kbis.siren_match",
-    "kbis.name_match",
-    "kbis.legal_representative",
-    "organisation.siren",
-    "fields.no_accents",
-    "contact.mobile",
-    "contact.email",
-    "holder.unique",
-    "mandate.valid",
-    "payment.settled",
-    "signatures.complete",
-]
+CATALOGUE = list(RULE_IDS)
 
 
 def test_every_rule_of_the_catalogue_has_a_french_request_reason() -> None:
