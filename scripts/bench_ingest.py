@@ -36,7 +36,6 @@ def main() -> None:
         parser.error("a Redis URL is needed (source <(scripts/services.sh start))")
 
     from flask_migrate import upgrade
-    from ra_workbench.synth.packages import generate_batch
     from redis import Redis
 
     from ra_workbench.app import ROOT, create_app
@@ -44,6 +43,7 @@ def main() -> None:
     from ra_workbench.extensions import db
     from ra_workbench.ingest.package import read_package_path
     from ra_workbench.ingest.service import ingest, package_limits
+    from ra_workbench.synth.packages import generate_batch
 
     work = Path(tempfile.mkdtemp(prefix="ra-bench-ingest-"))
     t0 = time.perf_counter()

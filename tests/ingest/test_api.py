@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+
 from ra_workbench.synth.packages import generate_broken_package, generate_dossier
 
 TODAY = dt.date(2026, 11, 20)

@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
-from ra_workbench.synth.packages import generate_batch, generate_broken_package, generate_dossier
 
 from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.models import Dossier, DossierRevision
@@ -20,6 +19,7 @@ from ra_workbench.extensions import db
 from ra_workbench.ingest import service as ingest_service
 from ra_workbench.ingest.package import read_package_path
 from ra_workbench.ingest.service import ingest, package_limits
+from ra_workbench.synth.packages import generate_batch, generate_broken_package, generate_dossier
 from tests.snapshots import audit_event_types, database_rows, store_files
 
 TODAY = dt.date(2026, 11, 20)

@@ -402,9 +402,11 @@ def test_portal_status_lists_what_the_operator_asked_the_customer_to_send(
     )
     db.session.commit()
 
-    body = app.test_client().get(
-        f"/api/v1/dossiers/{dossier.order_number}/status", headers=api_headers
-    ).get_json()
+    body = (
+        app.test_client()
+        .get(f"/api/v1/dossiers/{dossier.order_number}/status", headers=api_headers)
+        .get_json()
+    )
 
     assert body["status"] == "documents_requested"
     assert body["to_provide"][:2] == [
