@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
@@ -51,7 +52,7 @@ def _to_provide(dossier: Dossier) -> list[str]:
     from ra_workbench.review.service import documents_requested
 
     # The operator's request comes first, then what the checks still find missing.
-    items = documents_requested(db.session, dossier)
+    items = documents_requested(cast(Session, db.session), dossier)
     for item in customer_requests(db.session, dossier):
         if item not in items:
             items.append(item)
