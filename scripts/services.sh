@@ -18,9 +18,17 @@ start() {
       [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$RUN_DIR/pg"
       as_pg "$PG_BIN/initdb" -D "$RUN_DIR/pg" -U postgres --auth=trust -E UTF8 >"$RUN_DIR/initdb.log" 2>&1
     fi
-    as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg" -l "$RUN_DIR/pg/server.log" -w \
-      -o "-p $PG_PORT -k $RUN_DIR/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
-      start >/dev/null
+    # A server killed with its session leaves postmaster.pid behind: PostgreSQL refuses to
+    # start while the old processes linger, so retry a few times before giving up.
+    for attempt in 1 2 3 4 5; do
+      if as_pg "$PG_BIN/pg_ctl" -D "$RUN_DIR/pg" -l "$RUN_DIR/pg/server.log" -w \
+        -o "-p $PG_PORT -k $RUN_DIR/pg -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+        start >/dev/null 2>&1; then
+        break
+      fi
+      [ "$attempt" -eq 5 ] && { echo "PostgreSQL did not start: see $RUN_DIR/pg/server.log" >&2; exit 1; }
+      sleep 2
+    done
   fi
   for db in ra_test ra_bench; do
     "$PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -tAc \
