@@ -64,15 +64,6 @@ class RecheckOutcome:
         return self.action == "evaluated" and self.previous != self.verdict
 
 
-def _latest_run(session: Session, dossier_id: int) -> CheckRun | None:
-    return session.scalars(
-        sa.select(CheckRun)
-        .where(CheckRun.dossier_id == dossier_id)
-        .order_by(CheckRun.id.desc())
-        .limit(1)
-    ).first()
-
-
 def _reason(run: CheckRun, previous_run: CheckRun | None) -> str:
     failed_now = {r.rule for r in run.results if r.outcome == "fail"}
     failed_before = (
@@ -87,14 +78,14 @@ def _reason(run: CheckRun, previous_run: CheckRun | None) -> str:
 def recheck(session: Session, dossier_id: int, *, today: dt.date) -> RecheckOutcome:
     """Re-evaluate one waiting dossier as of `today`; tell the customer when it has just
     become incomplete. Skips a dossier already evaluated for that day and revision."""
-    from ra_workbench.checks.service import customer_requests, evaluate_dossier
+    from ra_workbench.checks.service import customer_requests, evaluate_dossier, latest_run
 
     dossier = session.get(Dossier, dossier_id)
     if dossier is None:
         return RecheckOutcome(dossier_id, "missing")
     if dossier.status not in RECHECK_STATUSES:
         return RecheckOutcome(dossier_id, "not_pending")
-    previous_run = _latest_run(session, dossier_id)
+    previous_run = latest_run(session, dossier_id)
     if (
         previous_run is not None
         and previous_run.revision == dossier.revision
