@@ -19,8 +19,10 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from ra_workbench.db import utcnow
@@ -144,9 +146,14 @@ def delete_blobs(session: Session, digests: list[str]) -> dict[str, int]:
     from ra_workbench.unit import store
 
     doc_store = store()
+    # PDF pages rendered for the dossier page are copies of the document too.
+    pages_dir = Path(current_app.config["RA_SETTINGS"].cache_dir) / "pages"
     counts: dict[str, int] = defaultdict(int)
     for digest in digests:
         counts["files"] += int(doc_store.delete(digest))
+        for rendered in pages_dir.glob(f"{digest}-*.png"):
+            rendered.unlink(missing_ok=True)
+            counts["rendered_pages"] += 1
     if digests:
         result = session.execute(sa.delete(Extraction).where(Extraction.sha256.in_(digests)))
         counts["extractions"] += int(getattr(result, "rowcount", 0) or 0)

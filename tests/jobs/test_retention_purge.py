@@ -63,6 +63,11 @@ def test_identity_copies_of_a_rejected_dossier_are_purged_after_the_period_once(
         )
     rejected_on = dt.date(2026, 11, 25)
     store = _store(app)
+    # A page of the recto rendered for the dossier page is a copy too.
+    pages = app.config["RA_SETTINGS"].cache_dir / "pages"
+    pages.mkdir(parents=True, exist_ok=True)
+    rendered = pages / f"{recto.sha256}-1-110.png"
+    rendered.write_bytes(png_bytes())
 
     assert _run((rejected_on + dt.timedelta(days=days - 1)).isoformat()) == 0
     assert store.exists(recto.sha256)
@@ -71,6 +76,7 @@ def test_identity_copies_of_a_rejected_dossier_are_purged_after_the_period_once(
     assert _run((rejected_on + dt.timedelta(days=days)).isoformat()) == 2
     assert not store.exists(recto.sha256)
     assert not store.exists(verso.sha256)
+    assert not rendered.exists()
     assert store.exists(kbis.sha256)  # registration evidence is kept
     state = _state()
     assert [(t, purged) for _, t, purged in state] == [
