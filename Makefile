@@ -10,9 +10,11 @@ setup:
 	@bash scripts/setup.sh
 
 ## make demo: set up, create the database, demo accounts and ~30 dossiers, serve on 127.0.0.1:5000
+demo: export RA_WORKBENCH_API_TOKENS ?= portal=demo-portal-token-2026
 demo: setup
 	.venv/bin/ra-workbench db upgrade
 	.venv/bin/ra-workbench demo-setup
+	@echo "==> API du portail : RA_WORKBENCH_API_TOKENS=$$RA_WORKBENCH_API_TOKENS"
 	@echo "==> RA Workbench sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
 	.venv/bin/ra-workbench run --host $(HOST) --port $(PORT)
 
