@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
@@ -51,7 +52,26 @@ def init_login(app: Flask) -> None:
 
     @app.before_request
     def _session_timeout() -> None:
-        session.permanent = True  # PERMANENT_SESSION_LIFETIME = the configured idle timeout
+        # PERMANENT_SESSION_LIFETIME = the configured idle timeout. Set once: setting it on
+        # every request would mark the session modified and rewrite the cookie each time.
+        if not session.permanent:
+            session.permanent = True
+
+    app.session_interface = _PageSessionInterface()
+
+
+class _PageSessionInterface(SecureCookieSessionInterface):
+    """Documents and static files never (re)write the session cookie.
+
+    A dossier page loads many documents at once; each response carrying a copy of the
+    session as it was when the request began would overwrite what a concurrent form post
+    just stored (its flash message), so only pages and forms write the cookie.
+    """
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if request.blueprint == "documents" or request.endpoint == "static":
+            return False
+        return super().should_set_cookie(app, session)
 
 
 def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
