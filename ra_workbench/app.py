@@ -6,10 +6,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
 
+from ra_workbench import journey
 from ra_workbench.config import Settings
+from ra_workbench.db import write_intent
+from ra_workbench.documents import store as document_store
 from ra_workbench.extensions import csrf, db, login_manager, migrate
+from ra_workbench.jobs import queue as jobs_queue
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +29,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     configure_settings(app, settings, overrides)
     configure_database(app)
     configure_rules(app)
+    configure_journey(app)
+    configure_unit_of_work(app)
     configure_security(app)
     configure_blueprints(app)
     configure_cli(app)
@@ -56,18 +63,31 @@ def configure_database(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        from sqlalchemy import event
-
         with app.app_context():
             engine = db.engine
 
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+                # We emit BEGIN ourselves (below): pysqlite's implicit one is always deferred.
+                dbapi_connection.isolation_level = None
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA busy_timeout=30000")
                 cursor.close()
+
+            @event.listens_for(engine, "begin")
+            def _sqlite_begin(connection: Any) -> None:
+                # A writer takes the write lock first: a second, simultaneous writer waits
+                # (busy_timeout) and then reads what the first committed — SQLite's
+                # equivalent of the row lock PostgreSQL takes in lifecycle.lock().
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if _writer() else "BEGIN")
+
+
+def _writer() -> bool:
+    if has_request_context():
+        return request.method not in {"GET", "HEAD", "OPTIONS"}
+    return write_intent.get()
 
 
 def configure_rules(app: Flask) -> None:
@@ -75,6 +95,18 @@ def configure_rules(app: Flask) -> None:
     from ra_workbench.checks.rules import load_rules
 
     app.config["RA_RULES"] = load_rules(app.config["RA_SETTINGS"].rules_dir)
+
+
+def configure_journey(app: Flask) -> None:
+    """What follows each transition: one table, ra_workbench/journey.py."""
+    journey.wire()
+
+
+def configure_unit_of_work(app: Flask) -> None:
+    """After a unit commits, its deferred jobs are dispatched; after it fails, the files it
+    stored are removed."""
+    jobs_queue.init_app(app)
+    document_store.init_app(app)
 
 
 def configure_security(app: Flask) -> None:

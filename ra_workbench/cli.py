@@ -1,4 +1,6 @@
-"""`ra-workbench`: the command-line shell. Commands parse input, call one service, print."""
+"""The commands of `ra-workbench` (attached to every app by `register_commands`; the
+console entry point is ra_workbench/console.py). Commands parse input, call one service,
+print."""
 
 from __future__ import annotations
 
@@ -8,22 +10,15 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 
 from ra_workbench.ingest.inbox import drain_inbox
 from ra_workbench.ingest.package import read_package_path
-from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
-
-
-def _create_app() -> Flask:
-    from ra_workbench.app import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_version_option=False)
-def main() -> None:
-    """RA Workbench — back-office de l'autorité d'enregistrement."""
+from ra_workbench.ingest.service import (
+    ingest_or_set_aside,
+    ingest_signature,
+    package_limits,
+)
 
 
 def _print_outcome(outcome: dict[str, object], as_json: bool) -> None:
@@ -42,13 +37,13 @@ def ingest_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Ingérer des paquets de dossier (répertoires ou .zip)."""
     limits = package_limits()
     refused = 0
-    for path in paths:
-        outcome = ingest(
+    for path in paths:  # a refused or failing package never stops the others
+        outcome = ingest_or_set_aside(
             lambda p=path: read_package_path(p, limits),  # type: ignore[misc]
             name=str(path),
             source="cli",
         )
-        refused += outcome.outcome == "refused"
+        refused += outcome.outcome in ("refused", "error")
         _print_outcome(outcome.to_json(), as_json)
     sys.exit(1 if refused else 0)
 
@@ -61,7 +56,7 @@ def ingest_inbox_command(as_json: bool) -> None:
     inbox = current_app.config["RA_SETTINGS"].inbox_dir
     refused = 0
     for outcome in drain_inbox(inbox):
-        refused += outcome.outcome == "refused"
+        refused += outcome.outcome in ("refused", "error")
         _print_outcome(outcome.to_json(), as_json)
     sys.exit(1 if refused else 0)
 

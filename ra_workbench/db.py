@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -15,6 +16,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+# Set by job units (and read for non-GET requests): on SQLite such transactions begin with
+# BEGIN IMMEDIATE, so writers queue for the lock instead of failing on a stale snapshot.
+write_intent: ContextVar[bool] = ContextVar("ra_write_intent", default=False)
 
 
 def utcnow() -> dt.datetime:

@@ -1,60 +1,71 @@
 """The unit of work: commit once at the end of a request, CLI command or job.
 
 Services flush; this commits. On failure it rolls the database back and removes every
-file the failed unit added to the document store, so nothing half-done remains. Jobs
-deferred during the unit are enqueued only after the commit, with ids as arguments.
+file the failed unit added to the document store (through the listener the store
+registers), so nothing half-done remains. Jobs
+deferred during the unit are handed, after the commit, to whoever registered with
+`after_commit` (the job queue does, in ra_workbench/jobs/queue.py): this module knows no
+queue.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import cast
+from typing import Any, cast
 
-from flask import current_app
 from sqlalchemy.orm import Session
 
-from ra_workbench.documents.store import DocumentStore
 from ra_workbench.extensions import db
 
 NEW_BLOBS = "ra_new_blobs"
 DEFERRED_JOBS = "ra_deferred_jobs"
 
+DeferredJob = tuple[str, tuple[Any, ...], str | None]
+UnitListener = Callable[[dict[str, Any]], None]
+_after_commit: list[UnitListener] = []
+_after_discard: list[UnitListener] = []
 
-def store() -> DocumentStore:
-    return DocumentStore(current_app.config["RA_SETTINGS"].store_dir)
+
+def after_commit(listener: UnitListener) -> None:
+    """Register what runs once a unit has committed; it receives what the unit collected
+    (`DEFERRED_JOBS`: the jobs to dispatch, `NEW_BLOBS`: the files it stored)."""
+    if listener not in _after_commit:
+        _after_commit.append(listener)
 
 
-def put_blob(session: Session, data: bytes) -> tuple[str, bool]:
-    """Store bytes as part of the current unit (removed again if the unit fails)."""
-    digest, created = store().put(data)
-    if created:
-        session.info.setdefault(NEW_BLOBS, []).append(digest)
-    return digest, created
+def after_discard(listener: UnitListener) -> None:
+    """Register what runs once a unit has rolled back (the document store removes the files
+    the failed unit stored)."""
+    if listener not in _after_discard:
+        _after_discard.append(listener)
+
+
+def remember(session: Session, key: str, item: Any) -> None:
+    """Collect `item` under `key` for the unit's listeners."""
+    session.info.setdefault(key, []).append(item)
 
 
 def defer_job(session: Session, task: str, *args: int | str, job_id: str | None = None) -> None:
-    session.info.setdefault(DEFERRED_JOBS, []).append((task, args, job_id))
+    remember(session, DEFERRED_JOBS, (task, args, job_id))
 
 
 def discard(session: Session) -> None:
     session.rollback()
-    blobs = session.info.pop(NEW_BLOBS, [])
-    session.info.pop(DEFERRED_JOBS, None)
-    doc_store = store()
-    for digest in blobs:
-        doc_store.delete(digest)
+    info = _pop_unit_info(session)
+    for listener in _after_discard:
+        listener(info)
 
 
 def commit(session: Session) -> None:
     session.commit()
-    session.info.pop(NEW_BLOBS, None)
-    jobs = session.info.pop(DEFERRED_JOBS, [])
-    if jobs:
-        from ra_workbench.jobs.queue import dispatch
+    info = _pop_unit_info(session)
+    for listener in _after_commit:
+        listener(info)
 
-        for task, args, job_id in jobs:
-            dispatch(task, *args, job_id=job_id)
+
+def _pop_unit_info(session: Session) -> dict[str, Any]:
+    return {key: session.info.pop(key, []) for key in (NEW_BLOBS, DEFERRED_JOBS)}
 
 
 @contextmanager

@@ -6,8 +6,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ra_workbench.documents.store import store
 from ra_workbench.extensions import db
-from ra_workbench.unit import store
 
 # The audit trail records refusals too: that is its purpose. Compared separately.
 AUDIT_TABLE = "audit_events"

@@ -57,11 +57,14 @@ def _check_one(order_number: str, at: dt.date | None, as_json: bool) -> None:
         _print_human(body)
 
 
-def _check_all(at: dt.date | None, as_json: bool) -> None:
-    from ra_workbench.checks.service import evaluate_dossier, undecided_dossier_ids
+def _check_all(at: dt.date | None, force: bool, as_json: bool) -> None:
+    from ra_workbench.checks.recheck import recheck, recheck_candidates
+    from ra_workbench.clock import today_in_paris
 
+    day = at or today_in_paris()
     with unit_of_work() as session:
-        ids = undecided_dossier_ids(session)
+        ids = recheck_candidates(session)
+    actions: dict[str, int] = {}
     verdicts: dict[str, int] = {}
     # One unit of work per dossier: a failure leaves the others' results committed.
     with click.progressbar(
@@ -69,14 +72,23 @@ def _check_all(at: dt.date | None, as_json: bool) -> None:
     ) as bar:
         for dossier_id in bar:
             with unit_of_work() as session:
-                run = evaluate_dossier(session, dossier_id, trigger="cli", at=at)
-                verdicts[run.verdict] = verdicts.get(run.verdict, 0) + 1
-    summary: dict[str, Any] = {"evaluated": len(ids), "verdicts": dict(sorted(verdicts.items()))}
+                outcome = recheck(session, dossier_id, today=day, trigger="cli", force=force)
+            actions[outcome.action] = actions.get(outcome.action, 0) + 1
+            if outcome.verdict:
+                verdicts[outcome.verdict] = verdicts.get(outcome.verdict, 0) + 1
+    summary: dict[str, Any] = {
+        "evaluated": actions.get("evaluated", 0),
+        "skipped": actions.get("skipped", 0),
+        "verdicts": dict(sorted(verdicts.items())),
+    }
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False))
     else:
         details = ", ".join(f"{k} : {v}" for k, v in summary["verdicts"].items()) or "aucun"
-        click.echo(f"{len(ids)} dossier(s) contrôlé(s) — {details}")
+        click.echo(
+            f"{summary['evaluated']} dossier(s) contrôlé(s), {summary['skipped']} déjà contrôlé(s)"
+            f" ce jour — {details}"
+        )
 
 
 @click.command("check")
@@ -89,10 +101,17 @@ def _check_all(at: dt.date | None, as_json: bool) -> None:
     help="Date d'évaluation (AAAA-MM-JJ) ; aujourd'hui par défaut.",
 )
 @click.option("--all-pending", is_flag=True, help="Contrôler tous les dossiers non décidés.")
+@click.option(
+    "--force", is_flag=True, help="Avec --all-pending : même les dossiers déjà contrôlés ce jour."
+)
 @click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
 @with_appcontext
 def check_command(
-    order_number: str | None, at: dt.datetime | None, all_pending: bool, as_json: bool
+    order_number: str | None,
+    at: dt.datetime | None,
+    all_pending: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Lancer les contrôles automatiques d'un dossier (ou de tous les dossiers en attente)."""
     if bool(order_number) == all_pending:
@@ -101,4 +120,4 @@ def check_command(
     if order_number:
         _check_one(order_number, day, as_json)
     else:
-        _check_all(day, as_json)
+        _check_all(day, force, as_json)

@@ -18,11 +18,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.names import compact, fold
 from ra_workbench.documents.models import Document, DocumentType, Extraction
 from ra_workbench.dossiers.models import Dossier, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
-from ra_workbench.issuance.models import Certificate
 
 log = logging.getLogger(__name__)
 

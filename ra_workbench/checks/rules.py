@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.rulesfile import RulesError
 
 CHECKS_FILE = "checks.toml"
 MEGABYTE = 1_000_000  # « Mo » as the portal's users read it
@@ -41,10 +42,6 @@ PLACEHOLDERS = (
     "kbis_max_age_months",
     "mandate_max_age_months",
 )
-
-
-class RulesError(RuntimeError):
-    """rules/ is missing or malformed; the message names the file and the key, in French."""
 
 
 @dataclass(frozen=True)

@@ -177,16 +177,6 @@ def customer_requests(
     return engine.customer_requests(stored_results(run), rules or current_rules())
 
 
-def undecided_dossier_ids(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            sa.select(Dossier.id)
-            .where(Dossier.status.in_(UNDECIDED_STATUSES))
-            .order_by(Dossier.submitted_at, Dossier.id)
-        )
-    )
-
-
 def find_dossier_id(session: Session, order_number: str) -> int | None:
     return session.scalar(sa.select(Dossier.id).where(Dossier.order_number == order_number))
 

@@ -16,20 +16,25 @@ import io
 import secrets
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.certificates.models import Certificate
+from ra_workbench.clock import local_time
 from ra_workbench.db import utcnow
 from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
+from ra_workbench.dossiers.lifecycle import lock, transition
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
-from ra_workbench.dossiers.states import DossierStatus, transition
-from ra_workbench.issuance.models import Certificate
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.notify.service import (
+    AppointmentNotice,
+    notify_appointment_confirmed,
+    notify_appointment_reminder,
+)
 
-LOCAL_TZ = ZoneInfo("Europe/Paris")
 TRACKING_PREFIX = "8R"
 REMINDER_WINDOW = dt.timedelta(hours=24)
 
@@ -71,10 +76,6 @@ class DeliveryError(Exception):
     """A delivery step refused (message in French, shown to staff)."""
 
 
-def local_time(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(LOCAL_TZ)
-
-
 def _luhn_key(digits: str) -> str:
     total = 0
     for index, char in enumerate(reversed(digits)):
@@ -112,7 +113,9 @@ def address_lines(address: dict[str, Any]) -> list[str]:
 
 
 def _dossier(session: Session, dossier_id: int) -> Dossier:
-    dossier = session.get(Dossier, dossier_id)
+    """Every delivery step starts here: the dossier's row lock makes a second, simultaneous
+    request for the same dossier wait, then see what the first one did."""
+    dossier = lock(session, dossier_id)
     if dossier is None:
         raise DeliveryError("Dossier introuvable.")
     return dossier
@@ -142,8 +145,9 @@ def _require_token(session: Session, dossier: Dossier) -> Certificate:
 def schedule_delivery(
     session: Session, dossier: Dossier, *, actor: str = SYSTEM_ACTOR, actor_id: int | None = None
 ) -> dict[str, Any]:
-    """Create what the delivery mode needs (a shipment, or a place on the call list), move
-    the dossier to « remise planifiée » and tell the customer. Returns the delivery summary."""
+    """Create what the delivery mode needs (a shipment, or a place on the call list) and move
+    the dossier to « remise planifiée » (the journey then tells the customer). Returns the
+    delivery summary."""
     payload: dict[str, Any] = {"delivery_mode": dossier.delivery_mode}
     if dossier.delivery_mode == "shipping":
         shipment = session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
@@ -167,11 +171,7 @@ def schedule_delivery(
     transition(
         session, dossier, "schedule_delivery", actor=actor, actor_id=actor_id, payload=payload
     )
-    summary = delivery_summary(session, dossier) or {}
-    from ra_workbench.notify.service import notify_certificate_ready
-
-    notify_certificate_ready(session, dossier, summary)
-    return summary
+    return delivery_summary(session, dossier) or {}
 
 
 def _unused_tracking_number(session: Session) -> str:
@@ -219,7 +219,11 @@ def record_token(
 def change_shipment_state(
     session: Session, shipment_id: int, target: str, *, actor: User
 ) -> Shipment:
-    shipment = session.get(Shipment, shipment_id)
+    dossier_id = session.scalar(sa.select(Shipment.dossier_id).where(Shipment.id == shipment_id))
+    if dossier_id is None:
+        raise DeliveryError("Envoi introuvable.")
+    dossier = _dossier(session, dossier_id)
+    shipment = session.get(Shipment, shipment_id, populate_existing=True)
     if shipment is None:
         raise DeliveryError("Envoi introuvable.")
     allowed = SHIPMENT_TRANSITIONS.get(target)
@@ -230,7 +234,6 @@ def change_shipment_state(
             f"Impossible de passer de « {SHIPMENT_STATE_LABELS_FR[shipment.state]} » "
             f"à « {SHIPMENT_STATE_LABELS_FR[target]} »."
         )
-    dossier = _dossier(session, shipment.dossier_id)
     if target == "shipped":
         _require_token(session, dossier)
     now = utcnow()
@@ -259,9 +262,6 @@ def change_shipment_state(
             actor_id=actor.id,
             payload={"delivery_mode": "shipping", "tracking_number": shipment.tracking_number},
         )
-        from ra_workbench.notify.service import notify_activation_code
-
-        notify_activation_code(session, dossier, actor=actor.email, actor_id=actor.id)
     session.flush()
     return shipment
 
@@ -504,7 +504,6 @@ def book_slot(
     slot's capacity held by the database itself (`booked < capacity` in the UPDATE)."""
     now = now or utcnow()
     # Serialise bookings for this dossier (two operators, two slots, same dossier).
-    session.execute(sa.select(Dossier.id).where(Dossier.id == dossier_id).with_for_update())
     dossier = _pickup_dossier(session, dossier_id)
     existing = session.scalar(
         sa.select(Appointment.id).where(
@@ -546,14 +545,30 @@ def book_slot(
             "location": slot.location,
         },
     )
-    from ra_workbench.notify.service import notify_appointment_confirmed
-
-    notify_appointment_confirmed(session, dossier, appointment)
+    notify_appointment_confirmed(session, dossier, appointment_notice(dossier, appointment))
     return appointment
 
 
+def appointment_notice(
+    dossier: Dossier, appointment: Appointment, *, with_ics: bool = True
+) -> AppointmentNotice:
+    slot = appointment.slot
+    return AppointmentNotice(
+        id=appointment.id,
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        location=slot.location,
+        ics=appointment_ics(dossier, appointment) if with_ics else b"",
+    )
+
+
 def cancel_appointment(session: Session, appointment_id: int, *, actor: User) -> Appointment:
-    appointment = session.get(Appointment, appointment_id)
+    dossier_id = session.scalar(
+        sa.select(Appointment.dossier_id).where(Appointment.id == appointment_id)
+    )
+    if dossier_id is not None:
+        _dossier(session, dossier_id)
+    appointment = session.get(Appointment, appointment_id, populate_existing=True)
     if appointment is None or appointment.state != "booked":
         raise DeliveryError("Aucun rendez-vous à annuler.")
     appointment.state = "cancelled"
@@ -687,16 +702,11 @@ def record_handover(
         actor_id=handed_by.id,
         payload={"delivery_mode": "pickup", "handover_id": handover.id},
     )
-    from ra_workbench.notify.service import notify_activation_code
-
-    notify_activation_code(session, dossier, actor=handed_by.email, actor_id=handed_by.id)
     return handover
 
 
 def remind_appointments(session: Session, *, now: dt.datetime | None = None) -> int:
     """Reminders for appointments starting within 24 hours (each sent once: dedup keys)."""
-    from ra_workbench.notify.service import notify_appointment_reminder
-
     now = now or utcnow()
     appointments = list(
         session.scalars(
@@ -712,7 +722,9 @@ def remind_appointments(session: Session, *, now: dt.datetime | None = None) -> 
     for appointment in appointments:
         dossier = session.get(Dossier, appointment.dossier_id)
         if dossier is not None:
-            notify_appointment_reminder(session, dossier, appointment)
+            notify_appointment_reminder(
+                session, dossier, appointment_notice(dossier, appointment, with_ics=False)
+            )
     return len(appointments)
 
 

@@ -16,14 +16,14 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from ra_workbench.accounts.models import User
+from ra_workbench.accounts.permissions import requires
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Appointment, Handover, Shipment
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
-from ra_workbench.issuance.models import Certificate
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("delivery", __name__, url_prefix="/remise")
 PERMISSION = "delivery:dossier:manage"

@@ -47,8 +47,8 @@ def _cached(
 def _extract_and_store(
     session: Session, document: Document, *, today: dt.date, version: str
 ) -> dict[str, Any]:
+    from ra_workbench.documents.store import store
     from ra_workbench.extraction import extract_document
-    from ra_workbench.unit import store
 
     data = store().read(document.sha256)
     result = extract_document(data, document.type, filename=document.original_name, today=today)

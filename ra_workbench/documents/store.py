@@ -11,6 +11,12 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy.orm import Session
+
+from ra_workbench import unit
 
 
 class DocumentStore:
@@ -60,3 +66,26 @@ class DocumentStore:
         if not self.root.exists():
             return []
         return sorted(p.name for p in self.root.glob("??/??/*") if not p.name.startswith("."))
+
+
+def store() -> DocumentStore:
+    return DocumentStore(current_app.config["RA_SETTINGS"].store_dir)
+
+
+def put_blob(session: Session, data: bytes) -> tuple[str, bool]:
+    """Store bytes as part of the current unit (removed again if the unit fails)."""
+    digest, created = store().put(data)
+    if created:
+        unit.remember(session, unit.NEW_BLOBS, digest)
+    return digest, created
+
+
+def _remove_new_blobs(collected: dict[str, Any]) -> None:
+    doc_store = store()
+    for digest in collected.get(unit.NEW_BLOBS, []):
+        doc_store.delete(digest)
+
+
+def init_app(app: Flask) -> None:
+    """A unit that fails leaves no file behind."""
+    unit.after_discard(_remove_new_blobs)

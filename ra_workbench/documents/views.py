@@ -18,6 +18,7 @@ from flask_login import current_user
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
+from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit.service import record
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
@@ -32,7 +33,6 @@ from ra_workbench.extraction.media import (
     sniff_media_type,
 )
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 

@@ -1,7 +1,8 @@
 """The dossier's workflow as an explicit state machine.
 
-A dossier's status changes only through `transition()`, which checks the source state
-and writes the audit entry. The check verdict (ready for review, incomplete, …) is a
+A dossier's status changes only through a named transition of this table, executed by
+`ra_workbench.dossiers.lifecycle.transition` (compare-and-set, audit entry, hooks).
+The check verdict (ready for review, incomplete, …) is a
 separate, derived column: it tells the queue which tab a pending dossier belongs in.
 """
 
@@ -9,12 +10,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    from ra_workbench.dossiers.models import Dossier
 
 
 class DossierStatus(enum.StrEnum):
@@ -83,33 +78,4 @@ TRANSITIONS: dict[str, Transition] = {
 
 
 class TransitionError(Exception):
-    """A transition was asked from a state it does not start from."""
-
-
-def transition(
-    session: Session,
-    dossier: Dossier,
-    name: str,
-    *,
-    actor: str,
-    actor_id: int | None = None,
-    payload: dict[str, Any] | None = None,
-) -> None:
-    from ra_workbench.audit.service import record
-
-    spec = TRANSITIONS[name]
-    current = DossierStatus(dossier.status)
-    if current not in spec.sources:
-        raise TransitionError(
-            f"transition {name!r} impossible depuis l'état {STATUS_LABELS_FR[current]!r}"
-        )
-    dossier.status = spec.target.value
-    record(
-        session,
-        "dossier.transition",
-        actor=actor,
-        actor_id=actor_id,
-        dossier=dossier,
-        payload={"transition": name, "from": current.value, "to": spec.target.value}
-        | (payload or {}),
-    )
+    """A transition was asked from a state it does not start from (message in French)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -15,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import record
 from ra_workbench.documents.models import Document
+from ra_workbench.documents.store import put_blob
+from ra_workbench.dossiers.lifecycle import transition
 from ra_workbench.dossiers.models import (
     Dossier,
     DossierRevision,
@@ -23,16 +26,18 @@ from ra_workbench.dossiers.models import (
     PersonRole,
     SignatureEvent,
 )
-from ra_workbench.dossiers.states import VALIDATED_STATUSES, DossierStatus, transition
+from ra_workbench.dossiers.states import VALIDATED_STATUSES, DossierStatus
 from ra_workbench.extraction.media import MEDIA_PDF, MediaError, inspect_pdf, sniff_media_type
 from ra_workbench.ingest.package import (
     Limits,
     Package,
     PackageFile,
     PackageRefused,
+    display_name,
     parse_signature_event,
+    valid_order_number,
 )
-from ra_workbench.unit import defer_job, put_blob, unit_of_work
+from ra_workbench.unit import defer_job, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +48,7 @@ CHECKS_TASK = "ra_workbench.checks.tasks:run_checks"
 class IngestOutcome:
     path: str
     order_number: str | None
-    outcome: str  # created | revised | duplicate | refused
+    outcome: str  # created | revised | duplicate | refused | error (batch shells only)
     errors: list[str] = field(default_factory=list)
     dossier_status: str | None = None
     revision: int | None = None
@@ -66,24 +71,65 @@ def ingest(
 ) -> IngestOutcome:
     """Read, validate and apply one package in one unit of work.
 
-    A refusal rolls back everything the package touched (rows and stored files); the refusal
-    itself is then written to the audit trail, which is the registration authority's log.
+    `read` parses and validates the whole package before the database is touched. A refusal
+    rolls back everything the package touched (rows and stored files); the refusal itself is
+    then written to the audit trail, which is the registration authority's log.
     """
+    name = display_name(name)
     try:
+        package = read()
         with unit_of_work() as session:
-            package = read()
             return apply_package(session, package, source=source, actor=actor)
     except PackageRefused as exc:
+        order_number = valid_order_number(exc.order_number)
         with unit_of_work() as session:
             record(
                 session,
                 "package.refused",
                 actor=actor,
-                order_number=exc.order_number,
+                order_number=order_number,
                 payload={"package": name, "source": source, "errors": exc.errors},
             )
         return IngestOutcome(
-            path=name, order_number=exc.order_number, outcome="refused", errors=exc.errors
+            path=name, order_number=order_number, outcome="refused", errors=exc.errors
+        )
+
+
+INTERNAL_ERROR = (
+    "erreur interne : le paquet n'a pas pu être traité et a été mis de côté, sans rien "
+    "enregistrer ; l'incident est consigné dans le journal de l'application"
+)
+
+
+def ingest_or_set_aside(
+    read: Callable[[], Package], *, name: str, source: str, actor: str = "portail"
+) -> IngestOutcome:
+    """`ingest` for the batch shells (CLI, inbox): an unexpected error on one package is
+    logged (its kind and where, never the package's names or content), audited when the
+    database still answers, and becomes an `error` outcome, so the batch goes on."""
+    try:
+        return ingest(read, name=name, source=source, actor=actor)
+    except Exception as exc:
+        where = "".join(traceback.format_tb(exc.__traceback__))
+        log.error("ingestion (%s) : erreur interne %s\n%s", source, type(exc).__name__, where)
+        try:
+            with unit_of_work() as session:
+                record(
+                    session,
+                    "package.refused",
+                    actor=actor,
+                    payload={
+                        "package": display_name(name),
+                        "source": source,
+                        "errors": [INTERNAL_ERROR],
+                        "internal_error": type(exc).__name__,
+                    },
+                )
+        except Exception as audit_exc:
+            kind = type(audit_exc).__name__
+            log.error("ingestion : refus non inscrit au journal d'audit (%s)", kind)
+        return IngestOutcome(
+            path=display_name(name), order_number=None, outcome="error", errors=[INTERNAL_ERROR]
         )
 
 

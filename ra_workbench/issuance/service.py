@@ -1,10 +1,11 @@
 """From approval to a certificate: the issuance request, the CA call, the dossier's moves.
 
-`on_approved` is what the review service calls when a dossier becomes APPROVED: it records
-the request and defers the job. `issue_certificate` (the job's body) is idempotent: it names
+`on_approved` runs when a dossier becomes APPROVED (subscribed in ra_workbench/journey.py): it
+records the request and defers the job. `issue_certificate` (the job's body) is idempotent: it names
 the holder from the identity document as read (MRZ, ICAO 9303 transliteration written to the
 audit trail when it differs from what was typed), asks the configured CA backend, stores the
-certificate, and moves the dossier through `issue_certificate` and `schedule_delivery`.
+certificate, and moves the dossier through `issue_certificate` (delivery follows from the
+journey table).
 A failed attempt is recorded on the request (attempts, error) and shown in the failed list.
 
 Services flush; the request or job commits.
@@ -22,12 +23,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Document, DocumentType, Extraction
+from ra_workbench.dossiers.lifecycle import lock, transition
 from ra_workbench.dossiers.models import Dossier, PersonRole
-from ra_workbench.dossiers.states import DossierStatus, transition
+from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.issuance.ca import CAError, SubjectIdentity, new_subject_serial
-from ra_workbench.issuance.models import Certificate, IssuanceRequest
+from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.names import CertificateNames, certificate_names
 from ra_workbench.unit import defer_job
 
@@ -230,16 +233,21 @@ def issue_certificate(
     from ra_workbench.issuance.backends import get_backend
     from ra_workbench.issuance.config import issuance_config
 
+    # The dossier first, then its request: the order every writer takes (no deadlock), and
+    # a second job for the same dossier waits here, then sees the request issued.
+    dossier = lock(session, dossier_id)
+    if dossier is None:
+        raise IssuanceError(f"dossier {dossier_id} introuvable")
     request = session.scalar(
-        sa.select(IssuanceRequest).where(IssuanceRequest.dossier_id == dossier_id).with_for_update()
+        sa.select(IssuanceRequest)
+        .where(IssuanceRequest.dossier_id == dossier_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if request is None:
         raise IssuanceError(f"aucune demande d'émission pour le dossier {dossier_id}")
     if request.state == RequestState.ISSUED:
         return request
-    dossier = session.get(Dossier, dossier_id)
-    if dossier is None:  # the foreign key forbids it
-        raise IssuanceError(f"dossier {dossier_id} introuvable")
     request.attempts += 1
     if dossier.status != DossierStatus.APPROVED.value:
         return _fail(
@@ -278,6 +286,7 @@ def issue_certificate(
 
     certificate = Certificate(
         dossier_id=dossier.id,
+        issuance_request_id=request.id,
         serial_number=issued.serial_number,
         subject_serial=issued.subject_serial,
         subject=issued.subject,
@@ -331,10 +340,16 @@ def issue_certificate(
         actor=SYSTEM_ACTOR,
         payload={"certificate_serial": certificate.serial_number},
     )
-    from ra_workbench.delivery.service import schedule_delivery
-
-    schedule_delivery(session, dossier)
     return request
+
+
+def active_certificate(session: Session, dossier_id: int) -> Certificate | None:
+    """The dossier's valid certificate (the database allows at most one)."""
+    return session.scalar(
+        sa.select(Certificate).where(
+            Certificate.dossier_id == dossier_id, Certificate.revoked_at.is_(None)
+        )
+    )
 
 
 # -- for the screens --------------------------------------------------------------------------

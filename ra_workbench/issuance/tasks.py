@@ -12,9 +12,14 @@ from typing import cast
 
 from sqlalchemy.orm import Session
 
+from ra_workbench.clock import as_day
+from ra_workbench.documents.retention import DELETE_BLOBS_TASK, mark_due
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
+from ra_workbench.issuance.retention import due_dossiers
+from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.notify.tasks import retries_left
+from ra_workbench.unit import defer_job
 
 
 class IssuanceNotDone(Exception):
@@ -29,3 +34,15 @@ def issue_certificate(dossier_id: int) -> str:
         session.commit()
         raise IssuanceNotDone(f"émission du dossier {dossier_id} : {request.last_error}")
     return request.state
+
+
+def retention_purge(today: str | None = None) -> int:
+    """Mark the identity copies whose retention ended; their bytes go after the commit."""
+    session = cast(Session, db.session)
+    rules = current_job_rules().retention
+    purged = 0
+    for due in due_dossiers(session, today=as_day(today), rules=rules):
+        purged += len(mark_due(session, due, rules=rules))
+    # Always: it also finishes the deletions of a run that crashed after its commit.
+    defer_job(session, DELETE_BLOBS_TASK)
+    return purged

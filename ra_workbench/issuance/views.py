@@ -13,12 +13,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from ra_workbench.accounts.permissions import requires
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.ca import QC_STATEMENTS_OID, decode_qc_statements
-from ra_workbench.issuance.models import Certificate
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("issuance", __name__, url_prefix="/emission")
 

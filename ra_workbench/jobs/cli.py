@@ -1,6 +1,6 @@
 """`ra-workbench worker`, `ra-workbench scheduler` and `ra-workbench jobs …`.
 
-Shells only: they parse options and call the queue, the scheduler or the batch services,
+Shells only: they parse options and call the queue, the scheduler or the domains' services,
 one unit of work per dossier for the long batches (with a progress bar), so a failure
 half-way keeps what was done.
 """
@@ -18,6 +18,13 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ra_workbench.checks.recheck import RECHECK_TASK, recheck, recheck_candidates
+from ra_workbench.clock import as_day
+from ra_workbench.documents.retention import delete_blobs, mark_due, purgeable_digests
+from ra_workbench.issuance.retention import due_dossiers
+from ra_workbench.jobs.queue import dispatch
+from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.review.waiting import due_reminders, remind
 from ra_workbench.unit import unit_of_work
 
 DAY = click.DateTime(formats=["%Y-%m-%d"])
@@ -69,8 +76,10 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None, fork: bo
 # import the checks and extraction stack again (≈ 0.2 s a job).
 PRELOAD_MODULES = (
     "ra_workbench.jobs.tasks",
-    "ra_workbench.jobs.batch",
-    "ra_workbench.jobs.retention",
+    "ra_workbench.worker",
+    "ra_workbench.ingest.tasks",
+    "ra_workbench.review.tasks",
+    "ra_workbench.documents.tasks",
     "ra_workbench.checks.service",
     "ra_workbench.checks.tasks",
     "ra_workbench.documents.extraction_service",
@@ -155,8 +164,6 @@ def jobs_group() -> None:
 
 
 def _today(value: dt.datetime | None) -> dt.date:
-    from ra_workbench.jobs.tasks import as_day
-
     return value.date() if value else as_day(None)
 
 
@@ -167,10 +174,6 @@ def _today(value: dt.datetime | None) -> dt.date:
 @with_appcontext
 def recheck_pending_command(today: dt.datetime | None, enqueue: bool, as_json: bool) -> None:
     """Contrôler à nouveau chaque dossier en attente (ce que fait la tâche de nuit)."""
-    from ra_workbench.jobs.batch import recheck, recheck_candidates
-    from ra_workbench.jobs.queue import dispatch
-    from ra_workbench.jobs.tasks import RECHECK_TASK
-
     day = _today(today)
     with unit_of_work() as session:
         ids = recheck_candidates(session)
@@ -199,9 +202,6 @@ def recheck_pending_command(today: dt.datetime | None, enqueue: bool, as_json: b
 @with_appcontext
 def purge_command(today: dt.datetime | None, as_json: bool) -> None:
     """Purge des copies de pièces d'identité arrivées en fin de conservation."""
-    from ra_workbench.jobs.retention import delete_blobs, due_dossiers, mark_due, purgeable_digests
-    from ra_workbench.jobs.rules import current_job_rules
-
     day = _today(today)
     rules = current_job_rules().retention
     with unit_of_work() as session:
@@ -224,9 +224,6 @@ def purge_command(today: dt.datetime | None, as_json: bool) -> None:
 @with_appcontext
 def reminders_command(today: dt.datetime | None, as_json: bool) -> None:
     """Relancer les clients dont le dossier est incomplet depuis N jours."""
-    from ra_workbench.jobs.batch import due_reminders, send_reminder
-    from ra_workbench.jobs.rules import current_job_rules
-
     day = _today(today)
     with unit_of_work() as session:
         due = due_reminders(session, today=day, rules=current_job_rules().reminders)
@@ -234,7 +231,7 @@ def reminders_command(today: dt.datetime | None, as_json: bool) -> None:
     with click.progressbar(due, label="Relances", file=sys.stderr, show_pos=True) as bar:
         for reminder in bar:
             with unit_of_work() as session:
-                sent += send_reminder(session, reminder)
+                sent += remind(session, reminder)
     _print_summary({"day": day.isoformat(), "due": len(due), "sent": sent}, as_json)
 
 

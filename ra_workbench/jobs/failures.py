@@ -8,10 +8,24 @@ import datetime as dt
 import json
 import os
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ra_workbench.jobs.queue import FailedJob
+
+@dataclass(frozen=True)
+class FailedJob:
+    id: str
+    task: str
+    args: tuple[Any, ...]
+    error: str
+    failed_at: dt.datetime | None
+    backend: str  # rq | inline
+
+    @property
+    def error_summary(self) -> str:
+        lines = [line for line in self.error.strip().splitlines() if line.strip()]
+        return lines[-1] if lines else ""
 
 
 class InlineFailureStore:

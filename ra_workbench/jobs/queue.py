@@ -8,30 +8,24 @@ the services; it is named "module:function" so rq workers import it themselves.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import re
 import traceback
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
+
+from ra_workbench import unit
+from ra_workbench.jobs.failures import FailedJob, InlineFailureStore
+from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.jobs.runner import resolve, run_in_context
 
 log = logging.getLogger(__name__)
 
 QUEUE_NAME = "ra-workbench"
-RUNNER = "ra_workbench.jobs.runner.run_task"
+RUNNER = "ra_workbench.worker.run_task"
 ACTIVE_STATES = ("queued", "deferred", "scheduled", "started")
 _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-
-
-def resolve(task: str) -> Callable[..., Any]:
-    module_name, _, func_name = task.partition(":")
-    if not module_name.startswith("ra_workbench.") or not func_name:
-        raise ValueError(f"unknown task {task!r}")
-    func: Callable[..., Any] = getattr(importlib.import_module(module_name), func_name)
-    return func
 
 
 def redis_connection() -> Any:
@@ -47,9 +41,18 @@ def rq_queue(connection: Any = None) -> Any:
     return Queue(QUEUE_NAME, connection=connection or redis_connection())
 
 
-def _retry_policy() -> tuple[tuple[int, ...], int]:
-    from ra_workbench.jobs.rules import current_job_rules
+def init_app(app: Flask) -> None:
+    """Jobs deferred by a unit of work are dispatched once it has committed."""
+    unit.after_commit(dispatch_deferred)
 
+
+def dispatch_deferred(collected: dict[str, Any]) -> None:
+    jobs: list[unit.DeferredJob] = collected.get(unit.DEFERRED_JOBS, [])
+    for task, args, job_id in jobs:
+        dispatch(task, *args, job_id=job_id)
+
+
+def _retry_policy() -> tuple[tuple[int, ...], int]:
     rules = current_job_rules().retry
     return rules.intervals, rules.job_timeout_seconds
 
@@ -97,8 +100,6 @@ def enqueue(task: str, *args: Any, job_id: str | None = None, connection: Any = 
 
 
 def run_inline(task: str, *args: Any, job_id: str | None = None) -> None:
-    from ra_workbench.jobs.runner import run_in_context
-
     try:
         run_in_context(task, *args)
     except Exception as exc:
@@ -111,24 +112,7 @@ def run_inline(task: str, *args: Any, job_id: str | None = None) -> None:
 # --- failed jobs ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FailedJob:
-    id: str
-    task: str
-    args: tuple[Any, ...]
-    error: str
-    failed_at: dt.datetime | None
-    backend: str  # rq | inline
-
-    @property
-    def error_summary(self) -> str:
-        lines = [line for line in self.error.strip().splitlines() if line.strip()]
-        return lines[-1] if lines else ""
-
-
-def inline_failures() -> Any:
-    from ra_workbench.jobs.failures import InlineFailureStore
-
+def inline_failures() -> InlineFailureStore:
     return InlineFailureStore(current_app.config["RA_SETTINGS"].data_dir / "jobs" / "failed")
 
 

@@ -1,31 +1,30 @@
-"""Entry point of every job, inline or in an rq worker: one unit of work per task."""
+"""Every job, inline or in an rq worker, runs as one unit of work (ra_workbench/worker.py is
+the rq entry point, which builds the app)."""
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, has_app_context
+from ra_workbench.db import write_intent
+from ra_workbench.unit import unit_of_work
 
-_worker_app: Flask | None = None
+
+def resolve(task: str) -> Callable[..., Any]:
+    """The function named "ra_workbench.<module>:<function>" (workers import it by name)."""
+    module_name, _, func_name = task.partition(":")
+    if not module_name.startswith("ra_workbench.") or not func_name:
+        raise ValueError(f"unknown task {task!r}")
+    func: Callable[..., Any] = getattr(importlib.import_module(module_name), func_name)
+    return func
 
 
 def run_in_context(task: str, *args: Any) -> Any:
-    from ra_workbench.jobs.queue import resolve
-    from ra_workbench.unit import unit_of_work
-
     func = resolve(task)
-    with unit_of_work():
-        return func(*args)
-
-
-def run_task(task: str, *args: Any) -> Any:
-    """What rq executes: builds the app once per worker process, then runs the task."""
-    global _worker_app  # noqa: PLW0603 - one app per worker process
-    if has_app_context():
-        return run_in_context(task, *args)
-    if _worker_app is None:
-        from ra_workbench.app import create_app
-
-        _worker_app = create_app()
-    with _worker_app.app_context():
-        return run_in_context(task, *args)
+    token = write_intent.set(True)  # a job writes: on SQLite it queues for the write lock
+    try:
+        with unit_of_work():
+            return func(*args)
+    finally:
+        write_intent.reset(token)

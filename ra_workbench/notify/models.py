@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ra_workbench.db import Base, CreatedAt, intpk
+from ra_workbench.db import Base, CreatedAt, intpk, json_list
 
 
 class OutboxMessage(Base):
@@ -25,5 +25,10 @@ class OutboxMessage(Base):
     error: Mapped[str | None] = mapped_column(sa.Text)
     # Idempotency: the same notification for the same reason is stored once.
     dedup_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
+    # Files sent with the message ({filename, content_type, content in base64}): the
+    # appointment's .ics as it was when the message was written.
+    attachments: Mapped[json_list]
+    # The activation code is never stored: it is derived from this serial at sending time.
+    certificate_serial: Mapped[str | None] = mapped_column(sa.String(80))
     created_at: Mapped[CreatedAt]
     sent_at: Mapped[dt.datetime | None]

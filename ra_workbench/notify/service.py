@@ -2,7 +2,9 @@
 
 `enqueue_message` renders a French template (templates/notify/<template>.<channel>.txt),
 stores the message once per `dedup_key` and defers the sender job; `send_message` hands it to
-the e-mail or SMS transport. The other domains call the `notify_*` helpers below.
+the e-mail or SMS transport. The other domains call the `notify_*` helpers below, handing
+them what they need (an appointment's times and `.ics`, a certificate serial): this module
+imports no domain of the journey.
 
 The activation code is never stored: its message is kept with a placeholder and the code is
 derived at send time (HMAC of the certificate serial with a key outside the database), and it
@@ -11,11 +13,14 @@ only ever goes to the holder's own contact, never to the mandataire (RGS annex A
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,14 +28,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.clock import local_time
+from ra_workbench.config import _persistent_secret
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.notify.transports import Attachment, mail_transport, sms_provider
 from ra_workbench.unit import defer_job
-
-if TYPE_CHECKING:
-    from ra_workbench.delivery.models import Appointment
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +102,9 @@ def enqueue_message(  # noqa: PLR0917 - the positional signature the other domai
     recipient: str,
     context: Mapping[str, Any],
     dedup_key: str | None,
+    *,
+    attachments: list[Attachment] | None = None,
+    certificate_serial: str | None = None,
 ) -> OutboxMessage:
     """Store one message (once per dedup_key) and defer its sending to after the commit."""
     if dedup_key is not None:
@@ -118,6 +125,15 @@ def enqueue_message(  # noqa: PLR0917 - the positional signature the other domai
         body=body,
         state=MessageState.QUEUED,
         dedup_key=dedup_key,
+        attachments=[
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "content": base64.b64encode(a.data).decode(),
+            }
+            for a in attachments or []
+        ],
+        certificate_serial=certificate_serial,
     )
     try:
         # A concurrent unit that stored the same notification first wins; not an error.
@@ -139,8 +155,6 @@ def enqueue_message(  # noqa: PLR0917 - the positional signature the other domai
 
 def activation_code_for(certificate_serial: str) -> str:
     """The holder's activation code: derived, never stored, the same on every send."""
-    from ra_workbench.config import _persistent_secret
-
     settings = current_app.config["RA_SETTINGS"]
     key = _persistent_secret(settings.data_dir, "activation_key").encode()
     digest = hmac.new(key, f"activation:{certificate_serial}".encode(), hashlib.sha256).digest()
@@ -149,34 +163,21 @@ def activation_code_for(certificate_serial: str) -> str:
     )
 
 
-def _final_body(session: Session, message: OutboxMessage) -> str:
+def _final_body(message: OutboxMessage) -> str:
     if ACTIVATION_PLACEHOLDER not in message.body:
         return message.body
-    from ra_workbench.issuance.models import Certificate
-
-    certificate = session.scalar(
-        sa.select(Certificate)
-        .where(Certificate.dossier_id == message.dossier_id, Certificate.revoked_at.is_(None))
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    )
-    if certificate is None:
+    if not message.certificate_serial:
         raise NotifyError("aucun certificat pour ce code d'activation")
     return message.body.replace(
-        ACTIVATION_PLACEHOLDER, activation_code_for(certificate.serial_number)
+        ACTIVATION_PLACEHOLDER, activation_code_for(message.certificate_serial)
     )
 
 
-def _attachments(session: Session, message: OutboxMessage) -> list[Attachment]:
-    if message.template != "appointment_confirmation" or message.dossier_id is None:
-        return []
-    from ra_workbench.delivery.service import appointment_ics, current_appointment
-
-    dossier = session.get(Dossier, message.dossier_id)
-    appointment = current_appointment(session, dossier) if dossier else None
-    if dossier is None or appointment is None:
-        return []
-    return [Attachment("rendez-vous.ics", "text/calendar", appointment_ics(dossier, appointment))]
+def _attachments(message: OutboxMessage) -> list[Attachment]:
+    return [
+        Attachment(item["filename"], item["content_type"], base64.b64decode(item["content"]))
+        for item in message.attachments or []
+    ]
 
 
 def send_message(session: Session, message_id: int, *, retry_later: bool = False) -> str:
@@ -196,13 +197,13 @@ def send_message(session: Session, message_id: int, *, retry_later: bool = False
         return message.state  # already sent, kept or withheld: nothing to do (idempotent)
     settings = current_app.config["RA_SETTINGS"]
     try:
-        body = _final_body(session, message)
+        body = _final_body(message)
         if message.channel == Channel.EMAIL:
             delivered = mail_transport(settings.smtp_url).send(
                 recipient=message.recipient,
                 subject=message.subject,
                 body=body,
-                attachments=_attachments(session, message),
+                attachments=_attachments(message),
             )
         else:
             delivered = sms_provider().send(recipient=message.recipient, body=body)
@@ -348,13 +349,24 @@ def notify_certificate_ready(
         )
 
 
-def _appointment_context(dossier: Dossier, person: Person, appointment: Appointment) -> dict:
-    from ra_workbench.delivery.service import local_time
+@dataclass(frozen=True)
+class AppointmentNotice:
+    """What a message about a pickup appointment says, handed over by the delivery domain."""
 
+    id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: str
+    ics: bytes = b""
+
+
+def _appointment_context(
+    dossier: Dossier, person: Person, appointment: AppointmentNotice
+) -> dict[str, Any]:
     return _base_context(dossier, person) | {
-        "starts_at": local_time(appointment.slot.starts_at),
-        "ends_at": local_time(appointment.slot.ends_at),
-        "location": appointment.slot.location,
+        "starts_at": local_time(appointment.starts_at),
+        "ends_at": local_time(appointment.ends_at),
+        "location": appointment.location,
     }
 
 
@@ -372,8 +384,9 @@ def _appointment_people(dossier: Dossier) -> list[Person]:
 
 
 def notify_appointment_confirmed(
-    session: Session, dossier: Dossier, appointment: Appointment
+    session: Session, dossier: Dossier, appointment: AppointmentNotice
 ) -> None:
+    attachments = [Attachment("rendez-vous.ics", "text/calendar", appointment.ics)]
     for person in _appointment_people(dossier):
         enqueue_message(
             session,
@@ -383,11 +396,12 @@ def notify_appointment_confirmed(
             person.email,
             _appointment_context(dossier, person, appointment),
             dedup_key=f"appointment-confirmation:{appointment.id}:{person.role}",
+            attachments=attachments if appointment.ics else None,
         )
 
 
 def notify_appointment_reminder(
-    session: Session, dossier: Dossier, appointment: Appointment
+    session: Session, dossier: Dossier, appointment: AppointmentNotice
 ) -> None:
     holder = dossier.holder
     for person in _appointment_people(dossier):
@@ -421,7 +435,12 @@ def _contact_key(value: str) -> str:
 
 
 def notify_activation_code(
-    session: Session, dossier: Dossier, *, actor: str = SYSTEM_ACTOR, actor_id: int | None = None
+    session: Session,
+    dossier: Dossier,
+    certificate_serial: str,
+    *,
+    actor: str = SYSTEM_ACTOR,
+    actor_id: int | None = None,
 ) -> OutboxMessage | None:
     """After hand-over: the activation code, to the holder through the channel they chose.
     Withheld (and audited) when that contact is missing or is also the mandataire's."""
@@ -457,4 +476,5 @@ def notify_activation_code(
         recipient,
         _base_context(dossier, holder) | {"activation_code": ACTIVATION_PLACEHOLDER},
         dedup_key=f"activation-code:{dossier.id}",
+        certificate_serial=certificate_serial,
     )

@@ -10,12 +10,12 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 
+from ra_workbench.accounts.permissions import requires
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.notify import service
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("notify", __name__, url_prefix="/messages")
 PAGE_SIZE = 200

@@ -20,10 +20,13 @@ from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.names import fold
+from ra_workbench.checks.recheck import recheck
 from ra_workbench.checks.service import latest_run
+from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
+from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
 from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
-from ra_workbench.dossiers.states import DossierStatus, transition
+from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.models import Decision, DecisionKind
 from ra_workbench.review.reasons import ReviewReasons
 
@@ -436,6 +439,15 @@ def _get_dossier(session: Session, dossier_id: int) -> Dossier:
     return dossier
 
 
+def _locked_dossier(session: Session, dossier_id: int) -> Dossier:
+    """Every decision and release starts here: the row lock makes a second, simultaneous
+    request wait, then read the outcome of the first."""
+    dossier = lock(session, dossier_id)
+    if dossier is None:
+        raise ReviewError("Dossier introuvable.")
+    return dossier
+
+
 def claim_is_active(
     dossier: Dossier, *, claim_minutes: int, now: dt.datetime | None = None
 ) -> bool:
@@ -510,7 +522,7 @@ def claim(
 
 def release(session: Session, dossier_id: int, user: User) -> Dossier:
     """The holder of a claim gives it back; a supervisor can release anyone's."""
-    dossier = _get_dossier(session, dossier_id)
+    dossier = _locked_dossier(session, dossier_id)
     if dossier.claimed_by_id is None:
         raise ReviewError("Ce dossier n'est pris en charge par personne.")
     previous = dossier.claimed_by_id
@@ -573,9 +585,9 @@ def _prepare(
 ) -> DecisionContext:
     if not actor.can(permission):
         raise ReviewError("Vous n'avez pas le droit de prendre cette décision.")
-    dossier = _get_dossier(session, dossier_id)
+    dossier = _locked_dossier(session, dossier_id)
     if dossier.status not in set(statuses):
-        raise ReviewError("Cette décision n'est pas possible dans l'état actuel du dossier.")
+        raise ReviewError(changed_message(session, dossier, verb="décidé"))
     ensure_no_conflict(dossier, actor, action)
     if not holds_claim(dossier, actor, claim_minutes=claim_minutes):
         raise ReviewError("Prenez d'abord le dossier en charge avant de décider.")
@@ -674,19 +686,6 @@ def _transition(
     )
 
 
-def _after_approval(session: Session, dossier: Dossier, actor: User) -> None:
-    try:
-        from ra_workbench.issuance.service import on_approved
-    except ModuleNotFoundError as exc:  # the issuance domain is not installed yet
-        if exc.name != "ra_workbench.issuance.service":
-            raise
-        log.warning(
-            "issuance service absent: no certificate requested for %s", dossier.order_number
-        )
-        return
-    on_approved(session, dossier, actor=actor.email, actor_id=actor.id)
-
-
 def approve(
     session: Session,
     dossier_id: int,
@@ -738,7 +737,6 @@ def approve(
     )
     _end_claim(ctx.dossier)
     _transition(session, ctx.dossier, "approve", actor, decision)
-    _after_approval(session, ctx.dossier, actor)
     return decision
 
 
@@ -852,7 +850,6 @@ def second_approval(
     )
     _end_claim(ctx.dossier)
     _transition(session, ctx.dossier, "second_approval", actor, decision)
-    _after_approval(session, ctx.dossier, actor)
     return decision
 
 
@@ -892,13 +889,6 @@ def refuse_override(
     return decision
 
 
-def requested_items(reasons: ReviewReasons, codes: Sequence[str], comment: str) -> list[str]:
-    items = [reasons.request[code] for code in codes]
-    if comment.strip():
-        items.append(comment.strip())
-    return items
-
-
 def request_documents(
     session: Session,
     dossier_id: int,
@@ -926,7 +916,6 @@ def request_documents(
     if not codes and not comment.strip():
         raise ReviewError("Choisissez au moins un motif ou précisez la demande.")
     codes = list(dict.fromkeys(codes))
-    items = requested_items(reasons, codes, comment)
     decision = _save(
         session,
         ctx.dossier,
@@ -938,14 +927,6 @@ def request_documents(
     )
     _end_claim(ctx.dossier)
     _transition(session, ctx.dossier, "request_documents", actor, decision)
-    try:
-        from ra_workbench.notify.service import notify_documents_requested
-    except ModuleNotFoundError as exc:
-        if exc.name != "ra_workbench.notify.service":
-            raise
-        log.warning("notify service absent: no message for %s", ctx.dossier.order_number)
-    else:
-        notify_documents_requested(session, ctx.dossier, items)
     return decision
 
 
@@ -1020,14 +1001,13 @@ def decisions_for(session: Session, dossier_id: int) -> list[Decision]:
 
 
 def rerun_checks(session: Session, dossier_id: int, actor: User) -> CheckRun:
-    """Re-evaluate now (the operator's "Relancer les contrôles" button)."""
-    from ra_workbench.checks.service import evaluate_dossier
-
+    """Re-evaluate now (the operator's "Relancer les contrôles" button): the same path as
+    the nightly re-check, forced."""
     dossier = _get_dossier(session, dossier_id)
     record(
         session, "review.checks_requested", actor=actor.email, actor_id=actor.id, dossier=dossier
     )
-    evaluate_dossier(session, dossier_id, trigger="manual")
+    recheck(session, dossier_id, today=today_in_paris(), trigger="manual", force=True)
     run = latest_run(session, dossier_id)
     if run is None:
         raise ReviewError("Les contrôles n'ont pas pu être lancés.")

@@ -24,6 +24,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
+from ra_workbench.accounts.permissions import requires
 from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
@@ -38,7 +39,6 @@ from ra_workbench.review.page import (
 )
 from ra_workbench.review.reasons import current_reasons
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("review", __name__, url_prefix="/validation")
 

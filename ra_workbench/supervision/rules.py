@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ra_workbench.jobs.rules import TomlReader, read_toml
+from ra_workbench.rulesfile import TomlReader, read_toml
 
 SUPERVISION_FILE = "supervision.toml"
 

@@ -5,19 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import cast
 
+from flask import current_app
 from sqlalchemy.orm import Session
+
+from ra_workbench.clock import PARIS, as_day
+from ra_workbench.extensions import db
+from ra_workbench.supervision.quality import sample_approvals
+from ra_workbench.supervision.rules import current_supervision_rules
 
 
 def sample_quality_reviews(today: str | None = None) -> int:
     """Draw the day's approvals into the quality review list (idempotent: same draw)."""
-    from flask import current_app
-
-    from ra_workbench.extensions import db
-    from ra_workbench.jobs.tasks import as_day
-    from ra_workbench.supervision.dashboard import PARIS
-    from ra_workbench.supervision.quality import sample_approvals
-    from ra_workbench.supervision.rules import current_supervision_rules
-
     rules = current_supervision_rules()
     day = as_day(today)
     since = dt.datetime.combine(

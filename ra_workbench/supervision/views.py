@@ -11,12 +11,12 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
+from ra_workbench.accounts.permissions import requires
 from ra_workbench.extensions import db
 from ra_workbench.supervision import charts, dashboard
 from ra_workbench.supervision import quality as quality_service
 from ra_workbench.supervision.rules import current_supervision_rules, load_supervision_rules
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 

@@ -6,13 +6,13 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from ra_workbench.audit.views import bp as audit_bp
     from ra_workbench.delivery.views import bp as delivery_bp
     from ra_workbench.documents.views import bp as documents_bp
-    from ra_workbench.ingest.views import bp as api_bp
     from ra_workbench.issuance.views import bp as issuance_bp
     from ra_workbench.notify.views import bp as notify_bp
+    from ra_workbench.portal.views import bp as api_bp
     from ra_workbench.review.views import bp as review_bp
+    from ra_workbench.supervision.audit_views import bp as audit_bp
     from ra_workbench.supervision.views import bp as supervision_bp
     from ra_workbench.web.admin import init_admin
     from ra_workbench.web.auth import bp as auth_bp

@@ -1,15 +1,12 @@
-"""Sign-in and sign-out for staff, and the permission decorator every view uses."""
+"""Sign-in and sign-out for staff."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
-    abort,
     flash,
     redirect,
     render_template,
@@ -72,22 +69,6 @@ class _PageSessionInterface(SecureCookieSessionInterface):
         if request.blueprint == "documents" or request.endpoint == "static":
             return False
         return super().should_set_cookie(app, session)
-
-
-def requires(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Login plus a "scope:resource:action" permission, checked on every call."""
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(view)
-        @login_required
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.can(permission):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def _is_safe_next(target: str) -> bool:

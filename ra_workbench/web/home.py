@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, url_for
 
-from ra_workbench.web.auth import requires
+from ra_workbench.accounts.permissions import requires
 
 bp = Blueprint("home", __name__)
 

@@ -12,8 +12,9 @@ import pytest
 
 from ra_workbench.checks.engine import evaluate
 from ra_workbench.checks.results import RULE_IDS
-from ra_workbench.checks.rules import RulesError, load_rules
+from ra_workbench.checks.rules import load_rules
 from ra_workbench.config import Settings
+from ra_workbench.rulesfile import RulesError
 from tests.checks.builders import REPO_RULES, TODAY, clean_facts, kbis, replace_document
 
 

@@ -19,6 +19,7 @@ from flask import Flask
 
 from ra_workbench import extraction
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.service import (
     customer_requests,
@@ -26,11 +27,10 @@ from ra_workbench.checks.service import (
     latest_run,
 )
 from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.documents.store import put_blob
 from ra_workbench.dossiers.models import Dossier, SignatureEvent
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.issuance.models import Certificate
-from ra_workbench.unit import put_blob
 from tests.factories import make_dossier
 
 TODAY = dt.date(2026, 11, 20)

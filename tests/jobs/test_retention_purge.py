@@ -13,7 +13,7 @@ from ra_workbench.audit.service import verify
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
 from ra_workbench.extensions import db
-from ra_workbench.issuance.models import Certificate
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.jobs.tasks import retention_purge
 from ra_workbench.review.models import Decision

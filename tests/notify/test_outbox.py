@@ -146,7 +146,7 @@ def test_activation_code_goes_to_the_holder_by_the_chosen_channel_and_is_never_s
     content = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     code = re.search(r"^\s+(\d{8})\s*$", content, re.MULTILINE)
     assert code is not None
-    from ra_workbench.issuance.models import Certificate
+    from ra_workbench.certificates.models import Certificate
 
     serial = db.session.scalar(sa.select(Certificate.serial_number))
     assert code.group(1) == service.activation_code_for(str(serial))

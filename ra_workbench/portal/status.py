@@ -7,9 +7,13 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ra_workbench.certificates.models import Certificate
+from ra_workbench.checks.service import customer_requests
+from ra_workbench.delivery.service import delivery_summary
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
 from ra_workbench.extensions import db
+from ra_workbench.review.service import documents_requested
 
 
 def order_status(order_number: str) -> dict[str, Any] | None:
@@ -21,8 +25,6 @@ def order_status(order_number: str) -> dict[str, Any] | None:
     )
     if dossier is None:
         return None
-    from ra_workbench.issuance.models import Certificate
-
     generated = session.scalar(
         sa.select(sa.func.count(Certificate.id)).where(
             Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_(None)
@@ -48,9 +50,6 @@ def order_status(order_number: str) -> dict[str, Any] | None:
 
 def _to_provide(dossier: Dossier) -> list[str]:
     """The French list of what the customer still has to send (from checks and decisions)."""
-    from ra_workbench.checks.service import customer_requests
-    from ra_workbench.review.service import documents_requested
-
     # The operator's request comes first, then what the checks still find missing.
     items = documents_requested(cast(Session, db.session), dossier)
     for item in customer_requests(db.session, dossier):
@@ -60,6 +59,4 @@ def _to_provide(dossier: Dossier) -> list[str]:
 
 
 def _delivery(dossier: Dossier) -> dict[str, Any] | None:
-    from ra_workbench.delivery.service import delivery_summary
-
     return delivery_summary(db.session(), dossier)

@@ -18,10 +18,10 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
+from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit import service
 from ra_workbench.extensions import db
 from ra_workbench.unit import unit_of_work
-from ra_workbench.web.auth import requires
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 

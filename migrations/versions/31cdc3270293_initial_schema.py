@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: aa80c07d852d
+Revision ID: 31cdc3270293
 Revises: 
-Create Date: 2026-11-29 03:49:19.666513
+Create Date: 2026-12-01 21:36:44.208889
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ra_workbench.db
 
 
 # revision identifiers, used by Alembic.
-revision = 'aa80c07d852d'
+revision = '31cdc3270293'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -177,36 +177,6 @@ def upgrade():
     with op.batch_alter_table('call_attempts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_call_attempts_dossier_id'), ['dossier_id'], unique=False)
 
-    op.create_table('certificates',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('dossier_id', sa.Integer(), nullable=False),
-    sa.Column('serial_number', sa.String(length=80), nullable=False),
-    sa.Column('subject_serial', sa.String(length=80), nullable=False),
-    sa.Column('subject', sa.Text(), nullable=False),
-    sa.Column('fingerprint_sha256', sa.String(length=64), nullable=False),
-    sa.Column('not_before', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('not_after', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('key_algorithm', sa.String(length=32), nullable=False),
-    sa.Column('pem', sa.Text(), nullable=False),
-    sa.Column('backend', sa.String(length=32), nullable=False),
-    sa.Column('token_serial', sa.String(length=80), nullable=True),
-    sa.Column('token_prepared_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('holder_surname', sa.String(length=200), nullable=False),
-    sa.Column('holder_given_names', sa.String(length=300), nullable=False),
-    sa.Column('holder_birth_date', sa.Date(), nullable=True),
-    sa.Column('issued_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_certificates_dossier_id_dossiers')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
-    sa.UniqueConstraint('fingerprint_sha256', name=op.f('uq_certificates_fingerprint_sha256')),
-    sa.UniqueConstraint('serial_number', name=op.f('uq_certificates_serial_number')),
-    sa.UniqueConstraint('subject_serial', name=op.f('uq_certificates_subject_serial'))
-    )
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_certificates_dossier_id'), ['dossier_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_certificates_holder_surname'), ['holder_surname'], unique=False)
-        batch_op.create_index(batch_op.f('ix_certificates_not_after'), ['not_after'], unique=False)
-
     op.create_table('check_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -280,6 +250,8 @@ def upgrade():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('dedup_key', sa.String(length=200), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('certificate_serial', sa.String(length=80), nullable=True),
     sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_outbox_messages_dossier_id_dossiers')),
@@ -347,6 +319,40 @@ def upgrade():
     )
     with op.batch_alter_table('signature_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_signature_events_dossier_id'), ['dossier_id'], unique=False)
+
+    op.create_table('certificates',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('issuance_request_id', sa.Integer(), nullable=False),
+    sa.Column('serial_number', sa.String(length=80), nullable=False),
+    sa.Column('subject_serial', sa.String(length=80), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('fingerprint_sha256', sa.String(length=64), nullable=False),
+    sa.Column('not_before', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('not_after', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('key_algorithm', sa.String(length=32), nullable=False),
+    sa.Column('pem', sa.Text(), nullable=False),
+    sa.Column('backend', sa.String(length=32), nullable=False),
+    sa.Column('token_serial', sa.String(length=80), nullable=True),
+    sa.Column('token_prepared_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('holder_surname', sa.String(length=200), nullable=False),
+    sa.Column('holder_given_names', sa.String(length=300), nullable=False),
+    sa.Column('holder_birth_date', sa.Date(), nullable=True),
+    sa.Column('issued_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_certificates_dossier_id_dossiers')),
+    sa.ForeignKeyConstraint(['issuance_request_id'], ['issuance_requests.id'], name=op.f('fk_certificates_issuance_request_id_issuance_requests')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
+    sa.UniqueConstraint('fingerprint_sha256', name=op.f('uq_certificates_fingerprint_sha256')),
+    sa.UniqueConstraint('issuance_request_id', name=op.f('uq_certificates_issuance_request_id')),
+    sa.UniqueConstraint('serial_number', name=op.f('uq_certificates_serial_number')),
+    sa.UniqueConstraint('subject_serial', name=op.f('uq_certificates_subject_serial'))
+    )
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificates_dossier_id'), ['dossier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_holder_surname'), ['holder_surname'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_not_after'), ['not_after'], unique=False)
+        batch_op.create_index('uq_certificates_active_dossier', ['dossier_id'], unique=True, postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('decisions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -460,6 +466,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_decisions_actor_id'))
 
     op.drop_table('decisions')
+    with op.batch_alter_table('certificates', schema=None) as batch_op:
+        batch_op.drop_index('uq_certificates_active_dossier', postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_certificates_not_after'))
+        batch_op.drop_index(batch_op.f('ix_certificates_holder_surname'))
+        batch_op.drop_index(batch_op.f('ix_certificates_dossier_id'))
+
+    op.drop_table('certificates')
     with op.batch_alter_table('signature_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signature_events_dossier_id'))
 
@@ -494,12 +507,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_check_runs_dossier_id'))
 
     op.drop_table('check_runs')
-    with op.batch_alter_table('certificates', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_certificates_not_after'))
-        batch_op.drop_index(batch_op.f('ix_certificates_holder_surname'))
-        batch_op.drop_index(batch_op.f('ix_certificates_dossier_id'))
-
-    op.drop_table('certificates')
     with op.batch_alter_table('call_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_attempts_dossier_id'))
 

@@ -6,6 +6,8 @@ its hash, type, size and dates, and `purged_at` set: the record that the copy ex
 The audit trail is never touched (an entry is appended, none changed).
 
 Two steps, so that a crash at any point converges on the next run:
+Which dossiers are due is decided where certificates are known (issuance/retention.py);
+this module changes the documents:
 1. `mark_due` sets `purged_at` (in the job's unit of work, committed with the audit entry);
 2. `delete_purged_blobs`, enqueued after that commit, removes the bytes of every purged
    content that no un-purged document still references (the store is content-addressed:
@@ -25,75 +27,28 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ra_workbench.audit.service import record
 from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.documents.store import store
 from ra_workbench.dossiers.models import Dossier
-from ra_workbench.dossiers.states import DossierStatus
-from ra_workbench.issuance.models import Certificate
 from ra_workbench.jobs.rules import RetentionRules
-from ra_workbench.review.models import Decision, DecisionKind
 
-DELETE_BLOBS_TASK = "ra_workbench.jobs.tasks:delete_purged_blobs"
-
-
-def _day_end(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+DELETE_BLOBS_TASK = "ra_workbench.documents.tasks:delete_purged_blobs"
 
 
 @dataclass(frozen=True)
 class DueDossier:
+    """A dossier whose identity copies reached the end of their retention (found by
+    ra_workbench/issuance/retention.py, which knows when certificates end)."""
+
     dossier_id: int
     reason: str  # certificate_ended | rejected
     ended_on: dt.date
 
 
-def due_dossiers(session: Session, *, today: dt.date, rules: RetentionRules) -> list[DueDossier]:
-    """Dossiers whose identity copies have reached the end of their retention on `today`."""
-    has_unpurged = (
-        sa.select(Document.id)
-        .where(
-            Document.dossier_id == Dossier.id,
-            Document.type.in_(rules.document_types),
-            Document.purged_at.is_(None),
-        )
-        .exists()
-    )
-    due: list[DueDossier] = []
-    rejected_cutoff = _day_end(today - dt.timedelta(days=rules.after_rejection_days))
-    rejected = session.execute(
-        sa.select(Decision.dossier_id, sa.func.max(Decision.at))
-        .join(Dossier, Dossier.id == Decision.dossier_id)
-        .where(
-            Dossier.status == DossierStatus.REJECTED.value,
-            Decision.kind == DecisionKind.REJECT,
-            has_unpurged,
-        )
-        .group_by(Decision.dossier_id)
-        .having(sa.func.max(Decision.at) < rejected_cutoff)
-    )
-    due += [DueDossier(d, "rejected", at.date()) for d, at in rejected]
-    # A dossier may carry several certificates: its copies go when the last one ends.
-    cert_cutoff = _day_end(today - dt.timedelta(days=rules.after_certificate_end_days))
-    ends: dict[int, dt.datetime] = {}
-    rows = session.execute(
-        sa.select(Certificate.dossier_id, Certificate.not_after, Certificate.revoked_at)
-        .join(Dossier, Dossier.id == Certificate.dossier_id)
-        .where(has_unpurged)
-    )
-    for dossier_id, not_after, revoked_at in rows:
-        end = min(not_after, revoked_at) if revoked_at else not_after
-        ends[dossier_id] = max(ends.get(dossier_id, end), end)
-    due += [
-        DueDossier(d, "certificate_ended", end.date())
-        for d, end in sorted(ends.items())
-        if end < cert_cutoff
-    ]
-    return due
-
-
 def mark_due(session: Session, due: DueDossier, *, rules: RetentionRules) -> list[Document]:
     """Set `purged_at` on the dossier's un-purged copies and append the audit entry."""
-    from ra_workbench.audit.service import record
 
     documents = list(
         session.scalars(
@@ -143,7 +98,6 @@ def purgeable_digests(session: Session) -> list[str]:
 
 def delete_blobs(session: Session, digests: list[str]) -> dict[str, int]:
     """Remove the bytes (and cached extractions) of purged contents. Idempotent."""
-    from ra_workbench.unit import store
 
     doc_store = store()
     # PDF pages rendered for the dossier page are copies of the document too.

@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ra_workbench.extensions import csrf
 from ra_workbench.ingest.package import read_package_bytes
 from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
-from ra_workbench.ingest.status import order_status
+from ra_workbench.portal.status import order_status
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

@@ -1,0 +1,74 @@
+"""The dossier's journey, wired in one table: what follows each transition.
+
+Read it top to bottom: a dossier is approved (directly, or by a supervisor seconding an
+override) → a certificate is requested; the certificate is issued → delivery is scheduled →
+the customer is told how the token will reach the holder; the token is delivered or handed
+over → the holder gets the activation code; documents are requested → the customer gets the
+list. Every hook runs inside the unit of work of the transition that fired it
+(`ra_workbench.dossiers.lifecycle`), so either all of it is committed or none.
+
+Domains never call a later domain: this shell module is the only place that knows the order.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from ra_workbench.delivery.service import delivery_summary, schedule_delivery
+from ra_workbench.dossiers import lifecycle
+from ra_workbench.dossiers.lifecycle import Hook, TransitionEvent
+from ra_workbench.issuance.service import active_certificate, on_approved
+from ra_workbench.notify.service import (
+    NotifyError,
+    notify_activation_code,
+    notify_certificate_ready,
+    notify_documents_requested,
+)
+from ra_workbench.review.service import documents_requested
+
+
+def request_certificate(session: Session, event: TransitionEvent) -> None:
+    on_approved(session, event.dossier, actor=event.actor, actor_id=event.actor_id)
+
+
+def prepare_delivery(session: Session, event: TransitionEvent) -> None:
+    schedule_delivery(session, event.dossier)
+
+
+def tell_certificate_ready(session: Session, event: TransitionEvent) -> None:
+    summary = delivery_summary(session, event.dossier) or {}
+    notify_certificate_ready(session, event.dossier, summary)
+
+
+def send_activation_code(session: Session, event: TransitionEvent) -> None:
+    certificate = active_certificate(session, event.dossier.id)
+    if certificate is None:  # delivery refuses to hand over a token without a certificate
+        raise NotifyError("aucun certificat pour ce code d'activation")
+    notify_activation_code(
+        session,
+        event.dossier,
+        certificate.serial_number,
+        actor=event.actor,
+        actor_id=event.actor_id,
+    )
+
+
+def tell_documents_requested(session: Session, event: TransitionEvent) -> None:
+    notify_documents_requested(session, event.dossier, documents_requested(session, event.dossier))
+
+
+JOURNEY: tuple[tuple[str, Hook], ...] = (
+    ("approve", request_certificate),
+    ("second_approval", request_certificate),
+    ("issue_certificate", prepare_delivery),
+    ("schedule_delivery", tell_certificate_ready),
+    ("hand_over", send_activation_code),
+    ("request_documents", tell_documents_requested),
+)
+
+
+def wire() -> None:
+    """Subscribe the journey (idempotent: the app factory calls it for every app)."""
+    lifecycle.reset()
+    for transition, hook in JOURNEY:
+        lifecycle.after(transition, hook)

@@ -1,0 +1,1 @@
+"""What the ordering portal talks to: its API (packages, signatures) and the status it reads."""

@@ -1,0 +1,110 @@
+"""Who is waiting for the customer, and since when: dossiers incomplete after their checks,
+and dossiers whose documents an operator requested. The reminders' schedule reads this;
+notify/reminders.py numbers and writes the messages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ra_workbench.checks.models import CheckRun
+from ra_workbench.checks.service import customer_requests
+from ra_workbench.clock import PARIS
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.jobs.rules import ReminderRules
+from ra_workbench.notify.reminders import reminder_number, send_reminder
+from ra_workbench.review.models import Decision, DecisionKind
+from ra_workbench.review.service import documents_requested
+
+INCOMPLETE = "incomplete"
+
+
+@dataclass(frozen=True)
+class Reminder:
+    dossier_id: int
+    since: dt.date
+    number: int  # 1 for the first reminder, …
+
+
+def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.date]:
+    """First evaluation day of the current run of `incomplete` verdicts, per dossier."""
+    if not dossier_ids:
+        return {}
+    last_other = (
+        sa.select(CheckRun.dossier_id, sa.func.max(CheckRun.id).label("last_id"))
+        .where(CheckRun.verdict != INCOMPLETE, CheckRun.dossier_id.in_(dossier_ids))
+        .group_by(CheckRun.dossier_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(CheckRun.dossier_id, sa.func.min(CheckRun.evaluation_date))
+        .outerjoin(last_other, last_other.c.dossier_id == CheckRun.dossier_id)
+        .where(
+            CheckRun.dossier_id.in_(dossier_ids),
+            CheckRun.verdict == INCOMPLETE,
+            CheckRun.id > sa.func.coalesce(last_other.c.last_id, 0),
+        )
+        .group_by(CheckRun.dossier_id)
+    )
+    return {int(row[0]): row[1] for row in rows}
+
+
+def _requested_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.date]:
+    if not dossier_ids:
+        return {}
+    rows = session.execute(
+        sa.select(Decision.dossier_id, sa.func.max(Decision.at))
+        .where(
+            Decision.dossier_id.in_(dossier_ids),
+            Decision.kind == DecisionKind.REQUEST_DOCUMENTS,
+        )
+        .group_by(Decision.dossier_id)
+    )
+    return {dossier_id: at.astimezone(PARIS).date() for dossier_id, at in rows if at}
+
+
+def due_reminders(session: Session, *, today: dt.date, rules: ReminderRules) -> list[Reminder]:
+    incomplete_ids = list(
+        session.scalars(
+            sa.select(Dossier.id).where(
+                Dossier.status == DossierStatus.PENDING.value, Dossier.verdict == INCOMPLETE
+            )
+        )
+    )
+    requested_ids = list(
+        session.scalars(
+            sa.select(Dossier.id).where(Dossier.status == DossierStatus.DOCUMENTS_REQUESTED.value)
+        )
+    )
+    since = _incomplete_since(session, incomplete_ids) | _requested_since(session, requested_ids)
+    reminders = []
+    for dossier_id in sorted(since):
+        number = reminder_number(since[dossier_id], today, rules)
+        if number:
+            reminders.append(Reminder(dossier_id, since[dossier_id], number))
+    return reminders
+
+
+def remind(session: Session, reminder: Reminder) -> bool:
+    """Send one due reminder: the operator's request, or the checks' list, as it stands."""
+    dossier = session.get(Dossier, reminder.dossier_id)
+    if dossier is None:
+        return False
+    waiting_for_documents = dossier.status == DossierStatus.DOCUMENTS_REQUESTED.value
+    items = (
+        documents_requested(session, dossier)
+        if waiting_for_documents
+        else customer_requests(session, dossier)
+    )
+    return send_reminder(
+        session,
+        dossier,
+        items,
+        since=reminder.since,
+        number=reminder.number,
+        waiting_for_documents=waiting_for_documents,
+    )
