@@ -40,6 +40,41 @@ def _parse_tokens(raw: str) -> dict[str, str]:
     return tokens
 
 
+def _parse_anchors(raw: str) -> tuple[str, ...]:
+    """`/mnt/other/audit;redis://host:6379/0/ra-audit` → each place outside the data directory
+    where the audit trail's head and seal log are also kept (ra_workbench/audit/anchor.py)."""
+    places: list[str] = []
+    for item in raw.split(";"):
+        item = item.strip()
+        if not item:
+            continue
+        if not (item.startswith(("redis://", "rediss://")) or Path(item).is_absolute()):
+            raise RuntimeError(
+                "RA_WORKBENCH_AUDIT_ANCHORS : chemins absolus ou URL redis://hôte:port/base/clé, "
+                f"séparés par « ; » (lu {item!r})"
+            )
+        places.append(item)
+    return tuple(places)
+
+
+def _parse_recipients(raw: str) -> tuple[str, ...]:
+    recipients = tuple(r.strip() for r in raw.replace(";", ",").split(",") if r.strip())
+    for recipient in recipients:
+        if "@" not in recipient:
+            raise RuntimeError(
+                "RA_WORKBENCH_AUDIT_SEAL_TO : adresses e-mail séparées par « , » "
+                f"(lu {recipient!r})"
+            )
+    return recipients
+
+
+def _parse_tsa_url(raw: str) -> str | None:
+    raw = raw.strip()
+    if raw and not raw.startswith(("http://", "https://")):
+        raise RuntimeError(f"RA_WORKBENCH_AUDIT_TSA_URL : URL http(s):// attendue (lu {raw!r})")
+    return raw or None
+
+
 @dataclass
 class Settings:
     data_dir: Path
@@ -57,6 +92,13 @@ class Settings:
     ca_passphrase: str = ""
     smtp_url: str | None = None
     audit_key: str = ""
+    # Where the audit chain's head is also kept, beyond <data_dir>/audit (paths, redis://).
+    audit_anchors: tuple[str, ...] = ()
+    # Who receives the periodic signed seal of the chain's head (supervisors).
+    audit_seal_recipients: tuple[str, ...] = ()
+    # RFC 3161 time-stamping authority asked to stamp each seal, and its CA to check them.
+    audit_tsa_url: str | None = None
+    audit_tsa_ca_file: Path | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -88,6 +130,7 @@ class Settings:
             data_dir, "secret_key"
         )
         audit_key = env.get("RA_WORKBENCH_AUDIT_KEY") or _persistent_secret(data_dir, "audit_key")
+        tsa_ca = env.get("RA_WORKBENCH_AUDIT_TSA_CA")
         rules_dir = Path(
             env.get("RA_WORKBENCH_RULES") or Path(__file__).resolve().parent.parent / "rules"
         )
@@ -109,6 +152,10 @@ class Settings:
             ca_passphrase=env.get("RA_WORKBENCH_CA_PASSPHRASE", ""),
             smtp_url=env.get("RA_WORKBENCH_SMTP_URL") or None,
             audit_key=audit_key,
+            audit_anchors=_parse_anchors(env.get("RA_WORKBENCH_AUDIT_ANCHORS", "")),
+            audit_seal_recipients=_parse_recipients(env.get("RA_WORKBENCH_AUDIT_SEAL_TO", "")),
+            audit_tsa_url=_parse_tsa_url(env.get("RA_WORKBENCH_AUDIT_TSA_URL", "")),
+            audit_tsa_ca_file=Path(tsa_ca) if tsa_ca else None,
         )
 
 

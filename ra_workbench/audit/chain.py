@@ -6,8 +6,8 @@ or adding a row breaks the chain from that point on. The hash alone is public ma
 attacker with write access to the database could recompute it. The keyed MAC (the key
 lives in the data directory or the environment, never in the database) is what proves
 an entry was written by the application. What neither can show is that the most recent
-entries were removed: the chain just ends earlier. The head anchor (audit/anchor.py),
-kept outside the database, closes that gap.
+entries were removed: the chain just ends earlier. The head anchors and seal logs
+(audit/anchor.py), kept outside the database, close that gap.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 GENESIS_HASH = "0" * 64
@@ -97,6 +97,9 @@ class ProblemKind:
     ALTERED = "altered"  # content changed after it was written
     INSERTED = "inserted"  # written outside the application (no valid MAC)
     DELETED = "deleted"  # one or more entries missing (gap, or below the head anchor)
+    ANCHOR_MISSING = "anchor_missing"  # entries exist, an anchor that should attest them is gone
+    ANCHOR_ROLLED_BACK = "anchor_rolled_back"  # an anchor older than what its place has seen
+    ANCHOR_UNREACHABLE = "anchor_unreachable"  # a configured place could not be read
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ class WalkResult:
     head: ChainHead | None
     genesis: str | None  # hash of entry n°1: identifies this chain
     watched_hash: str | None = None  # hash of the entry at `watch_seq` (the anchor's)
+    # Hashes of the entries at `watch_seqs`: every head an anchor or a seal attests.
+    watched: dict[int, str] = field(default_factory=dict)
 
 
 def _check_entry(entry: ChainEntry, key: str) -> ChainProblem | None:
@@ -162,11 +167,17 @@ def _check_entry(entry: ChainEntry, key: str) -> ChainProblem | None:
 
 
 def verify_entries(
-    entries: Iterable[ChainEntry], key: str, *, watch_seq: int | None = None
+    entries: Iterable[ChainEntry],
+    key: str,
+    *,
+    watch_seq: int | None = None,
+    watch_seqs: Collection[int] = (),
 ) -> WalkResult:
     """Walk entries in seq order; stop at the first altered, inserted or deleted one.
-    Remembers the hash of entry `watch_seq` for the comparison with the head anchor."""
-    watched: str | None = None
+    Remembers the hashes of entries `watch_seq` and `watch_seqs` for the comparison with
+    the heads attested outside the database."""
+    wanted = set(watch_seqs) | ({watch_seq} if watch_seq is not None else set())
+    watched: dict[int, str] = {}
     prev_hash = GENESIS_HASH
     expected_seq = 1
     count = 0
@@ -199,21 +210,27 @@ def verify_entries(
                     f"l'entrée n°{expected_seq - 1}",
                 )
         if problem is not None:
-            return WalkResult(count, problem, head, genesis, watched)
-        if entry.seq == watch_seq:
-            watched = entry.hash
+            return WalkResult(count, problem, head, genesis, watched.get(watch_seq or 0), watched)
+        if entry.seq in wanted:
+            watched[entry.seq] = entry.hash
         if entry.seq == 1:
             genesis = entry.hash
         head = ChainHead(entry.seq, entry.hash)
         prev_hash = entry.hash
         expected_seq += 1
-    return WalkResult(count, None, head, genesis, watched)
+    return WalkResult(count, None, head, genesis, watched.get(watch_seq or 0), watched)
 
 
 def check_against_anchor(
-    walk: WalkResult, anchor_seq: int, anchor_hash: str, anchor_genesis: str
+    walk: WalkResult,
+    anchor_seq: int,
+    anchor_hash: str,
+    anchor_genesis: str,
+    *,
+    source: str = "l'ancre externe",
 ) -> ChainProblem | None:
-    """Compare a clean walk with the head recorded outside the database.
+    """Compare a clean walk with a head recorded outside the database (`source` names
+    where, in the message).
 
     The anchor only ever moves forward, so a chain shorter than the anchor lost its last
     entries; an entry at the anchor's position with another hash was replaced. A longer
@@ -226,15 +243,14 @@ def check_against_anchor(
                 1,
                 None,
                 ProblemKind.DELETED,
-                f"journal vide alors que l'ancre externe atteste {anchor_seq} entrée(s) : "
+                f"journal vide alors que {source} atteste {anchor_seq} entrée(s) : "
                 f"entrées n°1 à n°{anchor_seq} supprimées",
             )
         return ChainProblem(
             1,
             None,
             ProblemKind.ALTERED,
-            "l'entrée n°1 n'est pas celle de la chaîne attestée par l'ancre externe : "
-            "journal remplacé",
+            f"l'entrée n°1 n'est pas celle de la chaîne attestée par {source} : journal remplacé",
         )
     if walk.head.seq < anchor_seq:
         first = walk.head.seq + 1
@@ -243,15 +259,15 @@ def check_against_anchor(
             first,
             None,
             ProblemKind.DELETED,
-            f"dernière(s) entrée(s) {span} supprimée(s) : l'ancre externe atteste "
+            f"dernière(s) entrée(s) {span} supprimée(s) : {source} atteste "
             f"n°{anchor_seq}, le journal s'arrête à n°{walk.head.seq}",
         )
-    if walk.watched_hash != anchor_hash:
+    if walk.watched.get(anchor_seq) != anchor_hash:
         return ChainProblem(
             anchor_seq,
             None,
             ProblemKind.ALTERED,
-            f"entrée n°{anchor_seq} différente de celle attestée par l'ancre externe : "
+            f"entrée n°{anchor_seq} différente de celle attestée par {source} : "
             "les entrées suivantes ont été supprimées puis réécrites",
         )
     return None

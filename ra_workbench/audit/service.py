@@ -9,8 +9,9 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,15 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from ra_workbench.audit.anchor import Anchor, AnchorError, AnchorStore
+from ra_workbench.audit.anchor import (
+    FileAnchor,
+    Mark,
+    PlaceReading,
+    PlaceSet,
+    Seal,
+    SealKind,
+    place_for,
+)
 from ra_workbench.audit.chain import (
     GENESIS_HASH,
     ChainProblem,
@@ -31,10 +40,14 @@ from ra_workbench.audit.chain import (
     verify_entries,
 )
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.audit.seal import SealNotice, alert_notice, seal_notice
+from ra_workbench.audit.timestamp import TimestampError, request_timestamp, verify_timestamp
 from ra_workbench.db import utcnow
 
 if TYPE_CHECKING:
     from ra_workbench.dossiers.models import Dossier
+
+log = logging.getLogger(__name__)
 
 SYSTEM_ACTOR = "system"
 _CHAIN_LOCK_KEY = 7_311_532  # pg advisory lock id serialising appends
@@ -48,9 +61,25 @@ def _audit_key() -> str:
     raise RuntimeError("the audit trail needs an application context (for its key)")
 
 
-def anchor_store() -> AnchorStore:
+def anchor_store() -> FileAnchor:
+    """The anchor in the data directory (always kept, whatever else is configured)."""
     settings = current_app.config["RA_SETTINGS"]
-    return AnchorStore(Path(settings.data_dir) / "audit", settings.audit_key)
+    return FileAnchor(Path(settings.data_dir) / "audit", settings.audit_key)
+
+
+def anchor_places() -> PlaceSet:
+    """The data directory's anchor, then every place of RA_WORKBENCH_AUDIT_ANCHORS."""
+    settings = current_app.config["RA_SETTINGS"]
+    default = anchor_store()
+    places: PlaceSet = PlaceSet([default])
+    seen = {str(default.directory.resolve())}
+    for spec in settings.audit_anchors:
+        place = place_for(spec, settings.audit_key)
+        name = str(place.directory.resolve()) if isinstance(place, FileAnchor) else place.label
+        if name not in seen:
+            seen.add(name)
+            places.places.append(place)
+    return places
 
 
 def record(
@@ -113,7 +142,7 @@ def record(
         else session.scalar(sa.select(AuditEvent.hash).where(AuditEvent.seq == 1))
     )
     if genesis:
-        session.info[PENDING_HEAD] = (anchor_store(), genesis, seq, digest)
+        session.info[PENDING_HEAD] = (anchor_places(), genesis, seq, digest)
     return event
 
 
@@ -121,8 +150,8 @@ def record(
 def _anchor_after_commit(session: Session) -> None:
     pending = session.info.pop(PENDING_HEAD, None)
     if pending is not None:
-        store, genesis, seq, digest = pending
-        store.advance(genesis, seq, digest)
+        places, genesis, seq, digest = pending
+        places.advance(genesis, seq, digest)
 
 
 @sa.event.listens_for(Session, "after_rollback")
@@ -134,22 +163,45 @@ def _forget_after_rollback(session: Session) -> None:
 
 
 @dataclass(frozen=True)
+class PlaceSummary:
+    place: str
+    high_water: int | None  # highest entry this place attests for the current chain
+    latest_seal_at: str | None
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     entries: int
     head_seq: int | None
-    anchor_seq: int | None
-    problem: ChainProblem | None
-    archived_anchors: int = 0
+    anchor_seq: int | None  # highest entry attested outside the database
+    problem: ChainProblem | None  # the first of `problems`
+    archived_anchors: int = 0  # heads of replaced chains kept by the places
+    problems: tuple[ChainProblem, ...] = ()
+    places: tuple[PlaceSummary, ...] = ()
+    genesis: str | None = None
+    head_hash: str | None = None
+    # Problems that only say « this configured place holds nothing yet »: `audit seal
+    # --init` may fill such a place from a chain every other place vouches for.
+    unanchored: tuple[ChainProblem, ...] = field(default=(), repr=False)
 
     @property
     def ok(self) -> bool:
         return self.problem is None
 
     def to_json(self) -> dict[str, Any]:
-        body = asdict(self)
-        body["ok"] = self.ok
-        body["problem"] = self.problem.to_json() if self.problem else None
-        return body
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "head_seq": self.head_seq,
+            "anchor_seq": self.anchor_seq,
+            "archived_anchors": self.archived_anchors,
+            "problem": self.problem.to_json() if self.problem else None,
+            "problems": [p.to_json() for p in self.problems],
+            "places": [
+                {"place": p.place, "high_water": p.high_water, "latest_seal_at": p.latest_seal_at}
+                for p in self.places
+            ],
+        }
 
 
 def iter_chain(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
@@ -173,31 +225,210 @@ def iter_chain(session: Session, batch: int = 2000) -> Iterator[AuditEvent]:
             session.expunge(row)
 
 
-def verify(session: Session, *, progress: Any = None) -> VerifyReport:
-    """Walk the whole chain, then compare its head with the anchor kept outside the
-    database. Names the first altered, inserted or deleted entry."""
-    store = anchor_store()
-    anchor: Anchor | None
-    try:
-        anchor = store.read()
-    except AnchorError as exc:
-        return VerifyReport(0, None, None, ChainProblem(None, None, ProblemKind.ALTERED, str(exc)))
+def _first_mismatch(walk: WalkResult, marks: Iterable[Mark]) -> ChainProblem | None:
+    """The chain must reach, with the same hashes, every head a place attests; the
+    highest is checked first (its message names the most entries)."""
+    for mark in sorted(marks, key=lambda m: m.seq, reverse=True):
+        problem = check_against_anchor(walk, mark.seq, mark.hash, mark.genesis, source=mark.source)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _external_marks(seals: Sequence[Seal], key: str) -> tuple[list[Mark], list[ChainProblem]]:
+    marks: list[Mark] = []
+    problems: list[ChainProblem] = []
+    for seal in seals:
+        if not seal.valid(key):
+            problems.append(
+                ChainProblem(
+                    seal.seq,
+                    None,
+                    ProblemKind.ALTERED,
+                    f"sceau du {seal.at} (n°{seal.seq}) falsifié ou d'une autre installation : "
+                    "MAC invalide",
+                )
+            )
+            continue
+        marks.append(Mark(f"le sceau du {seal.at}", seal.genesis, seal.seq, seal.hash))
+    return marks, problems
+
+
+def _timestamp_problems(readings: Sequence[PlaceReading]) -> list[ChainProblem]:
+    """With RA_WORKBENCH_AUDIT_TSA_CA: the newest seal of each place, if time-stamped, must
+    carry a TSA signature over exactly that seal."""
+    ca_file = current_app.config["RA_SETTINGS"].audit_tsa_ca_file
+    if ca_file is None:
+        return []
+    problems = []
+    for reading in readings:
+        seal = reading.latest_seal
+        if seal is None or not seal.timestamp:
+            continue
+        check = verify_timestamp(seal.timestamp_der(), seal.imprint(), Path(ca_file))
+        if not check.ok:
+            problems.append(
+                ChainProblem(
+                    seal.seq,
+                    None,
+                    ProblemKind.ALTERED,
+                    f"horodatage RFC 3161 du sceau n°{seal.seq} ({reading.place}) invalide : "
+                    f"{check.detail}",
+                )
+            )
+    return problems
+
+
+def verify(session: Session, *, progress: Any = None, seals: Sequence[Seal] = ()) -> VerifyReport:
+    """Walk the whole chain, then compare it with every head attested outside the database:
+    each place's head and seal log, and the seals given (kept by supervisors). Names every
+    altered, inserted or deleted entry and every anchor missing or rolled back."""
+    key = _audit_key()
+    # Places first, the chain after: an anchor only attests committed entries, so the walk
+    # (which starts later) sees at least what they attest.
+    readings = [place.read() for place in anchor_places().places]
+    external, problems = _external_marks(seals, key)
+    marks = [mark for reading in readings for mark in reading.marks] + external
     entries: Iterator[AuditEvent] = iter_chain(session)
     if progress is not None:
         entries = progress(entries)
-    walk: WalkResult = verify_entries(
-        entries, _audit_key(), watch_seq=anchor.seq if anchor else None
-    )
-    problem = walk.problem
-    if problem is None and anchor is not None:
-        problem = check_against_anchor(walk, anchor.seq, anchor.hash, anchor.genesis)
+    walk: WalkResult = verify_entries(entries, key, watch_seqs={m.seq for m in marks})
+    if walk.problem is not None:
+        problems.insert(0, walk.problem)
+    unanchored: list[ChainProblem] = []
+    for reading in readings:
+        if walk.problem is None:
+            if walk.entries and reading.empty:
+                missing = ChainProblem(
+                    None,
+                    None,
+                    ProblemKind.ANCHOR_MISSING,
+                    f"aucune ancre dans {reading.place} alors que le journal compte "
+                    f"{walk.entries} entrée(s) : ancre et registre des sceaux supprimés "
+                    "(ou lieu configuré depuis le dernier enregistrement)",
+                )
+                problems.append(missing)
+                unanchored.append(missing)
+            found = _first_mismatch(walk, reading.marks)
+            if found is not None:
+                problems.append(found)
+        problems.extend(reading.problems)
+    if walk.problem is None:
+        for mark in external:
+            found = _first_mismatch(walk, [mark])
+            if found is not None:
+                problems.append(found)
+    problems.extend(_timestamp_problems(readings))
+    high = max((m.seq for m in marks), default=None)
     return VerifyReport(
         entries=walk.entries,
         head_seq=walk.head.seq if walk.head else None,
-        anchor_seq=anchor.seq if anchor else None,
-        problem=problem,
-        archived_anchors=len(store.archived()),
+        anchor_seq=high,
+        problem=problems[0] if problems else None,
+        archived_anchors=sum(r.replaced_chains for r in readings),
+        problems=tuple(problems),
+        places=tuple(
+            PlaceSummary(
+                r.place, r.high_water, r.latest_seal.at if r.latest_seal is not None else None
+            )
+            for r in readings
+        ),
+        genesis=walk.genesis,
+        head_hash=walk.head.hash if walk.head else None,
+        unanchored=tuple(unanchored),
     )
+
+
+# --- sealing ---------------------------------------------------------------------------
+
+# How a seal notice leaves: (session, recipient, notice, dedup key). The shell passes one
+# (audit/tasks.py writes it to the outbox); the audit domain itself sends nothing.
+Mailer = Callable[[Session, str, SealNotice, str], None]
+
+
+@dataclass(frozen=True)
+class SealOutcome:
+    report: VerifyReport
+    seal: Seal | None  # None: refused (trail altered) or nothing to seal (empty trail)
+    notice: SealNotice | None
+    places: tuple[str, ...] = ()
+    failed_places: tuple[str, ...] = ()
+    timestamp_note: str = ""
+    recipients: tuple[str, ...] = ()
+    refused: bool = False  # the trail did not verify: nothing sealed, alert sent
+
+
+def seal_head(
+    session: Session,
+    *,
+    now: dt.datetime | None = None,
+    mailer: Mailer | None = None,
+    initialise_empty_places: bool = False,
+    progress: Any = None,
+) -> SealOutcome:
+    """Verify the trail, then seal its head: a signed record appended to every place's seal
+    log, time-stamped by the TSA when one is configured, an `audit.sealed` entry, and the
+    signed notice handed to `mailer` for each supervisor. An altered trail is not sealed:
+    the supervisors get an alert instead. Flushes; the caller commits."""
+    settings = current_app.config["RA_SETTINGS"]
+    recipients = tuple(settings.audit_seal_recipients)
+    report = verify(session, progress=progress)
+    vouched = any(place.high_water is not None for place in report.places)
+    blocking = [
+        p
+        for p in report.problems
+        if not (initialise_empty_places and vouched and p in report.unanchored)
+    ]
+    stamp = (now or utcnow()).astimezone(dt.UTC)
+    if blocking:
+        notice = alert_notice(report.problems, report.entries)
+        log.error("audit seal refused: %s", "; ".join(p.message for p in report.problems))
+        if mailer is not None:
+            for recipient in recipients:
+                mailer(session, recipient, notice, f"audit-alert:{stamp.isoformat()}:{recipient}")
+        return SealOutcome(report, None, notice, recipients=recipients, refused=True)
+    if report.head_seq is None or report.genesis is None or report.head_hash is None:
+        return SealOutcome(report, None, None, recipients=recipients)
+    seal = Seal.make(
+        settings.audit_key,
+        SealKind.SEAL,
+        report.genesis,
+        report.head_seq,
+        report.head_hash,
+        stamp,
+    )
+    timestamp_note = "non demandé (RA_WORKBENCH_AUDIT_TSA_URL non défini)"
+    if settings.audit_tsa_url:
+        try:
+            seal = seal.with_timestamp(request_timestamp(settings.audit_tsa_url, seal.imprint()))
+            timestamp_note = f"accordé par {settings.audit_tsa_url}"
+        except TimestampError as exc:
+            log.warning("audit seal: no time-stamp: %s", exc)
+            timestamp_note = f"échec : {exc}"
+    places = anchor_places()
+    # A place configured since the last commit starts at the verified head.
+    places.advance(seal.genesis, seal.seq, seal.hash)
+    failed = tuple(places.append_seal(seal))
+    written = tuple(p.label for p in places.places if p.label not in failed)
+    record(
+        session,
+        "audit.sealed",
+        payload={
+            "seq": seal.seq,
+            "hash": seal.hash,
+            "genesis": seal.genesis,
+            "at": seal.at,
+            "places": list(written),
+            "failed_places": list(failed),
+            "timestamped": bool(seal.timestamp),
+            "recipients": list(recipients),
+        },
+    )
+    notice = seal_notice(seal, places=written, timestamp_note=timestamp_note, failed_places=failed)
+    if mailer is not None:
+        for recipient in recipients:
+            mailer(session, recipient, notice, f"audit-seal:{seal.at}:{recipient}")
+    return SealOutcome(report, seal, notice, written, failed, timestamp_note, recipients)
 
 
 def count_entries(session: Session) -> int:
