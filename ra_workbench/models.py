@@ -2,6 +2,7 @@
 
 from ra_workbench.accounts.models import Offer, User
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
 from ra_workbench.documents.models import Document, Extraction
@@ -12,7 +13,7 @@ from ra_workbench.dossiers.models import (
     Person,
     SignatureEvent,
 )
-from ra_workbench.issuance.models import Certificate, IssuanceRequest
+from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.review.models import Decision, QualityReview
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
+from ra_workbench.db import write_intent
 from ra_workbench.extensions import db
 
 NEW_BLOBS = "ra_new_blobs"
@@ -71,9 +72,13 @@ def _pop_unit_info(session: Session) -> dict[str, Any]:
 @contextmanager
 def unit_of_work() -> Iterator[Session]:
     session = cast(Session, db.session)
+    token = write_intent.set(True)  # on SQLite, a unit that begins here takes the write lock
     try:
-        yield session
-    except BaseException:
-        discard(session)
-        raise
-    commit(session)
+        try:
+            yield session
+        except BaseException:
+            discard(session)
+            raise
+        commit(session)
+    finally:
+        write_intent.reset(token)

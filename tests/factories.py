@@ -337,3 +337,13 @@ def make_slot(
     session.add(slot)
     session.flush()
     return slot
+
+
+def make_issuance_request(session: Session, dossier: Dossier) -> Any:
+    """The request a certificate row must point to (one certificate per request)."""
+    from ra_workbench.issuance.models import IssuanceRequest
+
+    request = IssuanceRequest(dossier_id=dossier.id, state="issued", attempts=1)
+    session.add(request)
+    session.flush()
+    return request

@@ -234,7 +234,9 @@ def assess(
     Pure: both places read their storage, then call this."""
     found = list(problems)
     newest = records[-1].genesis if records else (head.genesis if head else None)
-    latest_seal = next((r for r in reversed(records) if r.kind == SealKind.SEAL), None)
+    latest_seal = next(
+        (r for r in reversed(records) if r.kind == SealKind.SEAL and r.genesis == newest), None
+    )
     if newest is None:
         return PlaceReading(place, (), tuple(found), replaced_chains, latest_seal)
     marks: dict[tuple[int, str], Mark] = {}

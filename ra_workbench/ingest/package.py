@@ -3,24 +3,72 @@ bytes in, a `Package` or a `PackageRefused` with French messages out. Nothing is
 
 A package is refused only when it is not well formed (FORMAT.md §1); content that breaks the
 portal's rules (accents, dotted names, big files…) is accepted and flagged by the checks.
+"Well formed" is our own contract, `schema/dossier.schema.json` (and `signature.schema.json`
+for signature events): every refusal names the field (a JSON pointer such as
+`/holder/civility`) or the zip entry, in French, and nothing a hostile package can send —
+a lying zip, a JSON nested 100,000 deep, a NaN, a lone surrogate — gets past this module
+as anything but a `PackageRefused`.
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import functools
 import io
 import json
+import math
+import re
 import stat
+import struct
 import zipfile
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from pathlib import Path, PurePosixPath
 from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 FORMAT = "portail-commande/1"
 SIGNATURE_FORMAT = "portail-signature/1"
 PERSON_ROLES = ("holder", "legal_representative", "mandataire")
 DOCUMENT_TYPES = ("kbis", "identity", "payment_proof", "mandate")
+SCHEMA_DIR = Path(__file__).with_name("schema")
+
+# A real dossier.json is a few kilobytes and four levels deep; these bounds are far above
+# that and far below what could exhaust memory or the parser's stack.
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_EVENT_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 16
+MAX_REPORTED_ERRORS = 20
+MAX_NAME_CHARS = 300  # dossier_revisions.package_name
+# Only what every zip tool writes. LZMA entries choose their own dictionary size (a memory
+# bomb no read cap prevents); other methods are not what the portal sends.
+ZIP_METHODS = {zipfile.ZIP_STORED: "stockée", zipfile.ZIP_DEFLATED: "deflate"}
+
+# Characters no declared field may hold: C0 and C1 controls, DEL, bidirectional overrides
+# (they disguise file names on an operator's screen), unpaired surrogates (not Unicode: they
+# cannot be encoded, stored or printed). Free text (delivery_info) may hold tab and newlines.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_FORBIDDEN_MULTILINE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+MULTILINE_FIELDS = frozenset({"/delivery_info"})
+FORBIDDEN_CHARACTER = "caractère interdit (caractère de contrôle ou Unicode non valide)"
+_ORDER_NUMBER = re.compile(r"[0-9]{1,20}")
+# JSON strings (possessive: linear on any input) and the brackets left once they are gone.
+_JSON_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+_TYPE_NAMES_FR = {
+    "string": "texte",
+    "boolean": "booléen (true ou false)",
+    "integer": "entier",
+    "number": "nombre",
+    "object": "objet",
+    "array": "liste",
+    "null": "null",
+}
 
 
 class PackageRefused(Exception):
@@ -59,6 +107,7 @@ class Package:
     submitted_at: dt.datetime = field(init=False)
 
     def __post_init__(self) -> None:
+        self.name = display_name(self.name)
         self.order_number = str(self.manifest["order_number"])
         self.revision = int(self.manifest["revision"])
         self.submitted_at = parse_datetime(self.manifest["submitted_at"])
@@ -73,9 +122,266 @@ def parse_datetime(value: Any) -> dt.datetime:
     return parsed.astimezone(dt.UTC)
 
 
+# -- what a message may show -----------------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    return _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A value as a refusal may quote it: short, and printable whatever it held."""
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[:limit] + "…"
+        return f"« {_escape(text)} »"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int):
+        return str(value) if value.bit_length() <= 64 else "un nombre de plus de 20 chiffres"
+    if isinstance(value, float):
+        return repr(value)
+    return {dict: "un objet", list: "une liste"}.get(type(value), "une valeur")
+
+
+def display_name(name: str) -> str:
+    """A package's name as stored and printed: printable, at most 300 characters."""
+    text = _escape(str(name))
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+
+
+def valid_order_number(value: Any) -> str | None:
+    """The order number a refusal may be filed under: only one that is one."""
+    return value if isinstance(value, str) and _ORDER_NUMBER.fullmatch(value) else None
+
+
+def _pointer(parts: Iterable[Any]) -> str:
+    escaped = []
+    for part in parts:
+        text = str(part).replace("~", "~0").replace("/", "~1")
+        escaped.append(_escape(text if len(text) <= 40 else text[:40] + "…"))
+    return "/" + "/".join(escaped) if escaped else "/"
+
+
+def _capped(errors: list[str]) -> list[str]:
+    unique = list(dict.fromkeys(errors))
+    if len(unique) <= MAX_REPORTED_ERRORS:
+        return unique
+    rest = len(unique) - MAX_REPORTED_ERRORS
+    return [*unique[:MAX_REPORTED_ERRORS], f"… et {rest} autre(s) erreur(s)"]
+
+
+# -- JSON, bounded ---------------------------------------------------------------------------
+
+
+class _JsonRefusal(Exception):
+    pass
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _JsonRefusal(f"valeur {name} interdite (nombre non fini)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _JsonRefusal(f"nombre {shown(text)} hors des limites (nombre non fini)")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _JsonRefusal(f"clé {shown(key)} en double dans un même objet")
+        result[key] = value
+    return result
+
+
+_JSON_MESSAGES_FR = {
+    "Expecting value": "valeur attendue",
+    "Expecting property name enclosed in double quotes": "nom de champ entre guillemets attendu",
+    "Expecting ',' delimiter": "virgule attendue",
+    "Expecting ':' delimiter": "deux-points attendus",
+    "Unterminated string starting at": "texte non terminé",
+    "Invalid control character at": "caractère de contrôle dans un texte",
+    "Invalid \\escape": "séquence d'échappement non valide",
+    "Invalid \\uXXXX escape": "séquence \\u non valide",
+    "Extra data": "données après la fin du JSON",
+}
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit`, before json.loads sees it
+    (a dossier.json of 100,000 `[` would otherwise exhaust the parser's stack)."""
+    depth = 0
+    for match in _JSON_BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+def parse_json(data: bytes, *, what: str, max_bytes: int) -> Any:
+    """Strict, bounded JSON: UTF-8, at most `max_bytes` and MAX_JSON_DEPTH levels, no
+    NaN/Infinity, no duplicate key. Refusals say `what` was unreadable, and why, in French."""
+    if len(data) > max_bytes:
+        raise PackageRefused([f"{what} trop volumineux ({len(data)} octets, maximum {max_bytes})"])
+    if data.startswith(codecs.BOM_UTF8):  # RFC 8259 lets a parser ignore it
+        data = data[len(codecs.BOM_UTF8) :]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageRefused(
+            [f"{what} illisible : encodage UTF-8 non valide (octet {exc.start})"]
+        ) from exc
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        raise PackageRefused(
+            [f"{what} illisible : JSON imbriqué sur plus de {MAX_JSON_DEPTH} niveaux"]
+        )
+    try:
+        return json.loads(
+            text,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_unique_keys,
+        )
+    except _JsonRefusal as exc:
+        raise PackageRefused([f"{what} illisible : {exc}"]) from exc
+    except json.JSONDecodeError as exc:
+        reason = next((fr for en, fr in _JSON_MESSAGES_FR.items() if exc.msg.startswith(en)), "")
+        raise PackageRefused(
+            [
+                f"{what} illisible : JSON non valide ({reason or 'syntaxe'}, "
+                f"ligne {exc.lineno}, colonne {exc.colno})"
+            ]
+        ) from exc
+    except RecursionError as exc:  # unreachable after the depth scan; kept as a fuse
+        raise PackageRefused([f"{what} illisible : JSON trop imbriqué"]) from exc
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise PackageRefused([f"{what} illisible : nombre trop long"]) from exc
+
+
+def _forbidden_characters(value: Any, path: tuple[Any, ...] = ()) -> Iterator[str]:
+    """Every key and string of the document, whether the schema knows the field or not."""
+    if isinstance(value, str):
+        allowed = _FORBIDDEN_MULTILINE if _pointer(path) in MULTILINE_FIELDS else _FORBIDDEN
+        if allowed.search(value):
+            yield f"champ {_pointer(path)} : {FORBIDDEN_CHARACTER}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _FORBIDDEN.search(key):
+                yield f"nom de champ {_pointer((*path, key))} : {FORBIDDEN_CHARACTER}"
+            yield from _forbidden_characters(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _forbidden_characters(item, (*path, index))
+
+
+# -- the schema ------------------------------------------------------------------------------
+
+
+def _is_integer(_checker: Any, instance: Any) -> bool:
+    # A JSON integer, not 1.0 (which the standard's "integer" admits) nor true.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+_StrictValidator = validators.extend(
+    Draft202012Validator,
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
+@functools.cache
+def load_schema(name: str) -> Any:
+    """`dossier` or `signature`: the validator of `schema/<name>.schema.json`."""
+    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+    _StrictValidator.check_schema(schema)
+    return _StrictValidator(schema)
+
+
+def _schema_messages(error: ValidationError) -> list[str]:
+    where = _pointer(error.absolute_path)
+    keyword = error.validator
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance = error.instance
+    custom = schema.get("x-message-fr")
+    if keyword == "required":
+        missing = [key for key in error.validator_value if key not in instance]
+        return [
+            f"champ obligatoire manquant : {_pointer((*error.absolute_path, key))}"
+            for key in missing
+        ]
+    if keyword == "additionalProperties":
+        known = schema.get("properties", {})
+        return [
+            f"champ inconnu : {_pointer((*error.absolute_path, key))}"
+            for key in instance
+            if key not in known
+        ]
+    if keyword == "type":
+        expected = error.validator_value
+        names = [expected] if isinstance(expected, str) else list(expected)
+        wanted = " ou ".join(_TYPE_NAMES_FR.get(n, n) for n in names)
+        got = _json_type(instance)
+        return [f"champ {where} : type inattendu ({wanted} attendu, {got} reçu)"]
+    if keyword == "enum":
+        admitted = ", ".join(str(v) for v in error.validator_value)
+        return [
+            f"champ {where} : valeur {shown(instance)} non admise (valeurs admises : {admitted})"
+        ]
+    if keyword == "const":
+        return [f"champ {where} : {custom or 'valeur non admise'} (reçu {shown(instance)})"]
+    if keyword == "pattern":
+        return [f"champ {where} : {custom or 'format non valide'}"]
+    if keyword == "maxLength":
+        return [
+            f"champ {where} : trop long ({len(instance)} caractères, "
+            f"{error.validator_value} au plus)"
+        ]
+    if keyword == "minLength":
+        return [f"champ {where} : vide ({error.validator_value} caractère au moins)"]
+    if keyword in ("minimum", "maximum"):
+        low, high = schema.get("minimum"), schema.get("maximum")
+        return [f"champ {where} : {shown(instance)} hors des bornes (de {low} à {high})"]
+    if keyword == "maxItems":
+        return [f"champ {where} : {len(instance)} éléments ({error.validator_value} au plus)"]
+    return [f"champ {where} : valeur non admise ({keyword})"]
+
+
+def _json_type(value: Any) -> str:
+    for name, kind in (("boolean", bool), ("integer", int), ("number", float), ("string", str)):
+        if isinstance(value, kind):
+            return _TYPE_NAMES_FR[name]
+    if value is None:
+        return "null"
+    return _TYPE_NAMES_FR["object" if isinstance(value, dict) else "array"]
+
+
+def schema_errors(name: str, instance: Any, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """French messages for every way `instance` breaks the schema `name`, fields in order.
+    Where a field has an enum or const, its type error would only repeat it."""
+    validator = load_schema(name)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
+    enumerated = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
+    messages: list[str] = []
+    for error in errors:
+        if error.validator == "type" and tuple(error.absolute_path) in enumerated:
+            continue
+        for message in _schema_messages(error):
+            if not any(f" {prefix}" in message for prefix in skip):
+                messages.append(message)
+    return messages
+
+
+# -- reading the container -------------------------------------------------------------------
+
+
 def _safe_relative(path: str) -> str | None:
     """The normalised relative path, or None when it is absolute or escapes the package."""
-    if not path or "\\" in path or "\x00" in path:
+    if not path or "\\" in path or _FORBIDDEN.search(path):
         return None
     pure = PurePosixPath(path)
     if pure.is_absolute() or any(part == ".." for part in pure.parts):
@@ -86,50 +392,113 @@ def _safe_relative(path: str) -> str | None:
     return "/".join(parts) if parts else None
 
 
-# -- reading the container -------------------------------------------------------------------
+def _zip_entry_error(exc: BaseException) -> str:
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in str(exc):
+        return "somme de contrôle CRC-32 incorrecte"
+    if isinstance(exc, zlib.error):
+        return "données compressées corrompues"
+    if isinstance(exc, EOFError):
+        return "données tronquées"
+    if isinstance(exc, NotImplementedError):
+        return "méthode de compression non prise en charge"
+    if isinstance(exc, RuntimeError):
+        return "entrée chiffrée"
+    return "entrée corrompue"
+
+
+def _open_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        return archive, archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, struct.error) as exc:
+        raise PackageRefused(["archive zip illisible ou corrompue"]) from exc
+    except (ValueError, NotImplementedError, RuntimeError) as exc:
+        # e.g. an entry flagged UTF-8 whose name is not
+        raise PackageRefused(["archive zip illisible : répertoire central non valide"]) from exc
+
+
+def _check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    if len(infos) > limits.max_entries:
+        raise PackageRefused([f"archive de {len(infos)} entrées (maximum {limits.max_entries})"])
+    errors: list[str] = []
+    total = 0
+    seen: set[str] = set()
+    for info in infos:
+        name = shown(info.filename, 80)
+        mode = info.external_attr >> 16
+        relative = _safe_relative(info.filename.rstrip("/"))
+        if stat.S_ISLNK(mode):
+            errors.append(f"lien symbolique refusé dans l'archive : {name}")
+        if relative is None:
+            errors.append(f"chemin dangereux refusé dans l'archive : {name}")
+        elif relative in seen:
+            errors.append(f"entrée en double dans l'archive : {name}")
+        else:
+            seen.add(relative)
+        if info.flag_bits & 0x1:
+            errors.append(f"entrée chiffrée (protégée par mot de passe) refusée : {name}")
+        elif not info.is_dir() and info.compress_type not in ZIP_METHODS:
+            errors.append(
+                f"entrée {name} : méthode de compression {info.compress_type} non prise en "
+                "charge (seules « stockée » et « deflate » le sont)"
+            )
+        is_manifest = PurePosixPath(relative or "").name == "dossier.json"
+        if is_manifest and info.file_size > MAX_MANIFEST_BYTES:
+            errors.append(
+                f"{name} trop volumineux ({info.file_size} octets, maximum {MAX_MANIFEST_BYTES})"
+            )
+        total += info.file_size
+    if total > limits.max_uncompressed_bytes:
+        errors.append(
+            f"archive trop volumineuse une fois décompressée ({total} octets, "
+            f"maximum {limits.max_uncompressed_bytes})"
+        )
+    if errors:
+        raise PackageRefused(_capped(errors))
 
 
 def _read_zip(data: bytes, limits: Limits) -> dict[str, bytes]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise PackageRefused(["archive zip illisible ou corrompue"]) from exc
+    archive, infos = _open_zip(data)
     with archive:
-        infos = archive.infolist()
-        if len(infos) > limits.max_entries:
-            raise PackageRefused(
-                [f"archive de {len(infos)} entrées (maximum {limits.max_entries})"]
-            )
-        errors: list[str] = []
-        total = 0
-        for info in infos:
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                errors.append(f"lien symbolique refusé dans l'archive : {info.filename}")
-            if _safe_relative(info.filename.rstrip("/")) is None:
-                errors.append(f"chemin dangereux refusé dans l'archive : {info.filename}")
-            total += info.file_size
-        if total > limits.max_uncompressed_bytes:
-            errors.append(
-                f"archive trop volumineuse une fois décompressée ({total} octets, "
-                f"maximum {limits.max_uncompressed_bytes})"
-            )
-        if errors:
-            raise PackageRefused(errors)
+        _check_zip_entries(infos, limits)
         files: dict[str, bytes] = {}
         read_total = 0
         for info in infos:
             if info.is_dir():
                 continue
-            # Read with a hard cap: the declared sizes of a hostile zip can lie.
-            with archive.open(info) as handle:
-                content = handle.read(limits.max_uncompressed_bytes - read_total + 1)
+            name = shown(info.filename, 80)
+            # Read with a hard cap: the declared sizes of a hostile zip can lie. The cap is
+            # also the size of each chunk zlib may inflate at once, so keep it near the entry.
+            cap = min(limits.max_uncompressed_bytes - read_total, info.file_size) + 1
+            try:
+                with archive.open(info) as handle:
+                    content = handle.read(cap)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                OSError,
+                ValueError,
+                struct.error,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                raise PackageRefused(
+                    [f"entrée {name} de l'archive illisible : {_zip_entry_error(exc)}"]
+                ) from exc
             read_total += len(content)
             if read_total > limits.max_uncompressed_bytes:
                 raise PackageRefused(["archive trop volumineuse une fois décompressée"])
-            name = _safe_relative(info.filename)
-            if name is not None:
-                files[name] = content
+            if len(content) != info.file_size:
+                raise PackageRefused(
+                    [
+                        f"entrée {name} de l'archive : taille déclarée ({info.file_size} "
+                        f"octets) différente de la taille réelle ({len(content)} octets)"
+                    ]
+                )
+            relative = _safe_relative(info.filename)
+            if relative is not None:
+                files[relative] = content
     return _strip_common_root(files)
 
 
@@ -144,47 +513,57 @@ def _strip_common_root(files: dict[str, bytes]) -> dict[str, bytes]:
     return files
 
 
-def _read_directory(root: Path, limits: Limits) -> dict[str, bytes]:
-    """Read the files dossier.json names (and nothing else), refusing links and escapes."""
+def _read_directory(root: Path, limits: Limits) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """The checked manifest and the files it names (nothing else), refusing links and
+    escapes. The manifest is validated before any file it names is touched."""
     manifest_path = root / "dossier.json"
-    if manifest_path.is_symlink() or not manifest_path.is_file():
-        raise PackageRefused(["dossier.json absent à la racine du paquet"])
-    files = {"dossier.json": manifest_path.read_bytes()}
-    manifest = _parse_manifest(files["dossier.json"])
+    try:
+        if manifest_path.is_symlink() or not manifest_path.is_file():
+            raise PackageRefused(["dossier.json absent à la racine du paquet"])
+        size = manifest_path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            raise PackageRefused(
+                [f"dossier.json trop volumineux ({size} octets, maximum {MAX_MANIFEST_BYTES})"]
+            )
+        raw = manifest_path.read_bytes()
+    except OSError as exc:
+        raise PackageRefused(["dossier.json illisible (lecture impossible)"]) from exc
+    manifest = check_manifest(_parse_manifest(raw))
+    order_number = valid_order_number(manifest.get("order_number"))
+    files = {"dossier.json": raw}
     errors: list[str] = []
-    total = len(files["dossier.json"])
+    total = len(raw)
     root_resolved = root.resolve()
-    for entry in manifest.get("documents") or []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            continue
+    for index, entry in enumerate(manifest["documents"]):
         rel = _safe_relative(entry["path"])
         if rel is None:
-            continue  # reported by validation with the manifest's wording
+            continue  # reported by match_documents with the manifest's wording
+        where = f"/documents/{index}/path"
         candidate = root / rel
-        if candidate.is_symlink():
-            errors.append(f"lien symbolique refusé : {entry['path']}")
-            continue
         try:
-            candidate.resolve().relative_to(root_resolved)
-        except ValueError:
-            errors.append(f"chemin hors du paquet : {entry['path']}")
-            continue
-        if candidate.is_file():
-            size = candidate.stat().st_size
-            total += size
-            if total > limits.max_uncompressed_bytes:
-                raise PackageRefused(["paquet trop volumineux"])
-            files[rel] = candidate.read_bytes()
+            if candidate.is_symlink():
+                errors.append(f"champ {where} : lien symbolique refusé : {shown(entry['path'])}")
+                continue
+            try:
+                candidate.resolve().relative_to(root_resolved)
+            except ValueError:
+                errors.append(f"champ {where} : chemin hors du paquet : {shown(entry['path'])}")
+                continue
+            if candidate.is_file():
+                size = candidate.stat().st_size
+                total += size
+                if total > limits.max_uncompressed_bytes:
+                    raise PackageRefused(["paquet trop volumineux"], order_number)
+                files[rel] = candidate.read_bytes()
+        except OSError:
+            errors.append(f"champ {where} : fichier illisible : {shown(entry['path'])}")
     if errors:
-        raise PackageRefused(errors, manifest.get("order_number"))
-    return files
+        raise PackageRefused(_capped(errors), order_number)
+    return manifest, files
 
 
 def _parse_manifest(data: bytes) -> dict[str, Any]:
-    try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageRefused([f"dossier.json illisible : JSON invalide ({exc})"]) from exc
+    manifest = parse_json(data, what="dossier.json", max_bytes=MAX_MANIFEST_BYTES)
     if not isinstance(manifest, dict):
         raise PackageRefused(["dossier.json doit contenir un objet JSON"])
     return manifest
@@ -192,141 +571,69 @@ def _parse_manifest(data: bytes) -> dict[str, Any]:
 
 # -- validating the manifest ----------------------------------------------------------------
 
-
-def _require(
-    obj: Any, key: str, where: str, errors: list[str], kind: type | tuple[type, ...]
-) -> Any:
-    if not isinstance(obj, dict) or key not in obj or obj[key] is None:
-        errors.append(f"champ obligatoire manquant : {where}{key}")
-        return None
-    value = obj[key]
-    if not isinstance(value, kind):
-        errors.append(f"champ {where}{key} : type inattendu")
-        return None
-    return value
+GROUPED_ORDER = "une commande ne peut avoir qu'un seul porteur (commande groupée refusée)"
 
 
-def _validate_person(person: Any, where: str, errors: list[str]) -> None:
-    if not isinstance(person, dict):
-        errors.append(f"{where} doit être un objet")
-        return
-    for key in ("civility", "first_name", "last_name", "email", "mobile"):
-        _require(person, key, f"{where}.", errors, str)
-
-
-def validate_manifest(manifest: dict[str, Any], files: dict[str, bytes]) -> list[PackageFile]:
-    errors: list[str] = []
+def check_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest against schema/dossier.schema.json and what a schema cannot say (a
+    calendar date, one holder). Returns it unchanged, or raises every error at once."""
+    order_number = valid_order_number(manifest.get("order_number"))
     fmt = manifest.get("format")
     if fmt != FORMAT:
         raise PackageRefused(
-            [f"format inconnu : {fmt!r} (attendu {FORMAT!r})"], manifest.get("order_number")
+            [f"champ /format : format inconnu {shown(fmt)} (attendu « {FORMAT} »)"], order_number
         )
-    order_number = _require(manifest, "order_number", "", errors, str)
-    if isinstance(order_number, str) and (not order_number.isdigit() or len(order_number) > 20):
-        errors.append("order_number doit être composé de chiffres")
-    revision = _require(manifest, "revision", "", errors, int)
-    if isinstance(revision, bool) or (isinstance(revision, int) and revision < 1):
-        errors.append("revision doit être un entier ≥ 1")
-    submitted = _require(manifest, "submitted_at", "", errors, str)
-    if isinstance(submitted, str):
+    errors = list(_forbidden_characters(manifest))
+    skip: tuple[str, ...] = ()
+    if "holders" in manifest or "porteurs" in manifest or isinstance(manifest.get("holder"), list):
+        errors.append(GROUPED_ORDER)
+        skip = ("/holder", "/porteurs")
+    errors += schema_errors("dossier", manifest, skip=skip)
+    submitted = manifest.get("submitted_at")
+    if isinstance(submitted, str) and not errors:
         try:
             parse_datetime(submitted)
-        except ValueError as exc:
-            errors.append(f"submitted_at invalide : {exc}")
-    offer = _require(manifest, "offer", "", errors, dict)
-    if offer is not None:
-        _require(offer, "code", "offer.", errors, str)
-    mode = _require(manifest, "delivery_mode", "", errors, str)
-    if mode is not None and mode not in ("shipping", "pickup"):
-        errors.append(f"delivery_mode inconnu : {mode!r}")
-    dossier_type = manifest.get("dossier_type", "dematerialised")
-    if dossier_type != "dematerialised":
-        errors.append(f"dossier_type non pris en charge : {dossier_type!r}")
-    organisation = _require(manifest, "organisation", "", errors, dict)
-    if organisation is not None:
-        _require(organisation, "siren", "organisation.", errors, str)
-        _require(organisation, "name", "organisation.", errors, str)
-    _validate_person(manifest.get("legal_representative"), "legal_representative", errors)
+        except (ValueError, OverflowError):
+            errors.append("champ /submitted_at : date inexistante")
+    if errors:
+        raise PackageRefused(_capped(errors), order_number)
+    return manifest
 
-    for key in ("holders", "porteurs"):
-        if key in manifest:
-            errors.append(
-                "une commande ne peut avoir qu'un seul porteur (commande groupée refusée)"
-            )
-    holder = manifest.get("holder")
-    if isinstance(holder, list):
-        errors.append("une commande ne peut avoir qu'un seul porteur (commande groupée refusée)")
-    elif not isinstance(holder, dict):
-        errors.append("champ obligatoire manquant : holder")
-    elif not holder.get("same_as_legal_representative"):
-        _validate_person(holder, "holder", errors)
-    if isinstance(holder, dict):
-        channel = holder.get("activation_code_channel")
-        if channel not in ("sms", "email"):
-            errors.append("holder.activation_code_channel doit valoir 'sms' ou 'email'")
-    mandataire = manifest.get("mandataire")
-    if mandataire is not None:
-        _validate_person(mandataire, "mandataire", errors)
 
-    payment = _require(manifest, "payment", "", errors, dict)
-    if payment is not None:
-        method = _require(payment, "method", "payment.", errors, str)
-        if method is not None and method not in ("card", "transfer"):
-            errors.append(f"payment.method inconnu : {method!r}")
-        for key in ("amount_ttc",):
-            if payment.get(key) is not None:
-                try:
-                    Decimal(str(payment[key]))
-                except InvalidOperation:
-                    errors.append(f"payment.{key} n'est pas un montant décimal")
-
-    documents = _require(manifest, "documents", "", errors, list)
+def match_documents(manifest: dict[str, Any], files: dict[str, bytes]) -> list[PackageFile]:
+    """The documents a checked manifest names, each found in the package exactly once."""
+    errors: list[str] = []
     result: list[PackageFile] = []
     seen_paths: set[str] = set()
-    for index, entry in enumerate(documents or []):
-        where = f"documents[{index}]"
-        if not isinstance(entry, dict):
-            errors.append(f"{where} doit être un objet")
-            continue
-        path = entry.get("path")
-        doc_type = entry.get("type")
-        if not isinstance(path, str):
-            errors.append(f"{where}.path manquant")
-            continue
+    for index, entry in enumerate(manifest["documents"]):
+        where = f"champ /documents/{index}/path"
+        path = entry["path"]
         rel = _safe_relative(path)
         if rel is None:
-            errors.append(f"{where}.path sort du paquet : {path!r}")
+            errors.append(f"{where} : sort du paquet : {shown(path)}")
             continue
         if rel == "dossier.json":
-            errors.append(f"{where}.path désigne dossier.json")
+            errors.append(f"{where} : désigne dossier.json")
             continue
         if rel not in files:
-            errors.append(f"{where}.path ne désigne aucun fichier du paquet : {path!r}")
+            errors.append(f"{where} : ne désigne aucun fichier du paquet : {shown(path)}")
             continue
         if rel in seen_paths:
-            errors.append(f"{where}.path cité deux fois : {path!r}")
+            errors.append(f"{where} : cité deux fois : {shown(path)}")
             continue
         seen_paths.add(rel)
-        if doc_type not in DOCUMENT_TYPES:
-            errors.append(f"{where}.type inconnu : {doc_type!r}")
-            continue
-        person = entry.get("person")
-        side = entry.get("side")
-        if doc_type == "identity":
-            if person not in PERSON_ROLES:
-                errors.append(f"{where}.person inconnu : {person!r}")
-                continue
-            if side not in ("recto", "verso"):
-                errors.append(f"{where}.side doit valoir 'recto' ou 'verso'")
-                continue
-        else:
-            person, side = None, None
+        doc_type = entry["type"]
+        person, side = (entry["person"], entry["side"]) if doc_type == "identity" else (None, None)
         result.append(
             PackageFile(path=rel, type=doc_type, person=person, side=side, data=files[rel])
         )
     if errors:
-        raise PackageRefused(errors, order_number if isinstance(order_number, str) else None)
+        raise PackageRefused(_capped(errors), valid_order_number(manifest.get("order_number")))
     return result
+
+
+def validate_manifest(manifest: dict[str, Any], files: dict[str, bytes]) -> list[PackageFile]:
+    return match_documents(check_manifest(manifest), files)
 
 
 def read_package_bytes(data: bytes, name: str, limits: Limits | None = None) -> Package:
@@ -342,50 +649,38 @@ def read_package_bytes(data: bytes, name: str, limits: Limits | None = None) -> 
 def read_package_path(path: Path, limits: Limits | None = None) -> Package:
     """A package directory or a `.zip` of it."""
     limits = limits or Limits()
-    if path.is_dir():
-        files = _read_directory(path, limits)
-        manifest = _parse_manifest(files["dossier.json"])
-        documents = validate_manifest(manifest, files)
-        return Package(manifest=manifest, files=documents, name=path.name)
-    if path.is_file():
-        size = path.stat().st_size
-        if size > limits.max_uncompressed_bytes:
-            raise PackageRefused([f"archive trop volumineuse ({size} octets)"])
-        return read_package_bytes(path.read_bytes(), path.name, limits)
-    raise PackageRefused([f"paquet introuvable : {path}"])
+    try:
+        if path.is_dir():
+            manifest, files = _read_directory(path, limits)
+            return Package(
+                manifest=manifest, files=match_documents(manifest, files), name=path.name
+            )
+        if path.is_file():
+            size = path.stat().st_size
+            if size > limits.max_uncompressed_bytes:
+                raise PackageRefused([f"archive trop volumineuse ({size} octets)"])
+            data = path.read_bytes()
+        else:
+            raise PackageRefused([f"paquet introuvable : {display_name(str(path))}"])
+    except OSError as exc:
+        raise PackageRefused([f"paquet illisible : {display_name(str(path))}"]) from exc
+    return read_package_bytes(data, path.name, limits)
 
 
 def parse_signature_event(data: bytes) -> dict[str, Any]:
-    """Validate a `portail-signature/1` event; returns it with `at` parsed."""
-    try:
-        event = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageRefused([f"événement de signature illisible : {exc}"]) from exc
+    """Validate a `portail-signature/1` event against schema/signature.schema.json; returns
+    it with `at` parsed."""
+    event = parse_json(data, what="événement de signature", max_bytes=MAX_EVENT_BYTES)
     if not isinstance(event, dict):
         raise PackageRefused(["l'événement de signature doit être un objet JSON"])
-    errors: list[str] = []
-    if event.get("format") != SIGNATURE_FORMAT:
-        errors.append(f"format inconnu : {event.get('format')!r} (attendu {SIGNATURE_FORMAT!r})")
-    for key in ("order_number", "signer", "status", "identity_verification", "evidence_id", "at"):
-        if not isinstance(event.get(key), str) or not event.get(key):
-            errors.append(f"champ obligatoire manquant : {key}")
-    if event.get("signer") not in (*PERSON_ROLES, None):
-        errors.append(f"signataire inconnu : {event.get('signer')!r}")
-    if event.get("status") not in ("signed", "refused", "expired", None):
-        errors.append(f"statut de signature inconnu : {event.get('status')!r}")
-    if event.get("identity_verification") not in (
-        "self_id_passed",
-        "self_id_failed",
-        "not_done",
-        None,
-    ):
-        errors.append(f"vérification d'identité inconnue : {event.get('identity_verification')!r}")
-    if isinstance(event.get("at"), str):
+    order_number = valid_order_number(event.get("order_number"))
+    errors = list(_forbidden_characters(event))
+    errors += schema_errors("signature", event)
+    if not errors:
         try:
             event["at_parsed"] = parse_datetime(event["at"])
-        except ValueError as exc:
-            errors.append(f"date 'at' invalide : {exc}")
+        except (ValueError, OverflowError):
+            errors.append("champ /at : date inexistante")
     if errors:
-        order = event.get("order_number")
-        raise PackageRefused(errors, order if isinstance(order, str) else None)
+        raise PackageRefused(_capped(errors), order_number)
     return event

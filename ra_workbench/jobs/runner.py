@@ -7,7 +7,6 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ra_workbench.db import write_intent
 from ra_workbench.unit import unit_of_work
 
 
@@ -22,9 +21,5 @@ def resolve(task: str) -> Callable[..., Any]:
 
 def run_in_context(task: str, *args: Any) -> Any:
     func = resolve(task)
-    token = write_intent.set(True)  # a job writes: on SQLite it queues for the write lock
-    try:
-        with unit_of_work():
-            return func(*args)
-    finally:
-        write_intent.reset(token)
+    with unit_of_work():
+        return func(*args)

@@ -31,7 +31,7 @@ from ra_workbench.documents.store import put_blob
 from ra_workbench.dossiers.models import Dossier, SignatureEvent
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from tests.factories import make_dossier
+from tests.factories import make_dossier, make_issuance_request
 
 TODAY = dt.date(2026, 11, 20)
 
@@ -453,6 +453,7 @@ def test_a_holder_with_a_valid_certificate_is_not_unique_until_it_is_revoked(
     issued = make_dossier(db.session, status=DossierStatus.DELIVERED.value, order_number="111111")
     certificate = Certificate(
         dossier_id=issued.id,
+        issuance_request_id=make_issuance_request(db.session, issued).id,
         serial_number="4F2A01",
         subject_serial="S-1",
         subject="CN=CLAIRE DURAND",

@@ -12,12 +12,12 @@ from flask import Flask
 
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.service import evaluate_dossier
+from ra_workbench.checks.tasks import nightly_recheck
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.jobs.queue import dispatch
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.jobs.scheduler import FileClaims, tick
-from ra_workbench.jobs.tasks import nightly_recheck
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import unit_of_work
 from tests.checks.test_service import FakeExtractor, complete_dossier, sign
@@ -107,7 +107,7 @@ def test_the_nightly_recheck_run_twice_changes_nothing(
 def test_a_dossier_waiting_for_requested_documents_is_rechecked_but_not_told_twice(
     app: Flask, extractor: FakeExtractor
 ) -> None:
-    from ra_workbench.jobs.batch import recheck
+    from ra_workbench.checks.recheck import recheck
 
     dossier_id = _ready_dossier(extractor)
     with unit_of_work() as session:

@@ -8,10 +8,10 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import Flask
 
-from ra_workbench.jobs.batch import reminder_number
 from ra_workbench.jobs.rules import ReminderRules
-from ra_workbench.jobs.tasks import send_reminders
 from ra_workbench.notify.models import OutboxMessage
+from ra_workbench.notify.reminders import reminder_number
+from ra_workbench.review.tasks import send_reminders
 from ra_workbench.unit import unit_of_work
 from tests.factories import make_check_run, make_dossier
 

@@ -10,15 +10,21 @@ from flask import Flask
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.audit.service import verify
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
 from ra_workbench.extensions import db
-from ra_workbench.certificates.models import Certificate
+from ra_workbench.issuance.tasks import retention_purge
 from ra_workbench.jobs.rules import current_job_rules
-from ra_workbench.jobs.tasks import retention_purge
 from ra_workbench.review.models import Decision
 from ra_workbench.unit import unit_of_work
-from tests.factories import make_document, make_dossier, make_user, png_bytes
+from tests.factories import (
+    make_document,
+    make_dossier,
+    make_issuance_request,
+    make_user,
+    png_bytes,
+)
 
 
 def _store(app: Flask) -> DocumentStore:
@@ -114,6 +120,7 @@ def test_a_copy_shared_with_a_live_dossier_keeps_its_bytes(app: Flask) -> None:
         session.add(
             Certificate(
                 dossier_id=old.id,
+                issuance_request_id=make_issuance_request(session, old).id,
                 serial_number="01",
                 subject_serial="S1",
                 subject="CN=x",

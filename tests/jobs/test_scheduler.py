@@ -60,7 +60,7 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
     )
     job = queue.fetch_job("sched_nightly_recheck_2026-11-21")
     assert job is not None
-    assert job.args == ("ra_workbench.jobs.tasks:nightly_recheck", "2026-11-21")
+    assert job.args == ("ra_workbench.checks.tasks:nightly_recheck", "2026-11-21")
     assert job.retries_left == len(current_job_rules().retry.intervals)
 
 

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.config import Settings
 from ra_workbench.dossiers.models import PersonRole
 from ra_workbench.extensions import db
@@ -135,8 +136,9 @@ def test_activation_code_goes_to_the_holder_by_the_chosen_channel_and_is_never_s
     )
     issue_certificate(db.session, dossier.id)
     db.session.commit()
+    serial = db.session.scalar(sa.select(Certificate.serial_number))
     with unit_of_work() as session:
-        service.notify_activation_code(session, dossier)
+        service.notify_activation_code(session, dossier, str(serial))
 
     [stored] = _messages("activation_code")
     assert stored.recipient == "c.durand@ateliers-morel.fr"
@@ -146,9 +148,6 @@ def test_activation_code_goes_to_the_holder_by_the_chosen_channel_and_is_never_s
     content = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     code = re.search(r"^\s+(\d{8})\s*$", content, re.MULTILINE)
     assert code is not None
-    from ra_workbench.certificates.models import Certificate
-
-    serial = db.session.scalar(sa.select(Certificate.serial_number))
     assert code.group(1) == service.activation_code_for(str(serial))
 
 
@@ -166,7 +165,7 @@ def test_activation_code_is_withheld_when_the_holders_contact_is_the_mandataires
     dossier = make_dossier(
         db.session, people=[holder, make_person(PersonRole.LEGAL_REPRESENTATIVE), mandataire]
     )
-    assert service.notify_activation_code(db.session, dossier) is None
+    assert service.notify_activation_code(db.session, dossier, "0A1B2C") is None
     assert _messages("activation_code") == []
     withheld = db.session.scalars(
         sa.select(AuditEvent).where(AuditEvent.event_type == "notify.activation_withheld")

@@ -15,14 +15,17 @@ from datetime import date
 from typing import Any
 
 from ra_workbench.extraction.media import MediaError, load_pages
-from ra_workbench.extraction.mrz import codec
+from ra_workbench.extraction.mrz import codec, glyphs
 from ra_workbench.extraction.mrz.reader import Reading, rank_of, read_page
 
 __all__ = ["EXTRACTOR_VERSION", "IdentityReading", "MediaError", "read_identity", "read_image"]
 
 log = logging.getLogger(__name__)
 
-EXTRACTOR_VERSION = "mrz-2"  # segmentation by glyph walk, model ocrb-mlp-7, new repairs
+# mrz-2: segmentation by glyph walk, new repairs; then the shipped glyph model's sha256, so
+# that readings cached with another model are redone. Short: extraction.EXTRACTOR_VERSION,
+# which includes it, is stored in 32 characters.
+EXTRACTOR_VERSION = f"mrz-2.{glyphs.MODEL_SHA256[:8]}"
 PDF_DPI = 200
 PDF_MAX_PAGES = 2
 

@@ -3,21 +3,22 @@
 MRZ lines are monospaced and always full (fillers pad them), so a line of N characters is
 N equal cells between its first and last ink: no free-form segmentation is needed. Each
 cell goes through a small neural network learnt from the OCR-B glyphs of fonts-ocr-b,
-rendered and degraded the way scans and photos degrade them. The network is trained on
-first use (a few seconds) and cached as plain arrays under the data directory.
+rendered and degraded the way scans and photos degrade them. The network is trained once,
+by scripts/train_glyphs.py (scikit-learn, the `train` extra), and ships with the package as
+plain arrays (ocrb_glyphs.npz) that numpy alone reads.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import io
 import logging
 import os
 import random
-import tempfile
-import threading
 import warnings
-from collections.abc import Iterator
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -331,114 +332,76 @@ def read_cells(model: GlyphModel, cells: LineCells) -> LineReading:
     return LineReading(text=text, confidence=best, alternatives=alternatives)
 
 
-_model_lock = threading.Lock()
-_model: GlyphModel | None = None
+# The trained classifier ships inside the package as plain arrays (no pickle), so reading
+# never depends on which scikit-learn, OpenCV or FreeType rendered and fitted it on a given
+# machine, and a first run has nothing to train. scripts/train_glyphs.py regenerates it;
+# its sha256 is part of EXTRACTOR_VERSION, so cached readings of another model are not reused.
+MODEL_FILE = Path(__file__).with_name("ocrb_glyphs.npz")
+MODEL_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+_WEIGHTS = ("w1", "b1", "w2", "b2", "mean")
+# Fixed zip entry dates: the same weights always give the same file, hence the same sha256.
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
-def _cache_dirs() -> list[Path]:
-    """Where the trained model may be: the data directory's cache when one is configured,
-    then the user's cache (shared by every data directory on the machine, so that tests and
-    benchmarks with throw-away data directories do not train again). /tmp only when neither
-    is writable: a shared, world-writable place is not read otherwise."""
-    base = os.environ.get("RA_WORKBENCH_DATA")
-    candidates = [Path(base) / "cache"] if base else []
-    candidates += [Path.home() / ".cache" / "ra_workbench"]
-    usable = []
-    for directory in candidates:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(directory, os.W_OK | os.R_OK):
-            usable.append(directory)
-    if usable:
-        return usable
-    private = Path(tempfile.gettempdir()) / f"ra_workbench-{os.getuid()}"
-    with contextlib.suppress(OSError):
-        private.mkdir(mode=0o700, exist_ok=True)
-    return [private]
+class GlyphModelError(RuntimeError):
+    """The model file is missing, altered, or was made for other cells or another alphabet."""
 
 
-def _model_name() -> str:
-    digest = hashlib.sha256(f"{MODEL_VERSION}:{CELL_W}x{CELL_H}".encode()).hexdigest()[:12]
-    return f"mrz-glyphs-{digest}.npz"
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _model_path() -> Path:
-    return _cache_dirs()[0] / _model_name()
-
-
-def _load(path: Path) -> GlyphModel | None:
+def save_model(model: GlyphModel, path: Path) -> str:
+    """Write `model` to `path` as an .npz readable with numpy alone (atomically: a reader
+    never sees half a file). Returns the file's sha256."""
+    arrays = {name: getattr(model, name) for name in _WEIGHTS}
+    arrays |= {
+        "model_version": np.array(MODEL_VERSION),
+        "alphabet": np.array(ALPHABET),
+        "cell": np.array([CELL_H, CELL_W]),
+    }
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            return GlyphModel(data["w1"], data["b1"], data["w2"], data["b2"], data["mean"])
-    except FileNotFoundError:
-        return None
-    except (OSError, KeyError, ValueError):
-        log.warning("cache du modèle OCR-B illisible (%s), nouvel apprentissage", path)
-        return None
-
-
-def _save(model: GlyphModel, path: Path) -> None:
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
-    try:
-        np.savez(tmp, w1=model.w1, b1=model.b1, w2=model.w2, b2=model.b2, mean=model.mean)
-        tmp.replace(path)  # atomic: a reader never sees half a file
-    except OSError:
-        log.warning("impossible d'écrire le cache du modèle OCR-B dans %s", path.parent)
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+            for name, array in arrays.items():
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+                archive.writestr(
+                    zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE), buffer.getvalue()
+                )
+        tmp.replace(path)
+    finally:
         tmp.unlink(missing_ok=True)
+    return file_sha256(path)
 
 
-def _find_cached(directories: list[Path]) -> GlyphModel | None:
-    name = _model_name()
-    for k, directory in enumerate(directories):
-        model = _load(directory / name)
-        if model is not None:
-            if k > 0:  # found in a shared cache: copy it where it is looked for first
-                _save(model, directories[0] / name)
-            return model
-    return None
-
-
-def glyph_model() -> GlyphModel:
-    """The OCR-B cell classifier: from a cache, or trained now (deterministic) and cached.
-
-    An exclusive file lock makes concurrent processes (test workers, service workers) wait
-    for the first one's training instead of training in parallel.
-    """
-    global _model  # noqa: PLW0603 - one model per process, loaded once
-    with _model_lock:
-        if _model is not None:
-            return _model
-        directories = _cache_dirs()
-        model = _find_cached(directories)
-        if model is None:
-            lock_path = directories[0] / f".{_model_name()}.lock"
-            with _file_lock(lock_path):
-                model = _find_cached(directories)  # trained by another process meanwhile?
-                if model is None:
-                    model = train_glyph_model()
-                    for directory in dict.fromkeys(directories[:2]):
-                        _save(model, directory / _model_name())
-        _model = model
-        return model
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
+def load_model(path: Path, *, sha256: str | None = None) -> GlyphModel:
+    """The model stored at `path`, checked against `sha256` when given and against this
+    code's cells and alphabet."""
     try:
-        handle = path.open("a+b")
-    except OSError:
-        yield  # no lock possible (read-only cache): train regardless
-        return
-    with handle:
-        try:
-            import fcntl
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GlyphModelError(f"modèle OCR-B introuvable ({path}) : {exc}") from exc
+    if sha256 is not None and hashlib.sha256(data).hexdigest() != sha256:
+        raise GlyphModelError(f"modèle OCR-B altéré ({path}) : sha256 inattendu")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            weights = {name: arrays[name] for name in _WEIGHTS}
+            alphabet = str(arrays["alphabet"])
+            cell = tuple(int(v) for v in arrays["cell"])
+    except (OSError, KeyError, ValueError) as exc:
+        raise GlyphModelError(f"modèle OCR-B illisible ({path}) : {exc}") from exc
+    if alphabet != ALPHABET or cell != (CELL_H, CELL_W):
+        raise GlyphModelError(
+            f"modèle OCR-B fait pour d'autres cellules ou un autre alphabet ({path})"
+        )
+    return GlyphModel(**weights)
 
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        except (ImportError, OSError):
-            pass
-        yield
+
+@functools.cache
+def glyph_model() -> GlyphModel:
+    """The OCR-B cell classifier shipped with the package, read once per process."""
+    return load_model(MODEL_FILE, sha256=MODEL_SHA256)
 
 
 # ---------------------------------------------------------------------------- training
@@ -548,7 +511,7 @@ def training_set(lines: int = TRAIN_LINES, seed: int = TRAIN_SEED) -> tuple[np.n
 def one_blas_thread() -> contextlib.AbstractContextManager[object]:
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    except ImportError:  # pragma: no cover - a declared dependency; the reading works without
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
@@ -556,8 +519,9 @@ def one_blas_thread() -> contextlib.AbstractContextManager[object]:
 def train_glyph_model(
     lines: int = TRAIN_LINES, seed: int = TRAIN_SEED, hidden: int = HIDDEN_UNITS
 ) -> GlyphModel:
-    """Fit the cell classifier on rendered, degraded OCR-B lines (deterministic)."""
-    from sklearn.neural_network import MLPClassifier
+    """Fit the cell classifier on rendered, degraded OCR-B lines (deterministic for given
+    versions of scikit-learn, OpenCV and FreeType). Only scripts/train_glyphs.py calls it."""
+    from sklearn.neural_network import MLPClassifier  # the `train` extra, not the runtime
 
     log.info("apprentissage du modèle OCR-B (%d lignes)", lines)
     x, y = training_set(lines, seed)
