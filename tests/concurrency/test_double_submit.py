@@ -12,6 +12,7 @@ or locking error reaches anyone.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -275,6 +276,6 @@ def _danger_messages(outcomes: list[Outcome]) -> list[str]:
     seen = []
     for outcome in outcomes:
         if outcome.error or outcome.status >= 500:
-            seen.append(f"HTTP {outcome.status}: {outcome.excerpt(90)}")
-        seen += [text[:90] for category, text in outcome.flashes if category == "danger"]
-    return seen
+            seen.append(f"HTTP {outcome.status}: {outcome.excerpt(120)}")
+        seen += [text[:120] for category, text in outcome.flashes if category == "danger"]
+    return [re.sub(r"\d+", "N", text) for text in seen]  # times and ids apart, one line each
