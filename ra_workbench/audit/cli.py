@@ -13,7 +13,46 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from ra_workbench.audit.seal import SealNotice
+from ra_workbench.audit.service import send_seals_with
 from ra_workbench.unit import unit_of_work
+
+SEAL_TEMPLATE = "audit_seal"  # the outbox's template column: which kind of message this is
+
+
+def outbox_mailer(session: Any, recipient: str, notice: SealNotice, dedup_key: str) -> None:
+    """Hand a seal notice to the notify outbox, sent by notify's own job after the commit.
+
+    notify's templates are for customers, so the notice, already rendered and signed, is
+    stored as it is through the outbox model. This module is the audit domain's shell: the
+    one place in audit allowed to reach notify (the trail itself sits below it)."""
+    import sqlalchemy as sa
+
+    from ra_workbench.notify.models import OutboxMessage
+    from ra_workbench.notify.service import SEND_TASK, Channel, MessageState
+    from ra_workbench.unit import defer_job
+
+    key = dedup_key[:200]
+    if session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
+        return
+    message = OutboxMessage(
+        dossier_id=None,
+        channel=Channel.EMAIL,
+        recipient=recipient,
+        template=SEAL_TEMPLATE,
+        subject=notice.subject[:300],
+        body=notice.body,
+        state=MessageState.QUEUED,
+        dedup_key=key,
+    )
+    session.add(message)
+    session.flush()
+    defer_job(session, SEND_TASK, message.id, job_id=f"notify-{message.id}")
+
+
+# Every app the factory builds imports this module (configure_cli registers the commands):
+# web, worker and CLI alike, so the seal job finds its way to the outbox wherever it runs.
+send_seals_with(outbox_mailer)
 
 
 @click.group("audit")
@@ -109,7 +148,6 @@ def seal_command(initialise: bool, as_json: bool) -> None:
     RFC 3161 si configuré, e-mail signé aux superviseurs ; code 1 si le journal est altéré."""
     from ra_workbench.audit.seal import seal_block
     from ra_workbench.audit.service import count_entries, seal_head
-    from ra_workbench.audit.tasks import outbox_mailer
 
     with unit_of_work() as session:
         total = count_entries(session)

@@ -341,9 +341,17 @@ def verify(session: Session, *, progress: Any = None, seals: Sequence[Seal] = ()
 
 # --- sealing ---------------------------------------------------------------------------
 
-# How a seal notice leaves: (session, recipient, notice, dedup key). The shell passes one
-# (audit/tasks.py writes it to the outbox); the audit domain itself sends nothing.
+# How a seal notice leaves: (session, recipient, notice, dedup key). The audit trail sits
+# below notify and sends nothing itself: a shell tells it how (audit/cli.py registers the
+# notify outbox), as the job queue tells the unit of work how to dispatch.
 Mailer = Callable[[Session, str, SealNotice, str], None]
+_seal_mailers: list[Mailer] = []
+
+
+def send_seals_with(mailer: Mailer) -> None:
+    """Register how seal notices and alerts reach the supervisors (idempotent)."""
+    if mailer not in _seal_mailers:
+        _seal_mailers.append(mailer)
 
 
 @dataclass(frozen=True)
@@ -368,10 +376,20 @@ def seal_head(
 ) -> SealOutcome:
     """Verify the trail, then seal its head: a signed record appended to every place's seal
     log, time-stamped by the TSA when one is configured, an `audit.sealed` entry, and the
-    signed notice handed to `mailer` for each supervisor. An altered trail is not sealed:
-    the supervisors get an alert instead. Flushes; the caller commits."""
+    signed notice handed to the mailer (`mailer`, else those registered with
+    `send_seals_with`) for each supervisor. An altered trail is not sealed: the supervisors
+    get an alert instead. Flushes; the caller commits."""
     settings = current_app.config["RA_SETTINGS"]
     recipients = tuple(settings.audit_seal_recipients)
+    mailers = [mailer] if mailer is not None else list(_seal_mailers)
+    if recipients and not mailers:
+        log.warning("audit seal: no mailer registered, the supervisors will not be told")
+
+    def send(notice: SealNotice, dedup: str) -> None:
+        for recipient in recipients:
+            for deliver in mailers:
+                deliver(session, recipient, notice, f"{dedup}:{recipient}")
+
     report = verify(session, progress=progress)
     vouched = any(place.high_water is not None for place in report.places)
     blocking = [
@@ -383,9 +401,7 @@ def seal_head(
     if blocking:
         notice = alert_notice(report.problems, report.entries)
         log.error("audit seal refused: %s", "; ".join(p.message for p in report.problems))
-        if mailer is not None:
-            for recipient in recipients:
-                mailer(session, recipient, notice, f"audit-alert:{stamp.isoformat()}:{recipient}")
+        send(notice, f"audit-alert:{stamp.isoformat()}")
         return SealOutcome(report, None, notice, recipients=recipients, refused=True)
     if report.head_seq is None or report.genesis is None or report.head_hash is None:
         return SealOutcome(report, None, None, recipients=recipients)
@@ -425,9 +441,7 @@ def seal_head(
         },
     )
     notice = seal_notice(seal, places=written, timestamp_note=timestamp_note, failed_places=failed)
-    if mailer is not None:
-        for recipient in recipients:
-            mailer(session, recipient, notice, f"audit-seal:{seal.at}:{recipient}")
+    send(notice, f"audit-seal:{seal.at}")
     return SealOutcome(report, seal, notice, written, failed, timestamp_note, recipients)
 
 
