@@ -168,33 +168,3 @@ def test_tesseract_is_asked_only_about_readings_whose_check_digits_fail():
     assert better.facts.valid
     assert list(better.facts.lines) == truth
     assert better.engine == "ocrb+tesseract"
-
-
-def test_the_glyph_model_is_trained_once_and_shared_between_data_directories(tmp_path, monkeypatch):
-    import numpy as np
-
-    from ra_workbench.extraction.mrz import glyphs
-
-    home = tmp_path / "home"
-    monkeypatch.setattr(glyphs.Path, "home", lambda: home)
-    monkeypatch.setattr(glyphs, "_model", None)
-    calls = []
-
-    def fake_training() -> glyphs.GlyphModel:
-        calls.append(1)
-        z = np.zeros((2, 2), dtype=np.float32)
-        return glyphs.GlyphModel(z, z[0], z, z[0], z[0])
-
-    monkeypatch.setattr(glyphs, "train_glyph_model", fake_training)
-    monkeypatch.setenv("RA_WORKBENCH_DATA", str(tmp_path / "data-1"))
-    glyphs.glyph_model()
-    assert calls == [1]
-    assert (tmp_path / "data-1" / "cache" / glyphs._model_name()).exists()
-    assert (home / ".cache" / "ra_workbench" / glyphs._model_name()).exists()
-
-    # Another process with another data directory: found in the user's cache, not retrained.
-    monkeypatch.setattr(glyphs, "_model", None)
-    monkeypatch.setenv("RA_WORKBENCH_DATA", str(tmp_path / "data-2"))
-    glyphs.glyph_model()
-    assert calls == [1]
-    assert (tmp_path / "data-2" / "cache" / glyphs._model_name()).exists()

@@ -337,7 +337,7 @@ def read_cells(model: GlyphModel, cells: LineCells) -> LineReading:
 # machine, and a first run has nothing to train. scripts/train_glyphs.py regenerates it;
 # its sha256 is part of EXTRACTOR_VERSION, so cached readings of another model are not reused.
 MODEL_FILE = Path(__file__).with_name("ocrb_glyphs.npz")
-MODEL_SHA256 = "0000000000000000000000000000000000000000000000000000000000000000"
+MODEL_SHA256 = "efe51fe4f5e0ca18bc0cf0098346b2c12719cfad5ac419faa92f4b811beb91a4"
 _WEIGHTS = ("w1", "b1", "w2", "b2", "mean")
 # Fixed zip entry dates: the same weights always give the same file, hence the same sha256.
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
@@ -365,7 +365,7 @@ def save_model(model: GlyphModel, path: Path) -> str:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
             for name, array in arrays.items():
                 buffer = io.BytesIO()
-                np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+                np.lib.format.write_array(buffer, np.asarray(array), allow_pickle=False)
                 archive.writestr(
                     zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE), buffer.getvalue()
                 )
