@@ -73,10 +73,9 @@ def _pass(  # noqa: PLR0917 - one call site, all needed
     from redis import Redis
 
     from ra_workbench.checks.models import CheckRun
+    from ra_workbench.checks.recheck import RECHECK_TASK, recheck_candidates
     from ra_workbench.extensions import db
-    from ra_workbench.jobs.batch import recheck_candidates
     from ra_workbench.jobs.queue import enqueue, rq_queue
-    from ra_workbench.jobs.tasks import RECHECK_TASK
 
     connection = Redis.from_url(redis_url)
     connection.flushdb()
