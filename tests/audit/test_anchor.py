@@ -14,6 +14,7 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -46,12 +47,14 @@ def second_directory(
 def redis_anchor(
     app: Flask, settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """An anchor in a Redis key (on another machine in production); a fresh key per test."""
+    """An anchor in a Redis key (on another machine in production); a fresh key per test, in
+    a database of its own (the job tests flush the queue's)."""
     key = f"ra-test:audit:{uuid.uuid4().hex}"
-    spec = f"{redis_url.rstrip('/')}/{key}"
+    server = urlsplit(redis_url)
+    spec = f"{server.scheme}://{server.netloc}/15/{key}"
     monkeypatch.setattr(settings, "audit_anchors", (spec,))
     yield spec
-    connection = Redis.from_url(redis_url)
+    connection = Redis.from_url(f"{server.scheme}://{server.netloc}/15")
     connection.delete(key, f"{key}:seals", f"{key}:chains")
     connection.close()
 
