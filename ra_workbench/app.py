@@ -9,12 +9,16 @@ from typing import Any
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 
+import ra_workbench.models  # noqa: F401 - registers every table on the metadata
 from ra_workbench import journey
+from ra_workbench.checks.rules import load_rules
+from ra_workbench.cli import register_commands
 from ra_workbench.config import Settings
 from ra_workbench.db import write_intent
 from ra_workbench.documents import store as document_store
 from ra_workbench.extensions import csrf, db, login_manager, migrate
 from ra_workbench.jobs import queue as jobs_queue
+from ra_workbench.web import register_blueprints
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,7 +62,6 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
 
 
 def configure_database(app: Flask) -> None:
-    import ra_workbench.models  # noqa: F401 - registers every table on the metadata
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
@@ -92,7 +95,6 @@ def _writer() -> bool:
 
 def configure_rules(app: Flask) -> None:
     """Load and validate rules/ at start-up: a malformed file stops the app with its name."""
-    from ra_workbench.checks.rules import load_rules
 
     app.config["RA_RULES"] = load_rules(app.config["RA_SETTINGS"].rules_dir)
 
@@ -129,12 +131,10 @@ def configure_security(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-    from ra_workbench.web import register_blueprints
 
     register_blueprints(app)
 
 
 def configure_cli(app: Flask) -> None:
-    from ra_workbench.cli import register_commands
 
     register_commands(app)

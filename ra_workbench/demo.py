@@ -13,6 +13,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ra_workbench.accounts.models import User
+from ra_workbench.accounts.service import create_user
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.extensions import db
+from ra_workbench.ingest.package import read_package_path
+from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+from ra_workbench.unit import unit_of_work
 
 DEMO_PASSWORD = "demo-ra-2026!"  # noqa: S105 - printed demo login, documented in the README
 DEMO_USERS = (
@@ -24,8 +30,6 @@ DEMO_USERS = (
 
 
 def ensure_demo_users() -> list[tuple[str, str]]:
-    from ra_workbench.accounts.service import create_user
-    from ra_workbench.unit import unit_of_work
 
     created = []
     with unit_of_work() as session:
@@ -69,11 +73,7 @@ def demo_signature_events(order_number: str, signers: list[str], rng: random.Ran
 @with_appcontext
 def demo_command(count: int, seed: int) -> None:
     """Comptes de démonstration et dossiers d'exemple (idempotent)."""
-    from ra_workbench.dossiers.models import Dossier
-    from ra_workbench.extensions import db
-    from ra_workbench.ingest.package import read_package_path
-    from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
-    from ra_workbench.synth.packages import generate_batch
+    from ra_workbench.synth.packages import generate_batch  # noqa: PLC0415 - synth loads OpenCV
 
     users = ensure_demo_users()
     existing = db.session.scalar(sa.select(sa.func.count(Dossier.id))) or 0

@@ -26,6 +26,7 @@ from ra_workbench.checks.facts import (
 from ra_workbench.checks.names import compact, first_name_among
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, Outcome, RuleResult
 from ra_workbench.checks.rules import MEGABYTE, Rules
+from ra_workbench.documents.models import DOCUMENT_TYPE_LABELS_FR
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, PersonRole
 from ra_workbench.extraction.kbis.identifiers import siren_is_valid
 
@@ -289,7 +290,6 @@ def required_documents(facts: DossierFacts, rules: Rules) -> list[tuple[str, str
 
 @rule("dossier.documents_complete")
 def documents_complete(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
-    from ra_workbench.documents.models import DOCUMENT_TYPE_LABELS_FR
 
     problems = []
     for doc_type, person in required_documents(facts, rules):

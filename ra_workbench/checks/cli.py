@@ -13,6 +13,9 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from ra_workbench.checks.recheck import recheck, recheck_candidates
+from ra_workbench.checks.service import CheckError, evaluate_dossier, find_dossier_id, run_to_json
+from ra_workbench.clock import today_in_paris
 from ra_workbench.unit import unit_of_work
 
 OUTCOME_LABELS_FR = {
@@ -35,12 +38,6 @@ def _print_human(body: dict[str, object]) -> None:
 
 
 def _check_one(order_number: str, at: dt.date | None, as_json: bool) -> None:
-    from ra_workbench.checks.service import (
-        CheckError,
-        evaluate_dossier,
-        find_dossier_id,
-        run_to_json,
-    )
 
     try:
         with unit_of_work() as session:
@@ -58,8 +55,6 @@ def _check_one(order_number: str, at: dt.date | None, as_json: bool) -> None:
 
 
 def _check_all(at: dt.date | None, force: bool, as_json: bool) -> None:
-    from ra_workbench.checks.recheck import recheck, recheck_candidates
-    from ra_workbench.clock import today_in_paris
 
     day = at or today_in_paris()
     with unit_of_work() as session:

@@ -23,6 +23,7 @@ from ra_workbench.checks.names import compact, fold
 from ra_workbench.documents.models import Document, DocumentType, Extraction
 from ra_workbench.dossiers.models import Dossier, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.ingest.service import latest_signatures
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +366,6 @@ def build_facts(
 ) -> DossierFacts:
     """Facts for the dossier's current revision. `extract` maps documents to their
     extraction results (None when the extractor failed), through the cache."""
-    from ra_workbench.ingest.service import latest_signatures
 
     documents = dossier.current_documents()
     extractions = extract(session, documents)

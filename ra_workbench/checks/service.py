@@ -13,6 +13,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session, scoped_session, selectinload
 
 from ra_workbench.audit.service import record
@@ -45,7 +46,6 @@ def today_in_paris() -> dt.date:
 
 
 def current_rules() -> Rules:
-    from flask import current_app
 
     rules: Rules = current_app.config["RA_RULES"]
     return rules

@@ -268,10 +268,10 @@ def change_shipment_state(
 
 def shipment_label_pdf(session: Session, shipment: Shipment) -> bytes:
     """An A4 page: the address label (top) and the packing slip (bottom)."""
-    from reportlab.graphics.barcode import code128
-    from reportlab.lib.pagesizes import A4
-    from reportlab.lib.units import mm
-    from reportlab.pdfgen import canvas
+    from reportlab.graphics.barcode import code128  # noqa: PLC0415 - reportlab is heavy; only rendering a delivery slip needs it
+    from reportlab.lib.pagesizes import A4  # noqa: PLC0415 - reportlab, as above
+    from reportlab.lib.units import mm  # noqa: PLC0415 - reportlab, as above
+    from reportlab.pdfgen import canvas  # noqa: PLC0415 - reportlab, as above
 
     dossier = _dossier(session, shipment.dossier_id)
     certificate = _latest_certificate(session, dossier.id)

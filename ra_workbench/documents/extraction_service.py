@@ -16,7 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ra_workbench import extraction
 from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.documents.store import store
+from ra_workbench.extraction import extract_document
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +30,8 @@ _CACHED = sa.select(Extraction.sha256, Extraction.kind, Extraction.result).where
 
 
 def extractor_version() -> str:
-    from ra_workbench.extraction import EXTRACTOR_VERSION
-
-    return EXTRACTOR_VERSION
+    # Read on the package, not imported by name: computing it loads the MRZ reader (OpenCV).
+    return str(extraction.EXTRACTOR_VERSION)
 
 
 def _cached(
@@ -47,8 +49,6 @@ def _cached(
 def _extract_and_store(
     session: Session, document: Document, *, today: dt.date, version: str
 ) -> dict[str, Any]:
-    from ra_workbench.documents.store import store
-    from ra_workbench.extraction import extract_document
 
     data = store().read(document.sha256)
     result = extract_document(data, document.type, filename=document.original_name, today=today)

@@ -25,6 +25,12 @@ import time
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from ra_workbench.extraction import media
+from ra_workbench.extraction.kbis import KBIS_VERSION, kbis_from_text, read_kbis
+from ra_workbench.extraction.kbis.normalize import fold
+from ra_workbench.extraction.kbis.text import document_text, pdf_text_layer
+from ra_workbench.extraction.mandate import mandate_from_text, read_mandate
+
 if TYPE_CHECKING:
     from ra_workbench.extraction.kbis.text import DocumentText
 
@@ -42,8 +48,7 @@ def __getattr__(name: str) -> Any:
     # Computed on first use: importing the MRZ reader pulls in OpenCV, which code that only
     # needs `extraction.kbis.identifiers` (the rules) should not pay for.
     if name == "EXTRACTOR_VERSION":
-        from ra_workbench.extraction.kbis import KBIS_VERSION
-        from ra_workbench.extraction.mrz import EXTRACTOR_VERSION as MRZ_VERSION
+        from ra_workbench.extraction.mrz import EXTRACTOR_VERSION as MRZ_VERSION  # noqa: PLC0415 - the MRZ reader pulls in OpenCV; users of extraction.kbis (the rules) must not pay for it
 
         version = f"{ENTRY_VERSION}+{MRZ_VERSION}+{KBIS_VERSION}"
         globals()["EXTRACTOR_VERSION"] = version
@@ -67,8 +72,6 @@ def _result(filename: str | None, declared: str | None) -> dict[str, Any]:
 
 def _pages(data: bytes, media_type: str) -> int:
     """Page count after the same safety checks the readers make (raises MediaError)."""
-    from ra_workbench.extraction import media
-    from ra_workbench.extraction.kbis.text import pdf_text_layer
 
     if media_type == media.MEDIA_PDF:
         return pdf_text_layer(data, max_pages=0).pages
@@ -83,9 +86,6 @@ def _pages(data: bytes, media_type: str) -> int:
 def _recognise(data: bytes, text: DocumentText, out: dict[str, Any]) -> bool:
     """Sets the type and reading when the text is a registry extract, a mandate or a
     payment proof."""
-    from ra_workbench.extraction.kbis import kbis_from_text
-    from ra_workbench.extraction.kbis.normalize import fold
-    from ra_workbench.extraction.mandate import mandate_from_text
 
     kbis = kbis_from_text(text)
     if kbis.kind != "unknown":
@@ -105,8 +105,7 @@ def _recognise(data: bytes, text: DocumentText, out: dict[str, Any]) -> bool:
 def _guess(data: bytes, out: dict[str, Any], today: date | None) -> None:
     """No declared kind: the cheap reading first (a PDF's text layer), then the MRZ, then
     OCR."""
-    from ra_workbench.extraction.kbis.text import document_text
-    from ra_workbench.extraction.mrz import read_identity
+    from ra_workbench.extraction.mrz import read_identity  # noqa: PLC0415 - the MRZ reader pulls in OpenCV (see __getattr__)
 
     text = document_text(data, ocr=False)
     if text.source == "text_layer" and _recognise(data, text, out):
@@ -128,7 +127,6 @@ def extract_document(
 ) -> dict[str, Any]:
     """What can be read off one uploaded file (see the module docstring). `kind` is the
     declared document type (identity, kbis, mandate, payment_proof) or None to guess."""
-    from ra_workbench.extraction import media
 
     started = time.perf_counter()
     out = _result(filename, kind)
@@ -138,17 +136,13 @@ def extract_document(
         out["media_type"] = media.sniff_media_type(data)
         out["pages"] = _pages(data, out["media_type"])
         if kind == "identity":
-            from ra_workbench.extraction.mrz import read_identity
+            from ra_workbench.extraction.mrz import read_identity  # noqa: PLC0415 - the MRZ reader pulls in OpenCV (see __getattr__)
 
             identity = read_identity(data, today=today)
             out["mrz"] = identity.to_json() if identity is not None else None
         elif kind == "kbis":
-            from ra_workbench.extraction.kbis import read_kbis
-
             out["kbis"] = read_kbis(data).to_json()
         elif kind == "mandate":
-            from ra_workbench.extraction.mandate import read_mandate
-
             out["mandate"] = read_mandate(data).to_json()
         elif kind == "payment_proof":
             pass  # checked by hand; the file only has to decode

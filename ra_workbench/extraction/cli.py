@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from ra_workbench.extraction import extract_document
+
 DOCUMENT_TYPES = ("identity", "kbis", "mandate", "payment_proof")
 
 
@@ -62,7 +64,6 @@ def extract_command(
     files: tuple[Path, ...], kind: str | None, at: dt.datetime | None, as_json: bool
 ) -> None:
     """Lire la MRZ, l'extrait Kbis ou le mandat de chaque fichier."""
-    from ra_workbench.extraction import extract_document
 
     today = at.date() if at else None
     missing = 0

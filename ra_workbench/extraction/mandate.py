@@ -21,6 +21,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
+
 from ra_workbench.extraction import media
 from ra_workbench.extraction.kbis.dates import find_date_after, first_date
 from ra_workbench.extraction.kbis.text import DocumentText, document_text
@@ -140,8 +143,6 @@ def _text(value: Any) -> str | None:
 
 def pdf_signatures(data: bytes) -> tuple[SignatureReading, ...]:
     """The filled signature fields of a PDF (AcroForm fields, kids included)."""
-    from pypdf import PdfReader
-    from pypdf.generic import DictionaryObject
 
     signatures: list[SignatureReading] = []
     try:

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
 
 # Limits. An A4 page at 300 dpi is ~8.7 Mpx; phone photos are ~12-50 Mpx.
 MAX_IMAGE_PIXELS = 60_000_000
@@ -72,8 +74,6 @@ class PdfInfo:
 
 def inspect_pdf(data: bytes, *, probe_text: bool = True) -> PdfInfo:
     """Page count, encryption and (when probe_text) whether any page carries a text layer."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     try:
         with warnings.catch_warnings():
@@ -134,7 +134,6 @@ def bounded_dpi(
 ) -> int:
     """`dpi`, lowered so that no page from first to last renders to more than `max_pixels`:
     a PDF page may be 200 inches square, a decompression bomb at 200 dpi."""
-    from pypdf import PdfReader
 
     try:
         with warnings.catch_warnings():
@@ -162,8 +161,8 @@ def render_pdf_pages(
     max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> list[np.ndarray]:
     """Render PDF pages to RGB arrays with poppler (pdf2image), bounded in pages and time."""
-    from pdf2image import convert_from_bytes
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+    from pdf2image import convert_from_bytes  # noqa: PLC0415 - pdf2image (poppler) only when a PDF is rasterised
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError  # noqa: PLC0415 - pdf2image, as above
 
     info = check_pdf(data)
     last = min(last_page or info.page_count, info.page_count)

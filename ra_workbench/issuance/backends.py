@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from ra_workbench.config import _persistent_secret
 from ra_workbench.issuance.ca import (
     CAError,
     CertificateProfile,
@@ -21,6 +22,7 @@ from ra_workbench.issuance.ca import (
     LocalCA,
     SubjectIdentity,
 )
+from ra_workbench.issuance.config import issuance_config
 
 
 class CABackend(abc.ABC):
@@ -69,14 +71,12 @@ class FailingCABackend(CABackend):
 def ca_passphrase() -> str:
     """RA_WORKBENCH_CA_PASSPHRASE, or one generated once and kept in <data dir>/secrets
     (readable by the service account only), so that a bare `make demo` works."""
-    from ra_workbench.config import _persistent_secret
 
     settings = current_app.config["RA_SETTINGS"]
     return str(settings.ca_passphrase or _persistent_secret(settings.data_dir, "ca_passphrase"))
 
 
 def get_backend(name: str | None = None) -> CABackend:
-    from ra_workbench.issuance.config import issuance_config
 
     name = name or issuance_config().backend
     settings = current_app.config["RA_SETTINGS"]

@@ -25,11 +25,14 @@ from sqlalchemy.orm import Session
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.db import utcnow
+from ra_workbench.documents.extraction_service import extraction_for
 from ra_workbench.documents.models import Document, DocumentType, Extraction
 from ra_workbench.dossiers.lifecycle import lock, transition
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.issuance.backends import get_backend
 from ra_workbench.issuance.ca import CAError, SubjectIdentity, new_subject_serial
+from ra_workbench.issuance.config import issuance_config
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.names import CertificateNames, certificate_names
 from ra_workbench.unit import defer_job
@@ -133,8 +136,6 @@ def _extraction(session: Session, document: Document, today: dt.date) -> Mapping
     """The document's extraction, through the cache (extracted now if absent); when the
     extractor is unavailable, the latest cached result for the same file."""
     try:
-        from ra_workbench.documents.extraction_service import extraction_for
-
         return extraction_for(session, document, today=today)
     except Exception as exc:  # the extractor may fail or be absent: fall back to the cache
         log.info("extraction of document %s unavailable (%s)", document.id, type(exc).__name__)
@@ -230,8 +231,6 @@ def issue_certificate(
 ) -> IssuanceRequest:
     """Issue the dossier's certificate once. A failure is recorded on the request: left
     queued when `retry_later` (an automatic retry is coming), marked failed otherwise."""
-    from ra_workbench.issuance.backends import get_backend
-    from ra_workbench.issuance.config import issuance_config
 
     # The dossier first, then its request: the order every writer takes (no deadlock), and
     # a second job for the same dossier waits here, then sees the request issued.

@@ -18,6 +18,7 @@ from ra_workbench.certificates.models import Certificate
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.ca import QC_STATEMENTS_OID, decode_qc_statements
+from ra_workbench.issuance.config import init_app
 from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("issuance", __name__, url_prefix="/emission")
@@ -26,7 +27,6 @@ bp = Blueprint("issuance", __name__, url_prefix="/emission")
 @bp.record_once
 def _load_config(state: Any) -> None:
     """rules/issuance.toml is validated at start-up: a bad OID stops the app."""
-    from ra_workbench.issuance.config import init_app
 
     init_app(state.app)
 

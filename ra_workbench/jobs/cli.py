@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib
 import json
 import signal
 import sys
+import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -21,9 +24,18 @@ from flask.cli import with_appcontext
 from ra_workbench.checks.recheck import RECHECK_TASK, recheck, recheck_candidates
 from ra_workbench.clock import as_day
 from ra_workbench.documents.retention import delete_blobs, mark_due, purgeable_digests
+from ra_workbench.extensions import db
 from ra_workbench.issuance.retention import due_dossiers
-from ra_workbench.jobs.queue import dispatch
+from ra_workbench.jobs.queue import (
+    UnknownFailedJob,
+    dispatch,
+    failed_jobs,
+    redis_connection,
+    retry_failed,
+    rq_queue,
+)
 from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.jobs.scheduler import FileClaims, RedisClaims, run_forever, tick
 from ra_workbench.review.waiting import due_reminders, remind
 from ra_workbench.unit import unit_of_work
 
@@ -58,9 +70,6 @@ def worker_command(burst: bool, with_scheduler: bool, name: str | None, fork: bo
     """Worker rq sur la file de l'application (un processus par cœur conseillé)."""
     from rq import SimpleWorker, Worker
 
-    from ra_workbench.extensions import db
-    from ra_workbench.jobs.queue import redis_connection, rq_queue
-
     _require_redis()
     connection = redis_connection()
     _preload_tasks()
@@ -93,7 +102,6 @@ PRELOAD_MODULES = (
 
 
 def _preload_tasks() -> None:
-    import importlib
 
     for module in PRELOAD_MODULES:
         try:
@@ -104,9 +112,6 @@ def _preload_tasks() -> None:
 
 
 def _scheduler_step(now: dt.datetime) -> list[Any]:
-    from ra_workbench.jobs.queue import dispatch, redis_connection
-    from ra_workbench.jobs.rules import current_job_rules
-    from ra_workbench.jobs.scheduler import FileClaims, RedisClaims, tick
 
     settings = current_app.config["RA_SETTINGS"]
     claims: Any = (
@@ -130,9 +135,6 @@ def _scheduler_step(now: dt.datetime) -> list[Any]:
 @with_appcontext
 def scheduler_command(once: bool, fake_now: dt.datetime | None, interval: float) -> None:
     """Planificateur : met en file les tâches de rules/jobs.toml, chaque occurrence une fois."""
-    from zoneinfo import ZoneInfo
-
-    from ra_workbench.jobs.scheduler import run_forever
 
     if fake_now is not None and not once:
         raise click.UsageError("--now s'utilise avec --once.")
@@ -240,7 +242,6 @@ def reminders_command(today: dt.datetime | None, as_json: bool) -> None:
 @with_appcontext
 def failed_command(as_json: bool) -> None:
     """Lister les tâches en échec (rq et exécution directe)."""
-    from ra_workbench.jobs.queue import failed_jobs
 
     jobs = failed_jobs()
     if as_json:
@@ -272,7 +273,6 @@ def failed_command(as_json: bool) -> None:
 @with_appcontext
 def retry_command(job_id: str) -> None:
     """Relancer une tâche en échec."""
-    from ra_workbench.jobs.queue import UnknownFailedJob, retry_failed
 
     backend = "inline" if job_id.startswith("inline-") else "rq"
     try:
@@ -286,9 +286,6 @@ def retry_command(job_id: str) -> None:
 @with_appcontext
 def ping_command() -> None:
     """Mettre en file une tâche de test (worker → base → journal d'audit)."""
-    import uuid
-
-    from ra_workbench.jobs.queue import dispatch
 
     token = uuid.uuid4().hex[:12]
     dispatch("ra_workbench.jobs.tasks:ping", token, job_id=f"ping:{token}")

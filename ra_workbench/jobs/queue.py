@@ -29,14 +29,14 @@ _JOB_ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 
 
 def redis_connection() -> Any:
-    from redis import Redis
+    from redis import Redis  # noqa: PLC0415 - redis client only when a queue is configured (tests and inline mode run without it)
 
     url = current_app.config["RA_SETTINGS"].redis_url
     return Redis.from_url(url) if url else None
 
 
 def rq_queue(connection: Any = None) -> Any:
-    from rq import Queue
+    from rq import Queue  # noqa: PLC0415 - rq only when a queue is configured
 
     return Queue(QUEUE_NAME, connection=connection or redis_connection())
 
@@ -77,7 +77,7 @@ def rq_job_id(name: str) -> str:
 
 
 def enqueue(task: str, *args: Any, job_id: str | None = None, connection: Any = None) -> Any:
-    from rq import Retry
+    from rq import Retry  # noqa: PLC0415 - rq only when a queue is configured
 
     queue = rq_queue(connection)
     job_id = rq_job_id(job_id) if job_id is not None else None
@@ -120,8 +120,8 @@ def failed_jobs(limit: int = 200) -> list[FailedJob]:
     """Failed jobs, newest first: rq's FailedJobRegistry and the inline failures."""
     jobs: list[FailedJob] = list(inline_failures().list())
     if current_app.config["RA_SETTINGS"].redis_url:
-        from rq.job import Job
-        from rq.registry import FailedJobRegistry
+        from rq.job import Job  # noqa: PLC0415 - rq only when a queue is configured
+        from rq.registry import FailedJobRegistry  # noqa: PLC0415 - rq only when a queue is configured
 
         connection = redis_connection()
         registry = FailedJobRegistry(queue=rq_queue(connection))
@@ -160,7 +160,7 @@ class UnknownFailedJob(LookupError):
 def retry_failed(job_id: str, backend: str) -> None:
     """Put a failed job back to work: rq re-queues it; an inline one runs again now."""
     if backend == "rq":
-        from rq.registry import FailedJobRegistry
+        from rq.registry import FailedJobRegistry  # noqa: PLC0415 - rq only when a queue is configured
 
         registry = FailedJobRegistry(queue=rq_queue())
         if job_id not in registry.get_job_ids():

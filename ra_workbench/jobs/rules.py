@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
+
 from ra_workbench.jobs.runner import resolve
 from ra_workbench.rulesfile import TomlReader, read_toml
 
@@ -105,7 +107,6 @@ def load_job_rules(rules_dir: Path) -> JobRules:
 
 
 def current_job_rules() -> JobRules:
-    from flask import current_app
 
     rules = current_app.config.get("RA_JOB_RULES")
     if rules is None:

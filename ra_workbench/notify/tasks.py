@@ -20,7 +20,7 @@ class MessageNotSent(Exception):
 
 def retries_left() -> bool:
     """Inside an rq job with retries remaining (inline there is no automatic retry)."""
-    from rq import get_current_job
+    from rq import get_current_job  # noqa: PLC0415 - rq only when the task runs in a worker
 
     job = get_current_job()
     return bool(job is not None and job.retries_left)

@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
+
 REVIEW_RULES_FILE = "review.toml"
 
 
@@ -66,6 +68,5 @@ def load_reasons(rules_dir: Path) -> ReviewReasons:
 
 
 def current_reasons() -> ReviewReasons:
-    from flask import current_app
 
     return load_reasons(current_app.config["RA_SETTINGS"].rules_dir)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session, aliased
 
 from ra_workbench.accounts.models import User
@@ -25,10 +26,10 @@ from ra_workbench.checks.service import latest_run
 from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
-from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
+from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Organisation, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.models import Decision, DecisionKind
-from ra_workbench.review.reasons import ReviewReasons
+from ra_workbench.review.reasons import ReviewReasons, current_reasons
 
 log = logging.getLogger(__name__)
 
@@ -352,9 +353,6 @@ def queue(
 
 def failing_rule_choices(session: Session) -> list[str]:
     """Rule ids known to the catalogue (from the loaded rules when available)."""
-    from flask import current_app, has_app_context
-
-    from ra_workbench.review.reasons import current_reasons
 
     if has_app_context():
         rules = current_app.config.get("RA_RULES")
@@ -404,7 +402,6 @@ def ensure_no_conflict(dossier: Dossier, user: User, action: str) -> None:
     person = conflicting_person(dossier, user)
     if person is None:
         return
-    from ra_workbench.dossiers.models import ROLE_LABELS_FR
 
     raise ConflictOfInterest(
         "Conflit d'intérêts : vous êtes "

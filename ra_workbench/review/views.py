@@ -37,7 +37,7 @@ from ra_workbench.review.page import (
     SIGNATURE_LABELS_FR,
     build_page,
 )
-from ra_workbench.review.reasons import current_reasons
+from ra_workbench.review.reasons import current_reasons, load_reasons
 from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("review", __name__, url_prefix="/validation")
@@ -49,7 +49,6 @@ PAYMENT_LABELS_FR = {"card": "Carte bancaire", "transfer": "Virement"}
 @bp.record_once
 def _validate_reasons(state: Any) -> None:
     """rules/review.toml is checked at start-up: a malformed file stops the app."""
-    from ra_workbench.review.reasons import load_reasons
 
     load_reasons(state.app.config["RA_SETTINGS"].rules_dir)
 

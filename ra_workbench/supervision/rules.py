@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from flask import current_app
+
 from ra_workbench.rulesfile import TomlReader, read_toml
 
 SUPERVISION_FILE = "supervision.toml"
@@ -34,7 +36,6 @@ def load_supervision_rules(rules_dir: Path) -> SupervisionRules:
 
 
 def current_supervision_rules() -> SupervisionRules:
-    from flask import current_app
 
     rules = current_app.config.get("RA_SUPERVISION_RULES")
     if rules is None:

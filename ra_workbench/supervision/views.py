@@ -12,7 +12,11 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
+from ra_workbench.audit.service import record
 from ra_workbench.extensions import db
+from ra_workbench.jobs.queue import UnknownFailedJob, dispatch, failed_jobs, retry_failed
+from ra_workbench.jobs.rules import load_job_rules
+from ra_workbench.jobs.tasks import describe
 from ra_workbench.supervision import charts, dashboard
 from ra_workbench.supervision import quality as quality_service
 from ra_workbench.supervision.rules import current_supervision_rules, load_supervision_rules
@@ -29,7 +33,6 @@ MAX_PERIOD_DAYS = 366
 def _validate_rules(state: Any) -> None:
     """rules/supervision.toml and rules/jobs.toml are checked at start-up (web, worker,
     scheduler and CLI all build the app): a malformed file stops it, naming file and key."""
-    from ra_workbench.jobs.rules import load_job_rules
 
     rules_dir = state.app.config["RA_SETTINGS"].rules_dir
     state.app.config["RA_SUPERVISION_RULES"] = load_supervision_rules(rules_dir)
@@ -150,7 +153,6 @@ def record_review(review_id: int) -> Any:
 @bp.post("/revue-qualite/echantillon")
 @requires(READ)
 def draw_sample() -> Any:
-    from ra_workbench.jobs.queue import dispatch
 
     today = dt.datetime.now(dashboard.PARIS).date().isoformat()
     dispatch(
@@ -165,8 +167,6 @@ def draw_sample() -> Any:
 @bp.get("/taches")
 @requires(RETRY)
 def jobs() -> Any:
-    from ra_workbench.jobs.queue import failed_jobs
-    from ra_workbench.jobs.tasks import describe
 
     return render_template(
         "supervision/jobs.html",
@@ -179,8 +179,6 @@ def jobs() -> Any:
 @bp.post("/taches/relancer")
 @requires(RETRY)
 def retry_job() -> Any:
-    from ra_workbench.audit.service import record
-    from ra_workbench.jobs.queue import UnknownFailedJob, retry_failed
 
     job_id = request.form.get("job_id", "")[:200]
     backend = request.form.get("backend", "")

@@ -24,9 +24,24 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 from PIL import Image, ImageFilter
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    NameObject,
+    NumberObject,
+    TextStringObject,
+)
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -165,7 +180,7 @@ def _draw_row(canvas: Canvas, row: Row, lines: list[str], y: float, value_x: flo
 def scan_pages(pdf: bytes, *, rng: random.Random, dpi: int = 200) -> list[Image.Image]:
     """The pages of `pdf` as a flatbed scanner gives them back: grey, slightly rotated and
     shifted, with sensor noise and a little blur."""
-    from pdf2image import convert_from_bytes
+    from pdf2image import convert_from_bytes  # noqa: PLC0415 - pdf2image (poppler) only for scanned-looking documents
 
     noise = np.random.default_rng(rng.getrandbits(32))
     scanned = []
@@ -188,7 +203,6 @@ def scan_pages(pdf: bytes, *, rng: random.Random, dpi: int = 200) -> list[Image.
 
 def images_to_pdf(images: Sequence[Image.Image], *, quality: int = 70) -> bytes:
     """An image-only PDF (no text layer), one JPEG per A4 page."""
-    from reportlab.lib.utils import ImageReader
 
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, invariant=True)
@@ -308,10 +322,6 @@ def _pdf_date(moment: dt.datetime) -> str:
 
 
 def _self_signed(name: str, when: dt.datetime):  # type: ignore[no-untyped-def]
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -331,17 +341,6 @@ def _self_signed(name: str, when: dt.datetime):  # type: ignore[no-untyped-def]
 def sign_pdf(pdf: bytes, *, signer: str, signed_at: dt.datetime, reason: str) -> bytes:
     """`pdf` with an invisible signature field holding a detached CMS signature over the
     whole file but the signature itself (the layout PDF signing tools produce)."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.serialization import pkcs7
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import (
-        ArrayObject,
-        ByteStringObject,
-        DictionaryObject,
-        NameObject,
-        NumberObject,
-        TextStringObject,
-    )
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
     signature = DictionaryObject(

@@ -37,14 +37,27 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 from dateutil.relativedelta import relativedelta
 from PIL import Image
 
 from ra_workbench.checks.names import compact, first_name_among
+from ra_workbench.extraction.kbis.dates import french_date_words
 from ra_workbench.extraction.kbis.identifiers import format_siren, siren_is_valid
 from ra_workbench.extraction.mrz import codec
+from ra_workbench.synth.documents import render_mandate_pdf, render_payment_proof_pdf
+from ra_workbench.synth.identity import (
+    GIVEN_F,
+    GIVEN_M,
+    SURNAMES,
+    IdentityDocument,
+    make_identity_document,
+    random_person,
+    render_identity_side,
+)
+from ra_workbench.synth.kbis import make_siren, random_company, render_kbis_pdf
 
 FORMAT = "portail-commande/1"
 MAX_FILE_BYTES = 3_000_000  # the portal's 3 Mo, read as 10^6 bytes (the stricter reading)
@@ -379,7 +392,6 @@ def _make_person(
     """A clean person: adult, a valid document whose MRZ carries the declared names (so the
     form, the MRZ and the Kbis agree). Returns the person and the kind actually used (an
     old card cannot be valid for everyone: born too late, or `today` too far on)."""
-    from ra_workbench.synth.identity import make_identity_document, random_person
 
     kinds = [kind, *(k for k in ("cnie", "passport") if k != kind)]
     for attempt in range(60):
@@ -591,8 +603,6 @@ def _rng(seed: int, *parts: object) -> random.Random:
 
 def _submitted_at(rng: random.Random, today: date, revision: int) -> datetime:
     try:
-        from zoneinfo import ZoneInfo
-
         paris: Any = ZoneInfo("Europe/Paris")
     except Exception:  # no tz database: winter time is close enough for synthetic data
         paris = timezone(timedelta(hours=1))
@@ -613,7 +623,6 @@ def _plan(
     variant: dict[str, Any] | None,
     light: bool,
 ) -> Plan:
-    from ra_workbench.synth.kbis import random_company
 
     if not order_number.isdigit():
         raise ValueError(f"order number must be digits: {order_number!r}")
@@ -723,8 +732,6 @@ def _ascii(text: str) -> str:
 
 def _apply_content_defects(plan: Plan, rng: random.Random) -> None:
     """Defects that change what the documents say: applied to the facts, then rendered."""
-    from ra_workbench.synth.identity import IdentityDocument, make_identity_document
-    from ra_workbench.synth.kbis import make_siren, random_company
 
     defects = set(plan.defects)
     today = plan.today
@@ -807,7 +814,6 @@ def _apply_content_defects(plan: Plan, rng: random.Random) -> None:
 
 def _mismatch_name(person: Person, rng: random.Random) -> None:
     """The customer typed another name than the one on the document."""
-    from ra_workbench.synth.identity import GIVEN_F, GIVEN_M, SURNAMES
 
     given = person.identity.given_names
     if rng.random() < 0.5:
@@ -858,9 +864,6 @@ def _unique(name: str, used: set[str], person: Person) -> str:
 
 
 def _render_files(plan: Plan) -> None:
-    from ra_workbench.synth.documents import render_mandate_pdf, render_payment_proof_pdf
-    from ra_workbench.synth.identity import render_identity_side
-    from ra_workbench.synth.kbis import render_kbis_pdf
 
     scenario = plan.scenario
     fmt = scenario.identity_format
@@ -957,7 +960,6 @@ def _render_files(plan: Plan) -> None:
 
 def _kbis_lines(company: Any) -> list[str]:
     """The text of a light package's Kbis: the real document's wording, on one page."""
-    from ra_workbench.extraction.kbis.dates import french_date_words
 
     lines = [
         f"Greffe du Tribunal de Commerce de {company.greffe}",
@@ -1173,7 +1175,6 @@ def _drop_document(plan: Plan, rng: random.Random, touched: set[str]) -> None:
 
 def _make_oversize(plan: Plan, rng: random.Random, touched: set[str]) -> None:
     """A high-resolution PNG of the side without the MRZ (reading stays unaffected)."""
-    from ra_workbench.synth.identity import render_identity_side
 
     candidates = [
         f

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ra_workbench.delivery.views import bp as delivery_bp
+from ra_workbench.documents.views import bp as documents_bp
+from ra_workbench.issuance.views import bp as issuance_bp
+from ra_workbench.notify.views import bp as notify_bp
+from ra_workbench.portal.views import bp as api_bp
+from ra_workbench.review.views import bp as review_bp
+from ra_workbench.supervision.audit_views import bp as audit_bp
+from ra_workbench.supervision.views import bp as supervision_bp
+from ra_workbench.web.admin import init_admin
+from ra_workbench.web.auth import bp as auth_bp
+from ra_workbench.web.auth import init_login
+from ra_workbench.web.home import bp as home_bp
+
 
 def register_blueprints(app: Flask) -> None:
-    from ra_workbench.delivery.views import bp as delivery_bp
-    from ra_workbench.documents.views import bp as documents_bp
-    from ra_workbench.issuance.views import bp as issuance_bp
-    from ra_workbench.notify.views import bp as notify_bp
-    from ra_workbench.portal.views import bp as api_bp
-    from ra_workbench.review.views import bp as review_bp
-    from ra_workbench.supervision.audit_views import bp as audit_bp
-    from ra_workbench.supervision.views import bp as supervision_bp
-    from ra_workbench.web.admin import init_admin
-    from ra_workbench.web.auth import bp as auth_bp
-    from ra_workbench.web.auth import init_login
-    from ra_workbench.web.home import bp as home_bp
 
     init_login(app)
     app.register_blueprint(api_bp)

@@ -25,7 +25,12 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ra_workbench.accounts.models import ROLE_LABELS_FR, Offer, Role, User
-from ra_workbench.accounts.service import MIN_PASSWORD_LENGTH, AccountError, create_user
+from ra_workbench.accounts.service import (
+    MIN_PASSWORD_LENGTH,
+    AccountError,
+    create_user,
+    hash_password,
+)
 from ra_workbench.audit.service import record
 from ra_workbench.delivery.models import PickupSlot
 from ra_workbench.extensions import db
@@ -164,8 +169,6 @@ class UserView(AuditedModelView):
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         new_password = form.new_password.data if "new_password" in form else None
         if new_password:
-            from ra_workbench.accounts.service import hash_password
-
             model.password_hash = hash_password(new_password)
             model.failed_logins = 0
             model.locked_until = None

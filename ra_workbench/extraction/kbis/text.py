@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from PIL import Image
+from pypdf import PdfReader
 
 from ra_workbench.extraction import media
 from ra_workbench.extraction.media import MediaError
@@ -79,7 +81,6 @@ def _scan_dpi(page: Any) -> int | None:
 def pdf_text_layer(data: bytes, max_pages: int = MAX_TEXT_PAGES) -> PdfText:
     """Page count, text of the first pages and scan resolution, in one pypdf parse; raises
     MediaError for an encrypted, empty, oversized or unparseable PDF."""
-    from pypdf import PdfReader
 
     try:
         with warnings.catch_warnings():
@@ -184,8 +185,7 @@ def assemble_rows(data: dict[str, list]) -> str:  # type: ignore[type-arg]
 
 def ocr_image(image: np.ndarray, *, timeout_s: float = OCR_TIMEOUT_S) -> str:
     """French OCR of one page image (RGB or grey array), one printed row per line."""
-    import pytesseract
-    from PIL import Image
+    import pytesseract  # noqa: PLC0415 - pytesseract only when a page needs OCR
 
     # Tesseract's OpenMP threads fight each other and the other workers on a small
     # machine: one thread per call is faster (and parallelism comes from the job queue).

@@ -574,7 +574,7 @@ def _bbox_in_page(
 
 def _tesseract_line(strip: np.ndarray, width: int) -> str | None:
     """Tesseract's reading of one upright line strip, if it has the expected width."""
-    import pytesseract
+    import pytesseract  # noqa: PLC0415 - pytesseract only for the OCR fallback
 
     # Tesseract likes ~30-40 px capitals, dark on white, and a quiet margin.
     ink = glyphs.ink_map(strip)
