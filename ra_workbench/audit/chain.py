@@ -239,12 +239,16 @@ def check_against_anchor(
         return walk.problem
     if walk.head is None or walk.genesis != anchor_genesis:
         if walk.head is None:
+            gone = (
+                "entrée n°1 supprimée"
+                if anchor_seq == 1
+                else f"entrées n°1 à n°{anchor_seq} supprimées"
+            )
             return ChainProblem(
                 1,
                 None,
                 ProblemKind.DELETED,
-                f"journal vide alors que {source} atteste {anchor_seq} entrée(s) : "
-                f"entrées n°1 à n°{anchor_seq} supprimées",
+                f"journal vide alors que {source} atteste {anchor_seq} entrée(s) : {gone}",
             )
         return ChainProblem(
             1,

@@ -110,7 +110,8 @@ def seal_notice(
     failed_places: Sequence[str] = (),
 ) -> SealNotice:
     subject = (
-        f"[RA Workbench] Sceau du journal d'audit : {seal.seq} entrée(s) au {seal.at[:16]} UTC"
+        "[RA Workbench] Sceau du journal d'audit : "
+        f"{seal.seq} entrée(s) au {seal.at[:16].replace('T', ' ')} UTC"
     )
     place_lines = "\n".join(f"  - {p}" for p in places) or "  (aucune)"
     failed = ""
