@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ra_workbench.audit.models import AuditEvent
-from ra_workbench.audit.service import record
+from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import (
@@ -89,10 +89,15 @@ def lock(session: Session, dossier_id: int) -> Dossier | None:
 
 
 def last_change(session: Session, dossier_id: int) -> str:
-    """« par Jeanne Martin (j.martin@…) à 14:02 » for the latest transition of the dossier."""
+    """« par j.martin@… à 14:02 » for the latest transition a person made on the dossier."""
     entry = session.scalars(
         sa.select(AuditEvent)
-        .where(AuditEvent.dossier_id == dossier_id, AuditEvent.event_type == "dossier.transition")
+        .where(
+            AuditEvent.dossier_id == dossier_id,
+            AuditEvent.event_type == "dossier.transition",
+            # the person who decided, not the job that issued the certificate right after
+            AuditEvent.actor != SYSTEM_ACTOR,
+        )
         .order_by(AuditEvent.seq.desc())
         .limit(1)
     ).first()

@@ -11,12 +11,12 @@ from pypdf import PdfReader
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Shipment
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
 from tests.factories import make_approved_dossier, make_user

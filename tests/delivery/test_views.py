@@ -7,10 +7,10 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from ra_workbench.accounts.models import User
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery.models import Appointment, Shipment
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage

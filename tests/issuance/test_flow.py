@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service as delivery
 from ra_workbench.delivery.models import Shipment
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.review import service as review
 from ra_workbench.unit import unit_of_work

@@ -12,10 +12,10 @@ from rq import SimpleWorker
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.config import Settings
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.jobs.queue import rq_queue
 from ra_workbench.unit import unit_of_work

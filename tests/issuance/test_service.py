@@ -12,12 +12,12 @@ from cryptography.x509.oid import NameOID
 from flask import Flask
 
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery.models import Shipment
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import DEFERRED_JOBS, unit_of_work
