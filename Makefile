@@ -4,14 +4,27 @@ export RA_WORKBENCH_DATA ?= $(CURDIR)/instance
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup demo test lint bench clean-demo
+.PHONY: setup lock demo test lint bench clean-demo
 
+## make setup: Debian packages, .venv, and the dev lock (requirements/dev.txt) with the package
 setup:
 	@bash scripts/setup.sh
 
-## make demo: set up, create the database, demo accounts and ~30 dossiers, serve on 127.0.0.1:5000
+## make lock: resolve pyproject.toml into requirements/{runtime,dev}.txt (exact versions and
+## hashes, Python 3.11 on Linux x86_64); keeps current pins unless needed, UPGRADE=1 to refresh
+LOCK_FLAGS = --quiet --generate-hashes --python-version 3.11 \
+  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
+  $(if $(UPGRADE),--upgrade)
+lock: setup
+	.venv/bin/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in \
+	  -o requirements/runtime.txt
+	.venv/bin/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in \
+	  --extra dev --extra bench --extra train -c requirements/runtime.txt -o requirements/dev.txt
+
+## make demo: the runtime lock, the database, demo accounts and ~30 dossiers, on 127.0.0.1:5000
 demo: export RA_WORKBENCH_API_TOKENS ?= portal=demo-portal-token-2026
-demo: setup
+demo:
+	@bash scripts/setup.sh runtime
 	.venv/bin/ra-workbench db upgrade
 	.venv/bin/ra-workbench demo-setup
 	@echo "==> API du portail : RA_WORKBENCH_API_TOKENS=$$RA_WORKBENCH_API_TOKENS"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Idempotent set-up on a Debian machine: system packages (when missing), a venv, the package.
+# Idempotent set-up on a Debian machine: system packages (when missing), a venv, the locked
+# dependencies and the package. Usage: scripts/setup.sh [dev|runtime] (default dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +22,19 @@ if [ ! -x .venv/bin/python ]; then
   echo "==> création du venv (.venv)"
   "$PYTHON" -m venv .venv
 fi
+
+# Exactly the versions of a lock (`make lock` writes them, with their hashes): `runtime` for
+# `make demo`, `dev` (runtime + the dev, bench and train extras) for everything else. The
+# stamp names the lock and the fingerprint installed; dev's pins include runtime's.
+LOCK="${1:-dev}"
+[ -f "requirements/$LOCK.txt" ] || { echo "verrou inconnu : requirements/$LOCK.txt" >&2; exit 2; }
+fingerprint() { cat "requirements/$1.txt" pyproject.toml | sha256sum | cut -d" " -f1; }
 stamp=.venv/.ra-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "==> installation du paquet ra-workbench et de ses dépendances"
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e ".[dev]"
-  touch "$stamp"
+installed=$(cat "$stamp" 2>/dev/null || true)
+if [ "$installed" != "$LOCK $(fingerprint "$LOCK")" ] && [ "$installed" != "dev $(fingerprint dev)" ]; then
+  echo "==> installation des dépendances verrouillées (requirements/$LOCK.txt) et du paquet"
+  .venv/bin/pip install -q --require-hashes -r "requirements/$LOCK.txt"
+  # The package alone: its dependencies are the lock's; setuptools comes from the lock too.
+  .venv/bin/pip install -q --no-deps --no-build-isolation -e .
+  echo "$LOCK $(fingerprint "$LOCK")" >"$stamp"
 fi
