@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from ra_workbench import extraction
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.documents.store import store
-from ra_workbench.extraction import extract_document
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,9 @@ def _extract_and_store(
 ) -> dict[str, Any]:
 
     data = store().read(document.sha256)
-    result = extract_document(data, document.type, filename=document.original_name, today=today)
+    result = extraction.extract_document(
+        data, document.type, filename=document.original_name, today=today
+    )
     row = Extraction(
         sha256=document.sha256,
         kind=document.type,
