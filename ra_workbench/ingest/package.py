@@ -38,7 +38,8 @@ SCHEMA_DIR = Path(__file__).with_name("schema")
 
 # A real dossier.json is a few kilobytes and four levels deep; these bounds are far above
 # that and far below what could exhaust memory or the parser's stack.
-MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFEST_BYTES = 256 * 1024
+MAX_DOCUMENTS = 100  # documents.maxItems in the schema
 MAX_EVENT_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 16
 MAX_REPORTED_ERRORS = 20
@@ -140,7 +141,9 @@ def shown(value: Any, limit: int = 40) -> str:
         return str(value) if value.bit_length() <= 64 else "un nombre de plus de 20 chiffres"
     if isinstance(value, float):
         return repr(value)
-    return {dict: "un objet", list: "une liste"}.get(type(value), "une valeur")
+    if isinstance(value, dict):
+        return "un objet"
+    return "une liste" if isinstance(value, list) else "une valeur"
 
 
 def display_name(name: str) -> str:
@@ -565,7 +568,7 @@ def _read_directory(root: Path, limits: Limits) -> tuple[dict[str, Any], dict[st
 def _parse_manifest(data: bytes) -> dict[str, Any]:
     manifest = parse_json(data, what="dossier.json", max_bytes=MAX_MANIFEST_BYTES)
     if not isinstance(manifest, dict):
-        raise PackageRefused(["dossier.json doit contenir un objet JSON"])
+        raise PackageRefused(["dossier.json illisible : un objet JSON est attendu à la racine"])
     return manifest
 
 
@@ -582,6 +585,13 @@ def check_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
     if fmt != FORMAT:
         raise PackageRefused(
             [f"champ /format : format inconnu {shown(fmt)} (attendu « {FORMAT} »)"], order_number
+        )
+    documents = manifest.get("documents")
+    if isinstance(documents, list) and len(documents) > MAX_DOCUMENTS:
+        # Refused before validation, whose cost grows with every entry.
+        raise PackageRefused(
+            [f"champ /documents : {len(documents)} éléments ({MAX_DOCUMENTS} au plus)"],
+            order_number,
         )
     errors = list(_forbidden_characters(manifest))
     skip: tuple[str, ...] = ()
@@ -672,7 +682,9 @@ def parse_signature_event(data: bytes) -> dict[str, Any]:
     it with `at` parsed."""
     event = parse_json(data, what="événement de signature", max_bytes=MAX_EVENT_BYTES)
     if not isinstance(event, dict):
-        raise PackageRefused(["l'événement de signature doit être un objet JSON"])
+        raise PackageRefused(
+            ["événement de signature illisible : un objet JSON est attendu à la racine"]
+        )
     order_number = valid_order_number(event.get("order_number"))
     errors = list(_forbidden_characters(event))
     errors += schema_errors("signature", event)

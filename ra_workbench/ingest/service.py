@@ -79,7 +79,9 @@ def ingest(
     try:
         package = read()
         with unit_of_work() as session:
-            return apply_package(session, package, source=source, actor=actor)
+            outcome = apply_package(session, package, source=source, actor=actor)
+        outcome.path = name  # as the caller named it (the CLI's argument, not its basename)
+        return outcome
     except PackageRefused as exc:
         order_number = valid_order_number(exc.order_number)
         with unit_of_work() as session:
