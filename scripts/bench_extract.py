@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(cases)} images generated in {time.perf_counter() - started:.1f} s")
         cases_file = workdir / "cases.json"
         cases_file.write_text(json.dumps(cases))
-        # Warm the glyph model cache outside the timed worker (first use trains it).
+        # Load the shipped glyph model outside the timed worker (read once per process).
         from ra_workbench.extraction.mrz.glyphs import glyph_model
 
         glyph_model()
