@@ -62,7 +62,6 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
 
 
 def configure_database(app: Flask) -> None:
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -131,10 +130,8 @@ def configure_security(app: Flask) -> None:
 
 
 def configure_blueprints(app: Flask) -> None:
-
     register_blueprints(app)
 
 
 def configure_cli(app: Flask) -> None:
-
     register_commands(app)

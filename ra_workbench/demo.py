@@ -30,7 +30,6 @@ DEMO_USERS = (
 
 
 def ensure_demo_users() -> list[tuple[str, str]]:
-
     created = []
     with unit_of_work() as session:
         for email, role, first, last in DEMO_USERS:

@@ -290,7 +290,6 @@ def required_documents(facts: DossierFacts, rules: Rules) -> list[tuple[str, str
 
 @rule("dossier.documents_complete")
 def documents_complete(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
-
     problems = []
     for doc_type, person in required_documents(facts, rules):
         present = facts.identity_documents(person) if person else facts.documents_of(doc_type)

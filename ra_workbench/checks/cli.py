@@ -38,7 +38,6 @@ def _print_human(body: dict[str, object]) -> None:
 
 
 def _check_one(order_number: str, at: dt.date | None, as_json: bool) -> None:
-
     try:
         with unit_of_work() as session:
             dossier_id = find_dossier_id(session, order_number)
@@ -55,7 +54,6 @@ def _check_one(order_number: str, at: dt.date | None, as_json: bool) -> None:
 
 
 def _check_all(at: dt.date | None, force: bool, as_json: bool) -> None:
-
     day = at or today_in_paris()
     with unit_of_work() as session:
         ids = recheck_candidates(session)

@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 from collections import Counter
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,12 +21,12 @@ from ra_workbench.checks.facts import DossierFacts, build_facts, load_dossier
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.results import RuleResult
 from ra_workbench.checks.rules import Rules
+from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.documents.extraction_service import extractions_for, extractor_version
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import VALIDATED_STATUSES, DossierStatus
 
-PARIS = ZoneInfo("Europe/Paris")
 # Dossiers still awaiting a decision: their verdict can change with time (an identity
 # document expires, a Kbis ages) and is re-evaluated by `check --all-pending`.
 UNDECIDED_STATUSES = (
@@ -41,12 +40,7 @@ class CheckError(Exception):
     """The checks cannot be run (unknown dossier); the message is French."""
 
 
-def today_in_paris() -> dt.date:
-    return dt.datetime.now(PARIS).date()
-
-
 def current_rules() -> Rules:
-
     rules: Rules = current_app.config["RA_RULES"]
     return rules
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.clock import PARIS
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import (
@@ -35,8 +35,6 @@ from ra_workbench.dossiers.states import (
     DossierStatus,
     TransitionError,
 )
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,6 @@ def ca_passphrase() -> str:
 
 
 def get_backend(name: str | None = None) -> CABackend:
-
     name = name or issuance_config().backend
     settings = current_app.config["RA_SETTINGS"]
     local = LocalCABackend(settings.ca_dir, ca_passphrase())

@@ -15,14 +15,13 @@ import signal
 import sys
 import uuid
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ra_workbench.checks.recheck import RECHECK_TASK, recheck, recheck_candidates
-from ra_workbench.clock import as_day
+from ra_workbench.clock import PARIS, as_day
 from ra_workbench.documents.retention import delete_blobs, mark_due, purgeable_digests
 from ra_workbench.extensions import db
 from ra_workbench.issuance.retention import due_dossiers
@@ -102,7 +101,6 @@ PRELOAD_MODULES = (
 
 
 def _preload_tasks() -> None:
-
     for module in PRELOAD_MODULES:
         try:
             importlib.import_module(module)
@@ -112,7 +110,6 @@ def _preload_tasks() -> None:
 
 
 def _scheduler_step(now: dt.datetime) -> list[Any]:
-
     settings = current_app.config["RA_SETTINGS"]
     claims: Any = (
         RedisClaims(redis_connection())
@@ -139,11 +136,7 @@ def scheduler_command(once: bool, fake_now: dt.datetime | None, interval: float)
     if fake_now is not None and not once:
         raise click.UsageError("--now s'utilise avec --once.")
     if once:
-        now = (
-            fake_now.replace(tzinfo=ZoneInfo("Europe/Paris"))
-            if fake_now
-            else dt.datetime.now(dt.UTC)
-        )
+        now = fake_now.replace(tzinfo=PARIS) if fake_now else dt.datetime.now(dt.UTC)
         for item in _scheduler_step(now):
             click.echo(f"{item.occurrence} → {item.task}{item.args}")
         return

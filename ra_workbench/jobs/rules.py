@@ -107,7 +107,6 @@ def load_job_rules(rules_dir: Path) -> JobRules:
 
 
 def current_job_rules() -> JobRules:
-
     rules = current_app.config.get("RA_JOB_RULES")
     if rules is None:
         rules = load_job_rules(current_app.config["RA_SETTINGS"].rules_dir)

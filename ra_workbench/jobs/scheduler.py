@@ -26,13 +26,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from ra_workbench.clock import PARIS
 from ra_workbench.jobs.rules import ScheduleEntry
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 CLAIM_TTL_SECONDS = 8 * 24 * 3600
 CLAIM_PREFIX = "ra-workbench:schedule:"
 

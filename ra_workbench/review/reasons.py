@@ -68,5 +68,4 @@ def load_reasons(rules_dir: Path) -> ReviewReasons:
 
 
 def current_reasons() -> ReviewReasons:
-
     return load_reasons(current_app.config["RA_SETTINGS"].rules_dir)

@@ -13,18 +13,17 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.clock import PARIS
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.models import Decision, DecisionKind
 
-PARIS = ZoneInfo("Europe/Paris")
 # The decisions that end the wait: the dossier is approved (or the override seconded), or
 # refused. A request for documents hands the dossier back to the customer.
 FINAL_KINDS = (DecisionKind.APPROVE, DecisionKind.SECOND_APPROVAL, DecisionKind.REJECT)

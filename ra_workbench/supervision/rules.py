@@ -36,7 +36,6 @@ def load_supervision_rules(rules_dir: Path) -> SupervisionRules:
 
 
 def current_supervision_rules() -> SupervisionRules:
-
     rules = current_app.config.get("RA_SUPERVISION_RULES")
     if rules is None:
         rules = load_supervision_rules(current_app.config["RA_SETTINGS"].rules_dir)

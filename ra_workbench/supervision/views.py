@@ -153,7 +153,6 @@ def record_review(review_id: int) -> Any:
 @bp.post("/revue-qualite/echantillon")
 @requires(READ)
 def draw_sample() -> Any:
-
     today = dt.datetime.now(dashboard.PARIS).date().isoformat()
     dispatch(
         "ra_workbench.supervision.tasks:sample_quality_reviews",
@@ -167,7 +166,6 @@ def draw_sample() -> Any:
 @bp.get("/taches")
 @requires(RETRY)
 def jobs() -> Any:
-
     return render_template(
         "supervision/jobs.html",
         jobs=failed_jobs(),
@@ -179,7 +177,6 @@ def jobs() -> Any:
 @bp.post("/taches/relancer")
 @requires(RETRY)
 def retry_job() -> Any:
-
     job_id = request.form.get("job_id", "")[:200]
     backend = request.form.get("backend", "")
     if not job_id or backend not in ("rq", "inline"):

@@ -322,7 +322,6 @@ def _pdf_date(moment: dt.datetime) -> str:
 
 
 def _self_signed(name: str, when: dt.datetime):  # type: ignore[no-untyped-def]
-
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     certificate = (

@@ -864,7 +864,6 @@ def _unique(name: str, used: set[str], person: Person) -> str:
 
 
 def _render_files(plan: Plan) -> None:
-
     scenario = plan.scenario
     fmt = scenario.identity_format
     ext = "png" if fmt == "png" else "jpg"

@@ -19,7 +19,6 @@ from ra_workbench.web.home import bp as home_bp
 
 
 def register_blueprints(app: Flask) -> None:
-
     init_login(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
@@ -32,11 +31,11 @@ from ra_workbench.accounts.service import (
     hash_password,
 )
 from ra_workbench.audit.service import record
+from ra_workbench.clock import PARIS
 from ra_workbench.delivery.models import PickupSlot
 from ra_workbench.extensions import db
 
 ADMIN_PERMISSION = "admin:users:manage"
-LOCAL_TZ = ZoneInfo("Europe/Paris")
 
 
 def _session() -> Session:
@@ -191,7 +190,7 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=LOCAL_TZ)
+        value = value.replace(tzinfo=PARIS)
     return value.astimezone(dt.UTC)
 
 
@@ -214,10 +213,8 @@ class PickupSlotView(AuditedModelView):
         "capacity": {"validators": [DataRequired(), NumberRange(min=1, max=500)]},
     }
     column_formatters = {
-        "starts_at": lambda _v, _c, m, _p: m.starts_at.astimezone(LOCAL_TZ).strftime(
-            "%d/%m/%Y %H:%M"
-        ),
-        "ends_at": lambda _v, _c, m, _p: m.ends_at.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
+        "starts_at": lambda _v, _c, m, _p: m.starts_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
+        "ends_at": lambda _v, _c, m, _p: m.ends_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
     }
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
