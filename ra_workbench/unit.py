@@ -1,11 +1,10 @@
 """The unit of work: commit once at the end of a request, CLI command or job.
 
-Services flush; this commits. On failure it rolls the database back and removes every
-file the failed unit added to the document store (through the listener the store
-registers), so nothing half-done remains. Jobs
-deferred during the unit are handed, after the commit, to whoever registered with
-`after_commit` (the job queue does, in ra_workbench/jobs/queue.py): this module knows no
-queue.
+Services flush; this commits, or rolls back on failure. What a unit collects on the way
+(`remember`) is handed to the listeners registered for that outcome: the job queue
+dispatches the deferred jobs after a commit (ra_workbench/jobs/queue.py), the document
+store removes the files of a unit that failed (ra_workbench/documents/store.py). This module
+knows neither.
 """
 
 from __future__ import annotations
@@ -19,8 +18,8 @@ from sqlalchemy.orm import Session
 from ra_workbench.db import write_intent
 from ra_workbench.extensions import db
 
-NEW_BLOBS = "ra_new_blobs"
 DEFERRED_JOBS = "ra_deferred_jobs"
+_COLLECTED = "ra_unit_collected"  # the session.info keys `remember` wrote during this unit
 
 DeferredJob = tuple[str, tuple[Any, ...], str | None]
 UnitListener = Callable[[dict[str, Any]], None]
@@ -29,8 +28,8 @@ _after_discard: list[UnitListener] = []
 
 
 def after_commit(listener: UnitListener) -> None:
-    """Register what runs once a unit has committed; it receives what the unit collected
-    (`DEFERRED_JOBS`: the jobs to dispatch, `NEW_BLOBS`: the files it stored)."""
+    """Register what runs once a unit has committed; it receives what the unit collected,
+    by key (`DEFERRED_JOBS`: the jobs to dispatch)."""
     if listener not in _after_commit:
         _after_commit.append(listener)
 
@@ -45,6 +44,7 @@ def after_discard(listener: UnitListener) -> None:
 def remember(session: Session, key: str, item: Any) -> None:
     """Collect `item` under `key` for the unit's listeners."""
     session.info.setdefault(key, []).append(item)
+    session.info.setdefault(_COLLECTED, set()).add(key)
 
 
 def defer_job(session: Session, task: str, *args: int | str, job_id: str | None = None) -> None:
@@ -66,7 +66,8 @@ def commit(session: Session) -> None:
 
 
 def _pop_unit_info(session: Session) -> dict[str, Any]:
-    return {key: session.info.pop(key, []) for key in (NEW_BLOBS, DEFERRED_JOBS)}
+    keys = session.info.pop(_COLLECTED, set())
+    return {key: session.info.pop(key, []) for key in keys}
 
 
 @contextmanager

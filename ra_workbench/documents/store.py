@@ -68,6 +68,9 @@ class DocumentStore:
         return sorted(p.name for p in self.root.glob("??/??/*") if not p.name.startswith("."))
 
 
+NEW_BLOBS = "ra_new_blobs"  # what a unit of work stored, removed again if it fails
+
+
 def store() -> DocumentStore:
     return DocumentStore(current_app.config["RA_SETTINGS"].store_dir)
 
@@ -76,13 +79,13 @@ def put_blob(session: Session, data: bytes) -> tuple[str, bool]:
     """Store bytes as part of the current unit (removed again if the unit fails)."""
     digest, created = store().put(data)
     if created:
-        unit.remember(session, unit.NEW_BLOBS, digest)
+        unit.remember(session, NEW_BLOBS, digest)
     return digest, created
 
 
 def _remove_new_blobs(collected: dict[str, Any]) -> None:
     doc_store = store()
-    for digest in collected.get(unit.NEW_BLOBS, []):
+    for digest in collected.get(NEW_BLOBS, []):
         doc_store.delete(digest)
 
 
