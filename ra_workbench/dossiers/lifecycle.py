@@ -102,19 +102,16 @@ def last_change(session: Session, dossier_id: int) -> str:
     if entry is None:
         return ""
     at = entry.at.astimezone(PARIS)
-    when = (
-        f"à {at:%H:%M}"
-        if at.date() == utcnow().astimezone(PARIS).date()
-        else (f"le {at:%d/%m/%Y} à {at:%H:%M}")
-    )
-    return f"par {entry.actor} {when}"
+    day = "" if at.date() == utcnow().astimezone(PARIS).date() else f"le {at:%d/%m/%Y} "
+    return f"par {entry.actor} {day}à {at:%H:%M}"
 
 
 def changed_message(session: Session, dossier: Dossier, *, verb: str = "traité") -> str:
     """The French message for the loser of a race, naming the winner's transition."""
     who = last_change(session, dossier.id)
     label = STATUS_LABELS_FR.get(DossierStatus(dossier.status), dossier.status)
-    return f"Ce dossier vient d'être {verb} {who} (état : « {label} »).".replace("  ", " ")
+    done = " ".join(part for part in (f"Ce dossier vient d'être {verb}", who) if part)
+    return f"{done} (état : « {label} »)."
 
 
 def transition(
