@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from ra_workbench.certificates.register import active_certificate
 from ra_workbench.delivery.service import delivery_summary, schedule_delivery
 from ra_workbench.dossiers import lifecycle
 from ra_workbench.dossiers.lifecycle import Hook, TransitionEvent
-from ra_workbench.issuance.service import active_certificate, on_approved
+from ra_workbench.issuance.service import on_approved
 from ra_workbench.notify.service import (
     NotifyError,
     notify_activation_code,

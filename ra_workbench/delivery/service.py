@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.certificates.register import active_certificate
 from ra_workbench.clock import local_time
 from ra_workbench.db import utcnow
 from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
@@ -121,17 +122,21 @@ def _dossier(session: Session, dossier_id: int) -> Dossier:
     return dossier
 
 
-def _latest_certificate(session: Session, dossier_id: int) -> Certificate | None:
-    return session.scalar(
-        sa.select(Certificate)
-        .where(Certificate.dossier_id == dossier_id, Certificate.revoked_at.is_(None))
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    )
+def _locked_with_dossier(
+    session: Session, model: type[Shipment] | type[Appointment], row_id: int
+) -> tuple[Dossier, Any] | None:
+    """A shipment or appointment read fresh after its dossier's lock (the order every
+    delivery step takes), or None when it does not exist."""
+    dossier_id = session.scalar(sa.select(model.dossier_id).where(model.id == row_id))
+    if dossier_id is None:
+        return None
+    dossier = _dossier(session, dossier_id)
+    row = session.get(model, row_id, populate_existing=True)
+    return (dossier, row) if row is not None else None
 
 
 def _require_token(session: Session, dossier: Dossier) -> Certificate:
-    certificate = _latest_certificate(session, dossier.id)
+    certificate = active_certificate(session, dossier.id)
     if certificate is None:
         raise DeliveryError("Aucun certificat émis pour ce dossier.")
     if not certificate.token_serial:
@@ -219,13 +224,10 @@ def record_token(
 def change_shipment_state(
     session: Session, shipment_id: int, target: str, *, actor: User
 ) -> Shipment:
-    dossier_id = session.scalar(sa.select(Shipment.dossier_id).where(Shipment.id == shipment_id))
-    if dossier_id is None:
+    found = _locked_with_dossier(session, Shipment, shipment_id)
+    if found is None:
         raise DeliveryError("Envoi introuvable.")
-    dossier = _dossier(session, dossier_id)
-    shipment = session.get(Shipment, shipment_id, populate_existing=True)
-    if shipment is None:
-        raise DeliveryError("Envoi introuvable.")
+    dossier, shipment = found
     allowed = SHIPMENT_TRANSITIONS.get(target)
     if allowed is None:
         raise DeliveryError(f"État d'envoi inconnu : {target}.")
@@ -274,7 +276,7 @@ def shipment_label_pdf(session: Session, shipment: Shipment) -> bytes:
     from reportlab.pdfgen import canvas  # noqa: PLC0415 - reportlab, as above
 
     dossier = _dossier(session, shipment.dossier_id)
-    certificate = _latest_certificate(session, dossier.id)
+    certificate = active_certificate(session, dossier.id)
     out = io.BytesIO()
     pdf = canvas.Canvas(out, pagesize=A4)
     pdf.setTitle(f"Étiquette {shipment.tracking_number}")
@@ -563,12 +565,8 @@ def appointment_notice(
 
 
 def cancel_appointment(session: Session, appointment_id: int, *, actor: User) -> Appointment:
-    dossier_id = session.scalar(
-        sa.select(Appointment.dossier_id).where(Appointment.id == appointment_id)
-    )
-    if dossier_id is not None:
-        _dossier(session, dossier_id)
-    appointment = session.get(Appointment, appointment_id, populate_existing=True)
+    found = _locked_with_dossier(session, Appointment, appointment_id)
+    appointment = found[1] if found is not None else None
     if appointment is None or appointment.state != "booked":
         raise DeliveryError("Aucun rendez-vous à annuler.")
     appointment.state = "cancelled"

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.certificates.register import active_certificate
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Appointment, Handover, Shipment
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
@@ -222,12 +223,7 @@ def pickup_page(dossier_id: int) -> Any:
         )
         for s in slots
     ]
-    certificate = session.scalar(
-        sa.select(Certificate)
-        .where(Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_(None))
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    )
+    certificate = active_certificate(session, dossier.id)
     handover = session.scalar(sa.select(Handover).where(Handover.dossier_id == dossier.id))
     token_form = TokenForm(next=request.path)
     return render_template(

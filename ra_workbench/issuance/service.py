@@ -342,15 +342,6 @@ def issue_certificate(
     return request
 
 
-def active_certificate(session: Session, dossier_id: int) -> Certificate | None:
-    """The dossier's valid certificate (the database allows at most one)."""
-    return session.scalar(
-        sa.select(Certificate).where(
-            Certificate.dossier_id == dossier_id, Certificate.revoked_at.is_(None)
-        )
-    )
-
-
 # -- for the screens --------------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ra_workbench.certificates.models import Certificate
+from ra_workbench.certificates.register import active_certificate
 from ra_workbench.checks.service import customer_requests
 from ra_workbench.delivery.service import delivery_summary
 from ra_workbench.dossiers.models import Dossier
@@ -17,7 +17,7 @@ from ra_workbench.review.service import documents_requested
 
 
 def order_status(order_number: str) -> dict[str, Any] | None:
-    session = db.session
+    session = cast(Session, db.session)
     dossier = (
         session.scalars(sa.select(Dossier).where(Dossier.order_number == order_number))
         .unique()
@@ -25,11 +25,7 @@ def order_status(order_number: str) -> dict[str, Any] | None:
     )
     if dossier is None:
         return None
-    generated = session.scalar(
-        sa.select(sa.func.count(Certificate.id)).where(
-            Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_(None)
-        )
-    )
+    generated = 0 if active_certificate(session, dossier.id) is None else 1
     status = DossierStatus(dossier.status)
     result: dict[str, Any] = {
         "order_number": dossier.order_number,
@@ -39,7 +35,7 @@ def order_status(order_number: str) -> dict[str, Any] | None:
         "status_label": STATUS_LABELS_FR[status],
         "verdict": dossier.verdict,
         "holders": 1,
-        "certificates": f"{generated or 0} / {dossier.certificates_ordered}",
+        "certificates": f"{generated} / {dossier.certificates_ordered}",
         "dematerialised": dossier.dossier_type == "dematerialised",
         "delivery_mode": dossier.delivery_mode,
         "to_provide": _to_provide(dossier),
@@ -51,12 +47,13 @@ def order_status(order_number: str) -> dict[str, Any] | None:
 def _to_provide(dossier: Dossier) -> list[str]:
     """The French list of what the customer still has to send (from checks and decisions)."""
     # The operator's request comes first, then what the checks still find missing.
-    items = documents_requested(cast(Session, db.session), dossier)
-    for item in customer_requests(db.session, dossier):
+    session = cast(Session, db.session)
+    items = documents_requested(session, dossier)
+    for item in customer_requests(session, dossier):
         if item not in items:
             items.append(item)
     return items
 
 
 def _delivery(dossier: Dossier) -> dict[str, Any] | None:
-    return delivery_summary(db.session(), dossier)
+    return delivery_summary(cast(Session, db.session), dossier)
