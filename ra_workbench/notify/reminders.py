@@ -4,7 +4,6 @@ message itself. Who waits and since when is told by the caller (review/waiting.p
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -43,9 +42,9 @@ def send_reminder(
         )
     else:
         reason = f"il est incomplet depuis le {since:%d/%m/%Y} (relance n° {number})"
-    count = _outbox_count(session, OutboxMessage, dossier.id)
+    count = _outbox_count(session, dossier.id)
     notify_verdict_changed(session, dossier, items, reason=reason)
-    created = _outbox_count(session, OutboxMessage, dossier.id) > count
+    created = _outbox_count(session, dossier.id) > count
     if created:
         record(
             session,
@@ -56,11 +55,13 @@ def send_reminder(
     return created
 
 
-def _outbox_count(session: Session, model: Any, dossier_id: int) -> int:
+def _outbox_count(session: Session, dossier_id: int) -> int:
     session.flush()
     return int(
         session.scalar(
-            sa.select(sa.func.count()).select_from(model).where(model.dossier_id == dossier_id)
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dossier_id == dossier_id)
         )
         or 0
     )
