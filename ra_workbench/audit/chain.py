@@ -130,7 +130,6 @@ class WalkResult:
     problem: ChainProblem | None
     head: ChainHead | None
     genesis: str | None  # hash of entry n°1: identifies this chain
-    watched_hash: str | None = None  # hash of the entry at `watch_seq` (the anchor's)
     # Hashes of the entries at `watch_seqs`: every head an anchor or a seal attests.
     watched: dict[int, str] = field(default_factory=dict)
 
@@ -170,13 +169,12 @@ def verify_entries(
     entries: Iterable[ChainEntry],
     key: str,
     *,
-    watch_seq: int | None = None,
     watch_seqs: Collection[int] = (),
 ) -> WalkResult:
     """Walk entries in seq order; stop at the first altered, inserted or deleted one.
-    Remembers the hashes of entries `watch_seq` and `watch_seqs` for the comparison with
-    the heads attested outside the database."""
-    wanted = set(watch_seqs) | ({watch_seq} if watch_seq is not None else set())
+    Remembers the hashes of entries `watch_seqs` for the comparison with the heads
+    attested outside the database."""
+    wanted = set(watch_seqs)
     watched: dict[int, str] = {}
     prev_hash = GENESIS_HASH
     expected_seq = 1
@@ -210,7 +208,7 @@ def verify_entries(
                     f"l'entrée n°{expected_seq - 1}",
                 )
         if problem is not None:
-            return WalkResult(count, problem, head, genesis, watched.get(watch_seq or 0), watched)
+            return WalkResult(count, problem, head, genesis, watched)
         if entry.seq in wanted:
             watched[entry.seq] = entry.hash
         if entry.seq == 1:
@@ -218,7 +216,7 @@ def verify_entries(
         head = ChainHead(entry.seq, entry.hash)
         prev_hash = entry.hash
         expected_seq += 1
-    return WalkResult(count, None, head, genesis, watched.get(watch_seq or 0), watched)
+    return WalkResult(count, None, head, genesis, watched)
 
 
 def check_against_anchor(
