@@ -51,7 +51,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ra_workbench.audit.chain import ChainProblem, ProblemKind
+from ra_workbench.audit.chain import ChainProblem, ProblemKind, entry_mac
+from ra_workbench.db import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ class Anchor:
 
     @staticmethod
     def sign(key: str, genesis: str, seq: int, digest: str) -> str:
-        message = f"audit-anchor:{genesis}:{seq}:{digest}".encode()
-        return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+        return entry_mac(key, f"audit-anchor:{genesis}:{seq}:{digest}")
 
     @classmethod
     def make(cls, key: str, genesis: str, seq: int, digest: str) -> Anchor:
@@ -99,6 +99,15 @@ class Anchor:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise AnchorError(f"ancre illisible ({where}) : {exc}") from exc
+
+    @classmethod
+    def checked(cls, text: str | bytes, key: str, where: str) -> Anchor:
+        """A stored head, parsed and its MAC checked; raises AnchorError when it cannot be
+        trusted."""
+        anchor = cls.from_json(text, where)
+        if not anchor.valid(key):
+            raise AnchorError(f"ancre falsifiée ({where}) : MAC invalide")
+        return anchor
 
 
 class AnchorError(Exception):
@@ -136,8 +145,7 @@ class Seal:
         cls, key: str, kind: str, genesis: str, seq: int, digest: str, at: dt.datetime
     ) -> Seal:
         stamp = at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-        message = cls.text(kind, genesis, seq, digest, stamp)
-        mac = hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+        mac = entry_mac(key, cls.text(kind, genesis, seq, digest, stamp))
         return cls(kind, genesis, seq, digest, stamp, mac)
 
     def message(self) -> str:
@@ -148,8 +156,7 @@ class Seal:
         return hashlib.sha256(self.message().encode()).digest()
 
     def valid(self, key: str) -> bool:
-        expected = hmac.new(key.encode(), self.message().encode(), hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, self.mac)
+        return hmac.compare_digest(entry_mac(key, self.message()), self.mac)
 
     def timestamp_der(self) -> bytes:
         return base64.b64decode(self.timestamp) if self.timestamp else b""
@@ -373,10 +380,7 @@ class FileAnchor(AnchorPlace):
             text = self.path.read_text()
         except OSError as exc:
             raise AnchorError(f"ancre illisible ({self.path}) : {exc}") from exc
-        anchor = Anchor.from_json(text, str(self.path))
-        if not anchor.valid(self.key):
-            raise AnchorError(f"ancre falsifiée ({self.path}) : MAC invalide")
-        return anchor
+        return Anchor.checked(text, self.key, str(self.path))
 
     def advance(self, genesis: str, seq: int, digest: str) -> bool:
         with self._locked():
@@ -403,7 +407,7 @@ class FileAnchor(AnchorPlace):
             tmp.replace(self.path)
             # Head first, then the log: a crash in between leaves the head ahead of the
             # log, which is harmless; the reverse would look like a rollback.
-            self._append(Seal.make(self.key, SealKind.HEAD, genesis, seq, digest, _now()))
+            self._append(Seal.make(self.key, SealKind.HEAD, genesis, seq, digest, utcnow()))
             return True
 
     def append_seal(self, seal: Seal) -> None:
@@ -546,12 +550,8 @@ class RedisAnchor(AnchorPlace):
                     raw = pipe.get(self.location.key)
                     current: Anchor | None = None
                     if raw is not None:
-                        try:
-                            current = Anchor.from_json(raw, self.label)
-                        except AnchorError:
-                            current = None
-                        if current is not None and not current.valid(self.key):
-                            current = None
+                        with contextlib.suppress(AnchorError):
+                            current = Anchor.checked(raw, self.key, self.label)
                     if current is not None and current.genesis == genesis and current.seq >= seq:
                         pipe.unwatch()
                         return False
@@ -561,7 +561,7 @@ class RedisAnchor(AnchorPlace):
                     if current is None or current.genesis != genesis:
                         # The seal list is only written at seals; a chain's first head goes
                         # there too, so the list's newest chain is always the head's.
-                        first = Seal.make(self.key, SealKind.HEAD, genesis, seq, digest, _now())
+                        first = Seal.make(self.key, SealKind.HEAD, genesis, seq, digest, utcnow())
                         pipe.rpush(self.seals_key, first.to_json())
                     pipe.set(self.location.key, body)
                     pipe.execute()
@@ -593,13 +593,9 @@ class RedisAnchor(AnchorPlace):
         head: Anchor | None = None
         if raw is not None:
             try:
-                head = Anchor.from_json(raw, self.label)
+                head = Anchor.checked(raw, self.key, self.label)
             except AnchorError as exc:
                 problems.append(_problem(ProblemKind.ALTERED, str(exc)))
-            if head is not None and not head.valid(self.key):
-                message = f"ancre falsifiée ({self.label}) : MAC invalide"
-                problems.append(_problem(ProblemKind.ALTERED, message))
-                head = None
         records, bad = parse_log_lines(lines, self.key, self.seals_key, torn_tail=False)
         problems.extend(bad)
         return assess(
@@ -646,7 +642,3 @@ def place_for(spec: str, key: str) -> AnchorPlace:
     if spec.startswith(("redis://", "rediss://")):
         return RedisAnchor(RedisLocation.parse(spec), key)
     return FileAnchor(Path(spec), key)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
