@@ -27,7 +27,7 @@ from ra_workbench.certificates.register import active_certificate
 from ra_workbench.clock import local_time
 from ra_workbench.db import utcnow
 from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
-from ra_workbench.dossiers.lifecycle import lock, transition
+from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.notify.service import (
@@ -424,6 +424,8 @@ def _pickup_dossier(session: Session, dossier_id: int) -> Dossier:
     dossier = _dossier(session, dossier_id)
     if dossier.delivery_mode != "pickup":
         raise DeliveryError("Ce dossier n'est pas en retrait en personne.")
+    if dossier.status == DossierStatus.DELIVERED.value:  # handed over a moment ago
+        raise DeliveryError(changed_message(session, dossier, verb="remis"))
     if dossier.status != DossierStatus.DELIVERY_SCHEDULED.value:
         raise DeliveryError("Ce dossier n'attend pas de remise.")
     return dossier

@@ -44,9 +44,6 @@ from tests.concurrency.race import (
 ROUNDS = int(os.environ.get("RA_TEST_RACE_ROUNDS", "50"))
 S = DossierStatus
 
-# Refusals of a request that comes once the first one is over (see race.CONCURRENT_CHANGE).
-DECIDED_ALREADY = "n'est pas possible dans l'état actuel du dossier"
-
 
 @dataclass(frozen=True)
 class Action:
@@ -70,7 +67,7 @@ ACTIONS = [
         senders=("operator", "operator"),
         prepare=builders.approvable,
         success="Dossier validé",
-        refusals=(CONCURRENT_CHANGE, DECIDED_ALREADY),
+        refusals=(CONCURRENT_CHANGE,),
         # Issuance runs inline after the commit: the certificate, then the delivery.
         final_status=S.DELIVERY_SCHEDULED,
         transition="approve",
@@ -83,7 +80,7 @@ ACTIONS = [
         senders=("operator", "operator"),
         prepare=builders.rejectable,
         success="Dossier refusé",
-        refusals=(CONCURRENT_CHANGE, DECIDED_ALREADY),
+        refusals=(CONCURRENT_CHANGE,),
         final_status=S.REJECTED,
         transition="reject",
         decision=DecisionKind.REJECT,
@@ -95,7 +92,7 @@ ACTIONS = [
         senders=("supervisor", "supervisor"),
         prepare=builders.awaiting_second_approval,
         success="Dérogation secondée",
-        refusals=(CONCURRENT_CHANGE, DECIDED_ALREADY),
+        refusals=(CONCURRENT_CHANGE,),
         final_status=S.DELIVERY_SCHEDULED,
         transition="second_approval",
         decision=DecisionKind.SECOND_APPROVAL,
@@ -109,11 +106,7 @@ ACTIONS = [
         senders=("supervisor", "rival_supervisor"),
         prepare=builders.awaiting_second_approval,
         success="Dérogation secondée",
-        refusals=(
-            CONCURRENT_CHANGE,
-            DECIDED_ALREADY,
-            "Prenez d'abord le dossier en charge",
-        ),
+        refusals=(CONCURRENT_CHANGE, "Prenez d'abord le dossier en charge"),
         final_status=S.DELIVERY_SCHEDULED,
         transition="second_approval",
         decision=DecisionKind.SECOND_APPROVAL,
@@ -141,7 +134,7 @@ ACTIONS = [
         senders=("operator", "operator"),
         prepare=builders.ready_for_handover,
         success="Remise enregistrée",
-        refusals=(CONCURRENT_CHANGE, "n'attend pas de remise"),
+        refusals=(CONCURRENT_CHANGE,),
         final_status=S.DELIVERED,
         transition="hand_over",
         exactly={
