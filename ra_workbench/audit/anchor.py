@@ -46,7 +46,7 @@ import json
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -610,11 +610,11 @@ class RedisAnchor(AnchorPlace):
         )
 
 
-@dataclass
+@dataclass(frozen=True)
 class PlaceSet:
     """Every configured place, the data directory's first."""
 
-    places: list[AnchorPlace] = field(default_factory=list)
+    places: tuple[AnchorPlace, ...] = ()
 
     def advance(self, genesis: str, seq: int, digest: str) -> None:
         for place in self.places:

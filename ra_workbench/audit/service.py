@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -20,6 +21,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.anchor import (
+    AnchorPlace,
     FileAnchor,
     Mark,
     PlaceReading,
@@ -61,25 +63,36 @@ def _audit_key() -> str:
     raise RuntimeError("the audit trail needs an application context (for its key)")
 
 
+def _data_anchor(data_dir: Path, key: str) -> FileAnchor:
+    return FileAnchor(data_dir / "audit", key)
+
+
 def anchor_store() -> FileAnchor:
     """The anchor in the data directory (always kept, whatever else is configured)."""
     settings = current_app.config["RA_SETTINGS"]
-    return FileAnchor(Path(settings.data_dir) / "audit", settings.audit_key)
+    return _data_anchor(Path(settings.data_dir), settings.audit_key)
 
 
 def anchor_places() -> PlaceSet:
     """The data directory's anchor, then every place of RA_WORKBENCH_AUDIT_ANCHORS."""
     settings = current_app.config["RA_SETTINGS"]
-    default = anchor_store()
-    places: PlaceSet = PlaceSet([default])
+    return _place_set(Path(settings.data_dir), settings.audit_key, tuple(settings.audit_anchors))
+
+
+# record() asks at every entry: the places are built (paths resolved, URLs parsed) once per
+# configuration, not on the write path.
+@functools.lru_cache(maxsize=16)
+def _place_set(data_dir: Path, key: str, specs: tuple[str, ...]) -> PlaceSet:
+    default = _data_anchor(data_dir, key)
+    places: list[AnchorPlace] = [default]
     seen = {str(default.directory.resolve())}
-    for spec in settings.audit_anchors:
-        place = place_for(spec, settings.audit_key)
+    for spec in specs:
+        place = place_for(spec, key)
         name = str(place.directory.resolve()) if isinstance(place, FileAnchor) else place.label
         if name not in seen:
             seen.add(name)
-            places.places.append(place)
-    return places
+            places.append(place)
+    return PlaceSet(tuple(places))
 
 
 def record(
