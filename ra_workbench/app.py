@@ -11,6 +11,8 @@ from sqlalchemy import event
 
 import ra_workbench.models  # noqa: F401 - registers every table on the metadata
 from ra_workbench import journey
+from ra_workbench.audit.cli import outbox_mailer
+from ra_workbench.audit.service import send_seals_with
 from ra_workbench.checks.rules import load_rules
 from ra_workbench.cli import register_commands
 from ra_workbench.config import Settings
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     configure_rules(app)
     configure_journey(app)
     configure_unit_of_work(app)
+    configure_audit(app)
     configure_security(app)
     configure_blueprints(app)
     configure_cli(app)
@@ -108,6 +111,12 @@ def configure_unit_of_work(app: Flask) -> None:
     stored are removed."""
     jobs_queue.init_app(app)
     document_store.init_app(app)
+
+
+def configure_audit(app: Flask) -> None:
+    """Seal notices reach the supervisors through the notify outbox: the trail sits below
+    notify, so the shell tells it how (web, worker and CLI alike)."""
+    send_seals_with(outbox_mailer)
 
 
 def configure_security(app: Flask) -> None:

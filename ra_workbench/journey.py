@@ -25,7 +25,7 @@ from ra_workbench.notify.service import (
     notify_certificate_ready,
     notify_documents_requested,
 )
-from ra_workbench.review.service import documents_requested
+from ra_workbench.review.decisions import documents_requested
 
 
 def request_certificate(session: Session, event: TransitionEvent) -> None:

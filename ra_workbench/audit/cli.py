@@ -14,7 +14,6 @@ import click
 from flask.cli import with_appcontext
 
 from ra_workbench.audit.seal import SealNotice
-from ra_workbench.audit.service import send_seals_with
 from ra_workbench.unit import unit_of_work
 
 SEAL_TEMPLATE = "audit_seal"  # the outbox's template column: which kind of message this is
@@ -25,7 +24,8 @@ def outbox_mailer(session: Any, recipient: str, notice: SealNotice, dedup_key: s
 
     notify's templates are for customers, so the notice, already rendered and signed, is
     stored as it is through the outbox model. This module is the audit domain's shell: the
-    one place in audit allowed to reach notify (the trail itself sits below it)."""
+    one place in audit allowed to reach notify (the trail itself sits below it). The app
+    factory registers it for the seal job (app.py, configure_audit); `audit seal` passes it."""
     import sqlalchemy as sa
 
     from ra_workbench.notify.models import OutboxMessage
@@ -48,11 +48,6 @@ def outbox_mailer(session: Any, recipient: str, notice: SealNotice, dedup_key: s
     session.add(message)
     session.flush()
     defer_job(session, SEND_TASK, message.id, job_id=f"notify-{message.id}")
-
-
-# Every app the factory builds imports this module (configure_cli registers the commands):
-# web, worker and CLI alike, so the seal job finds its way to the outbox wherever it runs.
-send_seals_with(outbox_mailer)
 
 
 @click.group("audit")

@@ -355,7 +355,7 @@ def verify(session: Session, *, progress: Any = None, seals: Sequence[Seal] = ()
 # --- sealing ---------------------------------------------------------------------------
 
 # How a seal notice leaves: (session, recipient, notice, dedup key). The audit trail sits
-# below notify and sends nothing itself: a shell tells it how (audit/cli.py registers the
+# below notify and sends nothing itself: a shell tells it how (the app factory registers the
 # notify outbox), as the job queue tells the unit of work how to dispatch.
 Mailer = Callable[[Session, str, SealNotice, str], None]
 _seal_mailers: list[Mailer] = []

@@ -3,7 +3,7 @@
 `seal_head` is the scheduled seal (rules/jobs.toml, `schedule.audit_seal`): verify the trail,
 seal its head in every anchor place, and send the signed seal to the supervisors
 (RA_WORKBENCH_AUDIT_SEAL_TO) — or an alert when the trail no longer verifies. How the
-notice leaves is registered by the shell (audit/cli.py: the notify outbox).
+notice leaves is registered by the app factory (app.py, configure_audit: the notify outbox).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ PRELOAD_MODULES = (
     "ra_workbench.notify.service",
     "ra_workbench.notify.tasks",
     "ra_workbench.issuance.tasks",
-    "ra_workbench.review.service",
+    "ra_workbench.review.decisions",
     "ra_workbench.supervision.tasks",
 )
 

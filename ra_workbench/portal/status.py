@@ -13,7 +13,7 @@ from ra_workbench.delivery.service import delivery_summary
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.review.service import documents_requested
+from ra_workbench.review.decisions import documents_requested
 
 
 def order_status(order_number: str) -> dict[str, Any] | None:

@@ -19,8 +19,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ra_workbench.checks.models import CheckResult
+from ra_workbench.review.decisions import MIN_JUSTIFICATION_LENGTH
 from ra_workbench.review.reasons import ReviewReasons
-from ra_workbench.review.service import MIN_JUSTIFICATION_LENGTH
 
 CONFIRM_PREFIX = "confirm_"
 

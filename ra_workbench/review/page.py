@@ -16,22 +16,15 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.service import latest_run
 from ra_workbench.documents.models import DOCUMENT_TYPE_LABELS_FR, Document, Extraction
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, SignatureEvent
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
+from ra_workbench.review.claims import claim_is_active
+from ra_workbench.review.conflicts import conflicting_person, normalise_name
+from ra_workbench.review.decisions import decisions_for, pending_override, sorted_results
 from ra_workbench.review.models import Decision
-from ra_workbench.review.service import (
-    OUTCOME_LABELS_FR,
-    VERDICT_LABELS_FR,
-    age_days,
-    claim_is_active,
-    conflicting_person,
-    decisions_for,
-    latest_run,
-    normalise_name,
-    pending_override,
-    sorted_results,
-)
+from ra_workbench.review.queue import VERDICT_LABELS_FR, age_days
 
 DECISION_LABELS_FR = {
     "approve": "Validation",
@@ -365,7 +358,6 @@ def build_page(
 __all__ = [
     "DECISION_LABELS_FR",
     "IDENTITY_CHECK_LABELS_FR",
-    "OUTCOME_LABELS_FR",
     "SIGNATURE_LABELS_FR",
     "DossierPage",
     "build_page",

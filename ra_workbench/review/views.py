@@ -25,12 +25,14 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
+from ra_workbench.checks.service import latest_run
 from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
-from ra_workbench.review import forms, service
+from ra_workbench.review import claims, conflicts, decisions, forms, queue
+from ra_workbench.review.common import ReviewError
 from ra_workbench.review.page import (
     DECISION_LABELS_FR,
     IDENTITY_CHECK_LABELS_FR,
@@ -58,8 +60,8 @@ def _labels() -> dict[str, Any]:
     return {
         "delivery_labels": DELIVERY_LABELS_FR,
         "payment_labels": PAYMENT_LABELS_FR,
-        "outcome_labels": service.OUTCOME_LABELS_FR,
-        "tab_labels": service.TAB_LABELS_FR,
+        "outcome_labels": queue.OUTCOME_LABELS_FR,
+        "tab_labels": queue.TAB_LABELS_FR,
         "role_labels": ROLE_LABELS_FR,
     }
 
@@ -83,17 +85,17 @@ def _int_arg(name: str) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 6 else None
 
 
-def _filters() -> tuple[service.QueueFilters, forms.QueueFilterForm]:
+def _filters() -> tuple[queue.QueueFilters, forms.QueueFilterForm]:
     form = forms.QueueFilterForm(request.args)
-    rules = service.failing_rule_choices(_db())
+    rules = queue.failing_rule_choices(_db())
     form.regle.choices = [("", "Tous"), *((r, r) for r in rules)]
     tab = request.args.get("onglet", "ready")
-    if tab not in service.TABS:
+    if tab not in queue.TABS:
         tab = "ready"
     delivery = request.args.get("livraison") or None
     payment = request.args.get("paiement") or None
     rule = request.args.get("regle") or None
-    filters = service.QueueFilters(
+    filters = queue.QueueFilters(
         tab=tab,
         delivery_mode=delivery if delivery in DELIVERY_LABELS_FR else None,
         payment_method=payment if payment in PAYMENT_LABELS_FR else None,
@@ -112,7 +114,7 @@ def _filters() -> tuple[service.QueueFilters, forms.QueueFilterForm]:
 def queue_page() -> Any:
     filters, form = _filters()
     settings = _settings()
-    page = service.queue(
+    page = queue.queue(
         _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
     )
     args = {k: v for k, v in request.args.items() if v and k != "page"}
@@ -122,7 +124,7 @@ def queue_page() -> Any:
         return url_for(".queue_page", **{k: v for k, v in merged.items() if v not in (None, "")})
 
     return render_template(
-        "review/queue.html", page=page, form=form, tabs=service.TABS, queue_url=queue_url
+        "review/queue.html", page=page, form=form, tabs=queue.TABS, queue_url=queue_url
     )
 
 
@@ -132,7 +134,7 @@ def queue_api() -> Any:
     """The same queue as JSON (counts and the page of rows), for tooling and tests."""
     filters, _ = _filters()
     settings = _settings()
-    page = service.queue(
+    page = queue.queue(
         _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
     )
     return jsonify(
@@ -212,11 +214,11 @@ def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) 
     try:
         with unit_of_work() as session:
             action(session, user)
-    except service.ConflictOfInterest as exc:
+    except conflicts.ConflictOfInterest as exc:
         with unit_of_work() as session:
-            service.record_conflict(session, dossier_id, user, exc)
+            conflicts.record_conflict(session, dossier_id, user, exc)
         flash(str(exc), "danger")
-    except (service.ReviewError, TransitionError) as exc:
+    except (ReviewError, TransitionError) as exc:
         flash(str(exc), "danger")
     else:
         flash(success, "success")
@@ -238,7 +240,7 @@ def claim(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         f"Dossier pris en charge pour {minutes} minutes.",
-        lambda s, u: service.claim(s, dossier_id, u, claim_minutes=minutes),
+        lambda s, u: claims.claim(s, dossier_id, u, claim_minutes=minutes),
     )
 
 
@@ -247,7 +249,7 @@ def claim(dossier_id: int) -> Any:
 def release(dossier_id: int) -> Any:
     if not forms.ActionForm().validate_on_submit():
         abort(400)
-    return _act(dossier_id, "Dossier libéré.", lambda s, u: service.release(s, dossier_id, u))
+    return _act(dossier_id, "Dossier libéré.", lambda s, u: claims.release(s, dossier_id, u))
 
 
 @bp.post("/dossiers/<int:dossier_id>/controler")
@@ -256,12 +258,12 @@ def rerun(dossier_id: int) -> Any:
     if not forms.ActionForm().validate_on_submit():
         abort(400)
     return _act(
-        dossier_id, "Contrôles relancés.", lambda s, u: service.rerun_checks(s, dossier_id, u)
+        dossier_id, "Contrôles relancés.", lambda s, u: decisions.rerun_checks(s, dossier_id, u)
     )
 
 
 def _results(dossier_id: int) -> list[Any]:
-    return service.sorted_results(service.latest_run(_db(), dossier_id))
+    return decisions.sorted_results(latest_run(_db(), dossier_id))
 
 
 @bp.post("/dossiers/<int:dossier_id>/valider")
@@ -274,7 +276,7 @@ def approve(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Dossier validé : la génération du certificat est lancée.",
-        lambda s, u: service.approve(
+        lambda s, u: decisions.approve(
             s,
             dossier_id,
             u,
@@ -296,7 +298,7 @@ def override(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Dérogation enregistrée : elle attend la validation d'un superviseur.",
-        lambda s, u: service.request_override(
+        lambda s, u: decisions.request_override(
             s,
             dossier_id,
             u,
@@ -318,7 +320,7 @@ def second(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Dérogation secondée : le dossier est validé.",
-        lambda s, u: service.second_approval(
+        lambda s, u: decisions.second_approval(
             s, dossier_id, u, comment=form.comment.data or "", claim_minutes=minutes
         ),
     )
@@ -334,7 +336,7 @@ def refuse_override(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Dérogation refusée : le dossier revient dans la file.",
-        lambda s, u: service.refuse_override(
+        lambda s, u: decisions.refuse_override(
             s, dossier_id, u, comment=form.comment.data or "", claim_minutes=minutes
         ),
     )
@@ -352,7 +354,7 @@ def request_documents(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Pièces demandées au client : le dossier sort de la file jusqu'à sa nouvelle version.",
-        lambda s, u: service.request_documents(
+        lambda s, u: decisions.request_documents(
             s,
             dossier_id,
             u,
@@ -376,7 +378,7 @@ def reject(dossier_id: int) -> Any:
     return _act(
         dossier_id,
         "Dossier refusé.",
-        lambda s, u: service.reject(
+        lambda s, u: decisions.reject(
             s,
             dossier_id,
             u,

@@ -17,8 +17,8 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.jobs.rules import ReminderRules
 from ra_workbench.notify.reminders import reminder_number, send_reminder
+from ra_workbench.review.decisions import documents_requested
 from ra_workbench.review.models import Decision, DecisionKind
-from ra_workbench.review.service import documents_requested
 
 INCOMPLETE = "incomplete"
 

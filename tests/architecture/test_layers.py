@@ -192,7 +192,7 @@ def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
 @pytest.mark.parametrize(
     ("src", "dst", "expected"),
     [
-        ("ra_workbench.review.service", "ra_workbench.issuance.service", False),
+        ("ra_workbench.review.decisions", "ra_workbench.issuance.service", False),
         ("ra_workbench.issuance.service", "ra_workbench.review.models", True),
         ("ra_workbench.notify.service", "ra_workbench.delivery.service", False),
         ("ra_workbench.journey", "ra_workbench.delivery.service", True),

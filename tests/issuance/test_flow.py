@@ -17,7 +17,8 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.notify.models import OutboxMessage
-from ra_workbench.review import service as review
+from ra_workbench.review.claims import claim
+from ra_workbench.review.decisions import approve
 from ra_workbench.unit import unit_of_work
 from tests.factories import make_check_run, make_dossier, make_read_identity, make_slot, make_user
 
@@ -30,9 +31,9 @@ def _approve(delivery_mode: str) -> tuple[int, str]:
     run = make_check_run(db.session, dossier)
     db.session.commit()
     with unit_of_work() as session:
-        review.claim(session, dossier.id, operator, claim_minutes=60)
+        claim(session, dossier.id, operator, claim_minutes=60)
     with unit_of_work() as session:
-        review.approve(session, dossier.id, operator, check_run_id=run.id, claim_minutes=60)
+        approve(session, dossier.id, operator, check_run_id=run.id, claim_minutes=60)
     db.session.expire_all()
     return dossier.id, dossier.order_number
 

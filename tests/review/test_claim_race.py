@@ -12,7 +12,8 @@ from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
-from ra_workbench.review.service import ReviewError, claim
+from ra_workbench.review.claims import claim
+from ra_workbench.review.common import ReviewError
 from ra_workbench.unit import unit_of_work
 from tests.factories import make_dossier, make_user
 

@@ -10,21 +10,32 @@ from flask import Flask
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.checks.service import latest_run
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.review import service
+from ra_workbench.review.claims import claim, release
+from ra_workbench.review.common import ReviewError
+from ra_workbench.review.decisions import (
+    approve,
+    documents_requested,
+    refuse_override,
+    reject,
+    request_documents,
+    request_override,
+    second_approval,
+)
 from ra_workbench.review.models import Decision, DecisionKind
+from ra_workbench.review.queue import QueueFilters, queue
 from ra_workbench.review.reasons import current_reasons
-from ra_workbench.review.service import ReviewError
 from tests.factories import make_check_run, make_dossier, make_person, make_user
 
 CLAIM = 60
 
 
 def _claimed(dossier: Dossier, user: User) -> Dossier:
-    return service.claim(db.session, dossier.id, user, claim_minutes=CLAIM)
+    return claim(db.session, dossier.id, user, claim_minutes=CLAIM)
 
 
 def _events(kind: str) -> list[AuditEvent]:
@@ -49,7 +60,7 @@ def test_operator_claims_a_dossier_and_others_see_who_holds_it(app: Flask) -> No
 def test_an_expired_claim_can_be_taken_by_another_operator(app: Flask) -> None:
     olivia, nicolas = make_user(db.session), make_user(db.session)
     dossier = make_dossier(db.session)
-    service.claim(
+    claim(
         db.session,
         dossier.id,
         olivia,
@@ -66,8 +77,8 @@ def test_operator_cannot_release_a_colleagues_claim_but_a_supervisor_can(app: Fl
     dossier = make_dossier(db.session)
     _claimed(dossier, olivia)
     with pytest.raises(ReviewError, match="superviseur"):
-        service.release(db.session, dossier.id, nicolas)
-    service.release(db.session, dossier.id, sophie)
+        release(db.session, dossier.id, nicolas)
+    release(db.session, dossier.id, sophie)
     assert dossier.claimed_by_id is None
     [event] = _events("review.claim_released")
     assert event.payload["by_supervisor"] is True
@@ -91,7 +102,7 @@ def test_operator_who_is_the_holder_can_never_claim_nor_decide(app: Flask) -> No
         _claimed(dossier, operator)
     dossier.claimed_by_id, dossier.claimed_at = operator.id, utcnow()
     with pytest.raises(ReviewError, match="Conflit d'intérêts"):
-        service.approve(db.session, dossier.id, operator, check_run_id=None, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=None, claim_minutes=CLAIM)
     assert dossier.status == DossierStatus.PENDING
 
 
@@ -129,7 +140,7 @@ def test_operator_approves_a_clean_dossier_and_the_decision_is_recorded(app: Fla
     dossier = make_dossier(db.session)
     run = make_check_run(db.session, dossier)
     _claimed(dossier, operator)
-    decision = service.approve(
+    decision = approve(
         db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM, comment="RAS"
     )
     assert dossier.status == DossierStatus.APPROVED
@@ -150,7 +161,7 @@ def test_operator_cannot_approve_without_claiming_first(app: Flask) -> None:
     dossier = make_dossier(db.session)
     run = make_check_run(db.session, dossier)
     with pytest.raises(ReviewError, match="Prenez d'abord"):
-        service.approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
 
 
 def test_operator_cannot_approve_dossier_with_failing_kbis_age(app: Flask) -> None:
@@ -159,7 +170,7 @@ def test_operator_cannot_approve_dossier_with_failing_kbis_age(app: Flask) -> No
     run = make_check_run(db.session, dossier, [("kbis.age", "fail")])
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match=r"kbis\.age"):
-        service.approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
     assert dossier.status == DossierStatus.PENDING
     assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0
 
@@ -171,7 +182,7 @@ def test_operator_cannot_approve_while_a_check_errored_or_waits(app: Flask, outc
     run = make_check_run(db.session, dossier, [("signatures.complete", outcome)])
     _claimed(dossier, operator)
     with pytest.raises(ReviewError):
-        service.approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
 
 
 def test_every_manual_result_must_be_confirmed_with_a_comment(app: Flask) -> None:
@@ -181,7 +192,7 @@ def test_every_manual_result_must_be_confirmed_with_a_comment(app: Flask) -> Non
     manual = next(r for r in run.results if r.outcome == "manual")
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match=r"payment\.settled"):
-        service.approve(
+        approve(
             db.session,
             dossier.id,
             operator,
@@ -189,7 +200,7 @@ def test_every_manual_result_must_be_confirmed_with_a_comment(app: Flask) -> Non
             confirmations={manual.id: "   "},
             claim_minutes=CLAIM,
         )
-    decision = service.approve(
+    decision = approve(
         db.session,
         dossier.id,
         operator,
@@ -208,7 +219,7 @@ def test_approval_based_on_a_superseded_check_run_is_refused(app: Flask) -> None
     make_check_run(db.session, dossier)
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match="relancés"):
-        service.approve(db.session, dossier.id, operator, check_run_id=old.id, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=old.id, claim_minutes=CLAIM)
 
 
 def test_approval_on_checks_from_a_previous_day_asks_to_rerun_them(app: Flask) -> None:
@@ -219,17 +230,17 @@ def test_approval_on_checks_from_a_previous_day_asks_to_rerun_them(app: Flask) -
     )
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match="relancez-les"):
-        service.approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
+        approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
 
 
 # --- override and four eyes ----------------------------------------------------------------
 
 
 def _override(dossier: Dossier, operator: User) -> Decision:
-    run = service.latest_run(db.session, dossier.id)
+    run = latest_run(db.session, dossier.id)
     assert run is not None
     _claimed(dossier, operator)
-    return service.request_override(
+    return request_override(
         db.session,
         dossier.id,
         operator,
@@ -245,7 +256,7 @@ def test_override_needs_a_written_justification(app: Flask) -> None:
     run = make_check_run(db.session, dossier, [("kbis.age", "fail")])
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match="justification"):
-        service.request_override(
+        request_override(
             db.session,
             dossier.id,
             operator,
@@ -267,7 +278,7 @@ def test_override_takes_effect_only_once_a_supervisor_seconds_it(app: Flask) -> 
     with pytest.raises(ReviewError):  # an operator cannot even claim it
         _claimed(dossier, operator)
     _claimed(dossier, supervisor)
-    second = service.second_approval(
+    second = second_approval(
         db.session, dossier.id, supervisor, comment="D'accord", claim_minutes=CLAIM
     )
     assert dossier.status == DossierStatus.APPROVED
@@ -282,7 +293,7 @@ def test_supervisor_cannot_second_their_own_override(app: Flask) -> None:
     _override(dossier, supervisor)
     _claimed(dossier, supervisor)
     with pytest.raises(ReviewError, match="propre dérogation"):
-        service.second_approval(db.session, dossier.id, supervisor, claim_minutes=CLAIM)
+        second_approval(db.session, dossier.id, supervisor, claim_minutes=CLAIM)
     assert dossier.status == DossierStatus.AWAITING_SECOND_APPROVAL
 
 
@@ -293,7 +304,7 @@ def test_supervisor_refusing_an_override_sends_the_dossier_back(app: Flask) -> N
     make_check_run(db.session, dossier, [("kbis.age", "fail")])
     _override(dossier, operator)
     _claimed(dossier, supervisor)
-    service.refuse_override(
+    refuse_override(
         db.session, dossier.id, supervisor, comment="Demandez un Kbis récent", claim_minutes=CLAIM
     )
     assert dossier.status == DossierStatus.PENDING
@@ -317,7 +328,7 @@ def test_requesting_documents_takes_the_dossier_out_of_the_queue_with_a_french_l
     dossier = make_dossier(db.session)
     make_check_run(db.session, dossier, [("kbis.age", "fail"), ("identity.both_sides", "fail")])
     _claimed(dossier, operator)
-    decision = service.request_documents(
+    decision = request_documents(
         db.session,
         dossier.id,
         operator,
@@ -328,15 +339,13 @@ def test_requesting_documents_takes_the_dossier_out_of_the_queue_with_a_french_l
     )
     assert dossier.status == DossierStatus.DOCUMENTS_REQUESTED
     assert [r["rule"] for r in decision.reasons] == ["kbis.age", "identity.both_sides"]
-    items = service.documents_requested(db.session, dossier)
+    items = documents_requested(db.session, dossier)
     assert items == [
         "Fournir un extrait Kbis de moins de 3 mois.",
         "Fournir le recto et le verso de chaque pièce d'identité.",
         "Merci de joindre le verso de la CNI du porteur.",
     ]
-    page = service.queue(
-        db.session, service.QueueFilters(tab="incomplete"), sla_days=5, claim_minutes=CLAIM
-    )
+    page = queue(db.session, QueueFilters(tab="incomplete"), sla_days=5, claim_minutes=CLAIM)
     assert page.rows == []
 
 
@@ -346,7 +355,7 @@ def test_requesting_documents_with_an_unknown_reason_is_refused(app: Flask) -> N
     make_check_run(db.session, dossier)
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match="Motif inconnu"):
-        service.request_documents(
+        request_documents(
             db.session,
             dossier.id,
             operator,
@@ -361,7 +370,7 @@ def test_rejection_is_final_and_keeps_its_reason(app: Flask) -> None:
     dossier = make_dossier(db.session)
     _claimed(dossier, operator)
     with pytest.raises(ReviewError, match="Précisez"):
-        service.reject(
+        reject(
             db.session,
             dossier.id,
             operator,
@@ -369,7 +378,7 @@ def test_rejection_is_final_and_keeps_its_reason(app: Flask) -> None:
             reason="other",
             claim_minutes=CLAIM,
         )
-    decision = service.reject(
+    decision = reject(
         db.session,
         dossier.id,
         operator,
@@ -391,7 +400,7 @@ def test_portal_status_lists_what_the_operator_asked_the_customer_to_send(
     dossier = make_dossier(db.session)
     make_check_run(db.session, dossier, [("kbis.age", "fail")])
     _claimed(dossier, operator)
-    service.request_documents(
+    request_documents(
         db.session,
         dossier.id,
         operator,

@@ -10,7 +10,7 @@ from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Organisation, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.review.service import QueueFilters, queue
+from ra_workbench.review.queue import QueueFilters, queue
 from tests.factories import make_check_run, make_dossier, make_person
 
 

@@ -219,7 +219,7 @@ def test_operator_approves_a_clean_dossier_through_the_page(
     client.post(f"/validation/dossiers/{clean.id}/prendre")
     page = client.get(f"/validation/dossiers/{clean.id}").get_data(as_text=True)
     assert "Valider le dossier" in page
-    from ra_workbench.review.service import latest_run
+    from ra_workbench.checks.service import latest_run
 
     run = latest_run(db.session, clean.id)
     assert run is not None

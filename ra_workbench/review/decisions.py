@@ -1,0 +1,500 @@
+"""Decisions on a dossier: approve, override (and its second approval or refusal), ask for
+documents, reject; and re-running the checks before deciding.
+
+Every decision starts from the locked dossier, the actor's claim and the latest check run
+on the current revision, saves a `Decision` and moves the dossier through its named
+transition, which writes the audit entry. Functions flush; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ra_workbench.accounts.models import User
+from ra_workbench.audit.service import record
+from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.recheck import recheck
+from ra_workbench.checks.service import latest_run
+from ra_workbench.clock import today_in_paris
+from ra_workbench.db import utcnow
+from ra_workbench.dossiers.lifecycle import changed_message, transition
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.review.claims import end_claim, holds_claim
+from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
+from ra_workbench.review.conflicts import ensure_no_conflict
+from ra_workbench.review.models import Decision, DecisionKind
+from ra_workbench.review.queue import ERROR, FAIL, MANUAL, OUTCOME_ORDER, PENDING
+from ra_workbench.review.reasons import ReviewReasons
+
+S = DossierStatus
+
+MIN_JUSTIFICATION_LENGTH = 10
+
+
+def sorted_results(run: CheckRun | None) -> list[CheckResult]:
+    if run is None:
+        return []
+    return sorted(run.results, key=lambda r: (OUTCOME_ORDER.get(r.outcome, 9), r.rule, r.id))
+
+
+@dataclass(frozen=True)
+class DecisionContext:
+    dossier: Dossier
+    run: CheckRun | None
+
+    @property
+    def checked(self) -> CheckRun:
+        if self.run is None:  # _prepare(require_run=True) already refused this
+            raise ReviewError("Le dossier n'a pas encore été contrôlé : lancez les contrôles.")
+        return self.run
+
+
+def _prepare(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    action: str,
+    statuses: Iterable[str],
+    claim_minutes: int,
+    check_run_id: int | None,
+    today: dt.date | None = None,
+    permission: str = "review:dossier:decide",
+    require_run: bool = True,
+) -> DecisionContext:
+    if not actor.can(permission):
+        raise ReviewError("Vous n'avez pas le droit de prendre cette décision.")
+    dossier = locked_dossier(session, dossier_id)
+    if dossier.status not in set(statuses):
+        raise ReviewError(changed_message(session, dossier, verb="décidé"))
+    ensure_no_conflict(dossier, actor, action)
+    if not holds_claim(dossier, actor, claim_minutes=claim_minutes):
+        raise ReviewError("Prenez d'abord le dossier en charge avant de décider.")
+    run = latest_run(session, dossier.id)
+    if run is None:
+        if require_run:
+            raise ReviewError("Le dossier n'a pas encore été contrôlé : lancez les contrôles.")
+        return DecisionContext(dossier=dossier, run=None)
+    if check_run_id is not None and run.id != check_run_id:
+        raise ReviewError(
+            "Les contrôles ont été relancés depuis l'affichage de la page : relisez-les."
+        )
+    if run.revision != dossier.revision:
+        raise ReviewError("Les contrôles portent sur une révision antérieure : relancez-les.")
+    if today is not None and run.evaluation_date < today:
+        raise ReviewError(
+            f"Les contrôles datent du {run.evaluation_date:%d/%m/%Y} : relancez-les "
+            "avant de valider (les pièces doivent être valables au jour de la décision)."
+        )
+    return DecisionContext(dossier=dossier, run=run)
+
+
+def _check_confirmations(
+    results: Sequence[CheckResult], confirmations: dict[int, str]
+) -> dict[str, Any]:
+    stored: dict[str, Any] = {}
+    missing = []
+    for result in results:
+        if result.outcome != MANUAL:
+            continue
+        comment = (confirmations.get(result.id) or "").strip()
+        if not comment:
+            missing.append(result.rule)
+            continue
+        stored[str(result.id)] = {
+            "rule": result.rule,
+            "person_role": result.person_role,
+            "comment": comment,
+        }
+    if missing:
+        raise ReviewError(
+            "Chaque vérification manuelle doit être confirmée avec un commentaire : "
+            + ", ".join(sorted(set(missing)))
+        )
+    return stored
+
+
+def _outcomes(results: Sequence[CheckResult], *outcomes: str) -> list[CheckResult]:
+    return [r for r in results if r.outcome in outcomes]
+
+
+def _save(
+    session: Session,
+    dossier: Dossier,
+    kind: str,
+    actor: User,
+    *,
+    run: CheckRun | None,
+    comment: str = "",
+    reasons: list[Any] | None = None,
+    confirmations: dict[str, Any] | None = None,
+    overridden_rules: list[Any] | None = None,
+    seconds_decision_id: int | None = None,
+) -> Decision:
+    decision = Decision(
+        dossier_id=dossier.id,
+        kind=kind,
+        actor_id=actor.id,
+        at=utcnow(),
+        check_run_id=run.id if run is not None else None,
+        comment=comment,
+        reasons=reasons or [],
+        confirmations=confirmations or {},
+        overridden_rules=overridden_rules or [],
+        seconds_decision_id=seconds_decision_id,
+    )
+    session.add(decision)
+    session.flush()
+    return decision
+
+
+def _transition(
+    session: Session, dossier: Dossier, name: str, actor: User, decision: Decision
+) -> None:
+    transition(
+        session,
+        dossier,
+        name,
+        actor=actor.email,
+        actor_id=actor.id,
+        payload={
+            "decision_id": decision.id,
+            "kind": decision.kind,
+            "check_run_id": decision.check_run_id,
+        },
+    )
+
+
+def approve(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    check_run_id: int | None,
+    confirmations: dict[int, str] | None = None,
+    comment: str = "",
+    claim_minutes: int,
+    today: dt.date | None = None,
+) -> Decision:
+    """Approve: no `fail`, `error` or `pending` result, every `manual` one confirmed."""
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="approve",
+        statuses=(S.PENDING.value,),
+        claim_minutes=claim_minutes,
+        check_run_id=check_run_id,
+        today=today or utcnow().date(),
+    )
+    results = ctx.checked.results
+    failing = _outcomes(results, FAIL)
+    if failing:
+        raise ReviewError(
+            "Des contrôles sont en échec ("
+            + ", ".join(sorted({r.rule for r in failing}))
+            + ") : demandez des pièces, refusez, ou dérogez avec justification."
+        )
+    if _outcomes(results, ERROR):
+        raise ReviewError("Un contrôle n'a pas pu s'exécuter : relancez les contrôles.")
+    pending = _outcomes(results, PENDING)
+    if pending:
+        raise ReviewError(
+            "Des contrôles sont en attente ("
+            + ", ".join(sorted({r.rule for r in pending}))
+            + ") : le dossier ne peut pas encore être validé."
+        )
+    stored = _check_confirmations(results, confirmations or {})
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.APPROVE,
+        actor,
+        run=ctx.run,
+        comment=comment.strip(),
+        confirmations=stored,
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "approve", actor, decision)
+    return decision
+
+
+def request_override(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    check_run_id: int | None,
+    justification: str,
+    confirmations: dict[int, str] | None = None,
+    claim_minutes: int,
+    today: dt.date | None = None,
+) -> Decision:
+    """Approve despite failing results: takes effect only once a supervisor seconds it."""
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="request_override",
+        statuses=(S.PENDING.value,),
+        claim_minutes=claim_minutes,
+        check_run_id=check_run_id,
+        today=today or utcnow().date(),
+    )
+    justification = justification.strip()
+    if len(justification) < MIN_JUSTIFICATION_LENGTH:
+        raise ReviewError(
+            "Une dérogation exige une justification écrite "
+            f"(au moins {MIN_JUSTIFICATION_LENGTH} caractères)."
+        )
+    results = ctx.checked.results
+    if _outcomes(results, ERROR):
+        raise ReviewError(
+            "Un contrôle en erreur ne peut pas faire l'objet d'une dérogation : relancez-le."
+        )
+    if _outcomes(results, PENDING):
+        raise ReviewError("Des contrôles sont en attente : pas de dérogation possible.")
+    failing = _outcomes(results, FAIL)
+    if not failing:
+        raise ReviewError("Aucun contrôle en échec : validez simplement le dossier.")
+    stored = _check_confirmations(results, confirmations or {})
+    overridden = [
+        {"result_id": r.id, "rule": r.rule, "person_role": r.person_role, "message": r.message}
+        for r in failing
+    ]
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.OVERRIDE_REQUEST,
+        actor,
+        run=ctx.run,
+        comment=justification,
+        confirmations=stored,
+        overridden_rules=overridden,
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "request_override", actor, decision)
+    return decision
+
+
+def pending_override(session: Session, dossier_id: int) -> Decision | None:
+    return session.scalars(
+        sa.select(Decision)
+        .where(Decision.dossier_id == dossier_id, Decision.kind == DecisionKind.OVERRIDE_REQUEST)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+
+
+def second_approval(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    comment: str = "",
+    claim_minutes: int,
+) -> Decision:
+    """A supervisor seconds another person's override (four eyes): the dossier is approved."""
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="second_approval",
+        statuses=(S.AWAITING_SECOND_APPROVAL.value,),
+        claim_minutes=claim_minutes,
+        check_run_id=None,
+        permission="review:override:second",
+    )
+    override = pending_override(session, dossier_id)
+    if override is None:
+        raise ReviewError("Aucune demande de dérogation à seconder.")
+    if override.actor_id == actor.id:
+        raise ReviewError("Vous ne pouvez pas seconder votre propre dérogation.")
+    overridden = {item["rule"] for item in override.overridden_rules}
+    new_failures = {r.rule for r in _outcomes(ctx.checked.results, FAIL)} - overridden
+    if new_failures or _outcomes(ctx.checked.results, ERROR):
+        raise ReviewError(
+            "Les contrôles ont changé depuis la demande de dérogation : refusez-la pour que "
+            "le dossier soit revu."
+        )
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.SECOND_APPROVAL,
+        actor,
+        run=ctx.run,
+        comment=comment.strip(),
+        overridden_rules=list(override.overridden_rules),
+        seconds_decision_id=override.id,
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "second_approval", actor, decision)
+    return decision
+
+
+def refuse_override(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    comment: str,
+    claim_minutes: int,
+) -> Decision:
+    """A supervisor turns down an override: the dossier goes back to the queue."""
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="refuse_override",
+        statuses=(S.AWAITING_SECOND_APPROVAL.value,),
+        claim_minutes=claim_minutes,
+        check_run_id=None,
+        permission="review:override:second",
+    )
+    if not comment.strip():
+        raise ReviewError("Expliquez pourquoi la dérogation est refusée.")
+    override = pending_override(session, dossier_id)
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.OVERRIDE_REFUSED,
+        actor,
+        run=ctx.run,
+        comment=comment.strip(),
+        seconds_decision_id=override.id if override else None,
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "refuse_override", actor, decision)
+    return decision
+
+
+def request_documents(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    reasons: ReviewReasons,
+    codes: Sequence[str],
+    comment: str = "",
+    check_run_id: int | None = None,
+    claim_minutes: int,
+) -> Decision:
+    """Ask the customer for documents: the dossier leaves the queue until a new revision."""
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="request_documents",
+        statuses=(S.PENDING.value,),
+        claim_minutes=claim_minutes,
+        check_run_id=check_run_id,
+    )
+    unknown = [c for c in codes if c not in reasons.request]
+    if unknown:
+        raise ReviewError("Motif inconnu : " + ", ".join(unknown))
+    if not codes and not comment.strip():
+        raise ReviewError("Choisissez au moins un motif ou précisez la demande.")
+    codes = list(dict.fromkeys(codes))
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.REQUEST_DOCUMENTS,
+        actor,
+        run=ctx.run,
+        comment=comment.strip(),
+        reasons=[{"rule": code, "label": reasons.request[code]} for code in codes],
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "request_documents", actor, decision)
+    return decision
+
+
+def documents_requested(session: Session, dossier: Dossier) -> list[str]:
+    """What the operator asked the customer to send (French), while the request stands.
+    For the portal status API."""
+    if dossier.status != S.DOCUMENTS_REQUESTED.value:
+        return []
+    decision = session.scalars(
+        sa.select(Decision)
+        .where(Decision.dossier_id == dossier.id, Decision.kind == DecisionKind.REQUEST_DOCUMENTS)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+    if decision is None:
+        return []
+    items = [str(item["label"]) for item in decision.reasons if isinstance(item, dict)]
+    if decision.comment:
+        items.append(decision.comment)
+    return items
+
+
+def reject(
+    session: Session,
+    dossier_id: int,
+    actor: User,
+    *,
+    reasons: ReviewReasons,
+    reason: str,
+    comment: str = "",
+    claim_minutes: int,
+) -> Decision:
+    """Refuse the order: final."""
+    if reason not in reasons.reject:
+        raise ReviewError("Choisissez un motif de refus dans la liste.")
+    if reason == "other" and not comment.strip():
+        raise ReviewError("Précisez le motif du refus.")
+    ctx = _prepare(
+        session,
+        dossier_id,
+        actor,
+        action="reject",
+        statuses=(
+            S.PENDING.value,
+            S.DOCUMENTS_REQUESTED.value,
+            S.AWAITING_SECOND_APPROVAL.value,
+        ),
+        claim_minutes=claim_minutes,
+        check_run_id=None,
+        require_run=False,
+    )
+    decision = _save(
+        session,
+        ctx.dossier,
+        DecisionKind.REJECT,
+        actor,
+        run=ctx.run,
+        comment=comment.strip(),
+        reasons=[{"code": reason, "label": reasons.reject[reason]}],
+    )
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, "reject", actor, decision)
+    return decision
+
+
+def decisions_for(session: Session, dossier_id: int) -> list[Decision]:
+    return list(
+        session.scalars(
+            sa.select(Decision).where(Decision.dossier_id == dossier_id).order_by(Decision.id)
+        )
+    )
+
+
+def rerun_checks(session: Session, dossier_id: int, actor: User) -> CheckRun:
+    """Re-evaluate now (the operator's "Relancer les contrôles" button): the same path as
+    the nightly re-check, forced."""
+    dossier = get_dossier(session, dossier_id)
+    record(
+        session, "review.checks_requested", actor=actor.email, actor_id=actor.id, dossier=dossier
+    )
+    recheck(session, dossier_id, today=today_in_paris(), trigger="manual", force=True)
+    run = latest_run(session, dossier_id)
+    if run is None:
+        raise ReviewError("Les contrôles n'ont pas pu être lancés.")
+    return run
