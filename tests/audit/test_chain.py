@@ -20,25 +20,7 @@ from ra_workbench.audit.models import AuditEvent, AuditTrailImmutable
 from ra_workbench.audit.service import record, verify
 from ra_workbench.extensions import db
 from ra_workbench.unit import unit_of_work
-
-
-def _append(count: int, *, order_number: str = "300001") -> None:
-    for i in range(count):
-        with unit_of_work() as session:
-            record(
-                session,
-                "test.event",
-                actor=f"agent{i}@certeurope.example",
-                order_number=order_number,
-                payload={"i": i, "note": "événement"},
-            )
-
-
-def _sql(statement: str, **params: object) -> None:
-    """Straight to the database, as an intruder would (no ORM, no guard)."""
-    db.session.remove()
-    with db.engine.begin() as conn:
-        conn.execute(sa.text(statement), params)
+from tests.audit.trail import append_entries, intruder_sql
 
 
 def _verify() -> tuple[str | None, int | None, str]:
@@ -50,34 +32,34 @@ def _verify() -> tuple[str | None, int | None, str]:
 
 
 def test_untouched_trail_verifies(app: Flask) -> None:
-    _append(5)
+    append_entries(5)
     assert _verify() == (None, None, "")
 
 
 def test_verify_names_a_row_edited_in_sql(app: Flask) -> None:
-    _append(5)
-    _sql("UPDATE audit_events SET actor = 'intrus@example.org' WHERE seq = 3")
+    append_entries(5)
+    intruder_sql("UPDATE audit_events SET actor = 'intrus@example.org' WHERE seq = 3")
     kind, seq, message = _verify()
     assert (kind, seq) == ("altered", 3)
     assert "n°3" in message
 
 
 def test_verify_names_a_payload_edited_in_sql(app: Flask) -> None:
-    _append(4)
-    _sql("UPDATE audit_events SET payload = :p WHERE seq = 2", p=json.dumps({"i": 99}))
+    append_entries(4)
+    intruder_sql("UPDATE audit_events SET payload = :p WHERE seq = 2", p=json.dumps({"i": 99}))
     assert _verify()[:2] == ("altered", 2)
 
 
 def test_verify_names_a_row_deleted_in_sql(app: Flask) -> None:
-    _append(5)
-    _sql("DELETE FROM audit_events WHERE seq = 3")
+    append_entries(5)
+    intruder_sql("DELETE FROM audit_events WHERE seq = 3")
     kind, seq, message = _verify()
     assert (kind, seq) == ("deleted", 3)
     assert "n°3" in message
 
 
 def test_verify_names_a_row_inserted_in_sql_with_a_consistent_hash(app: Flask) -> None:
-    _append(3)
+    append_entries(3)
     with unit_of_work() as session:
         last = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
         assert last is not None
@@ -94,7 +76,7 @@ def test_verify_names_a_row_inserted_in_sql_with_a_consistent_hash(app: Flask) -
         payload={},
         prev_hash=prev_hash,
     )
-    _sql(
+    intruder_sql(
         "INSERT INTO audit_events (seq, at, actor, actor_id, event_type, dossier_id, "
         "order_number, payload, prev_hash, hash, mac) VALUES (:seq, :at, :actor, NULL, "
         ":event_type, NULL, :order_number, :payload, :prev_hash, :hash, :mac)",
@@ -114,23 +96,23 @@ def test_verify_names_a_row_inserted_in_sql_with_a_consistent_hash(app: Flask) -
 
 
 def test_verify_catches_the_deletion_of_the_last_entries(app: Flask) -> None:
-    _append(5)
-    _sql("DELETE FROM audit_events WHERE seq >= 4")
+    append_entries(5)
+    intruder_sql("DELETE FROM audit_events WHERE seq >= 4")
     kind, seq, message = _verify()
     assert (kind, seq) == ("deleted", 4)
     assert "n°4 à n°5" in message
 
 
 def test_verify_catches_a_wiped_trail(app: Flask) -> None:
-    _append(3)
-    _sql("DELETE FROM audit_events")
+    append_entries(3)
+    intruder_sql("DELETE FROM audit_events")
     assert _verify()[:2] == ("deleted", 1)
 
 
 def test_verify_catches_last_entries_deleted_then_rewritten(app: Flask) -> None:
-    _append(5)
-    _sql("DELETE FROM audit_events WHERE seq >= 4")
-    _append(2)  # the application carries on: new entries n°4 and n°5, validly chained
+    append_entries(5)
+    intruder_sql("DELETE FROM audit_events WHERE seq >= 4")
+    append_entries(2)  # the application carries on: new entries n°4 and n°5, validly chained
     kind, seq, _ = _verify()
     assert (kind, seq) == ("altered", 5)
 
@@ -140,18 +122,18 @@ def test_a_new_database_starts_a_new_chain_and_keeps_the_old_anchor(
 ) -> None:
     from ra_workbench.audit.service import anchor_store
 
-    _append(2)
+    append_entries(2)
     before = len(anchor_store().archived())
     from tests.conftest import clean_database
 
     clean_database()
-    _append(1)
+    append_entries(1)
     assert _verify() == (None, None, "")
     assert len(anchor_store().archived()) == before + 1
 
 
 def test_the_application_cannot_update_or_delete_an_entry(app: Flask) -> None:
-    _append(2)
+    append_entries(2)
     session = db.session
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.seq == 1)).one()
     event.actor = "quelqu'un d'autre"
@@ -173,12 +155,12 @@ def test_the_application_cannot_update_or_delete_an_entry(app: Flask) -> None:
 
 
 def test_cli_verify_exits_non_zero_and_names_the_entry(app: Flask) -> None:
-    _append(3)
+    append_entries(3)
     runner = app.test_cli_runner()
     ok = runner.invoke(audit_group, ["verify", "--json"])
     assert ok.exit_code == 0, ok.output
     assert json.loads(ok.output)["entries"] == 3
-    _sql("UPDATE audit_events SET event_type = 'autre' WHERE seq = 2")
+    intruder_sql("UPDATE audit_events SET event_type = 'autre' WHERE seq = 2")
     broken = runner.invoke(audit_group, ["verify"])
     assert broken.exit_code == 1
     assert "n°2" in broken.output
@@ -188,8 +170,8 @@ def test_cli_exports_the_filtered_trail_as_csv(app: Flask, tmp_path: object) -> 
     import csv
     from pathlib import Path
 
-    _append(2, order_number="300001")
-    _append(1, order_number="300002")
+    append_entries(2, order_number="300001")
+    append_entries(1, order_number="300002")
     with unit_of_work() as session:
         record(session, "auth.login_failed", actor='=HYPERLINK("x")')
     out = Path(str(tmp_path)) / "export.csv"
