@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from flask import Flask
 
 from ra_workbench.audit.anchor import Seal, SealKind
@@ -37,7 +36,7 @@ from tests.audit.trail import (
     verify_cli,
 )
 from tests.audit.tsa import local_tsa
-from tests.notify.conftest import Mailbox, free_port
+from tests.smtp import Mailbox, local_smtp
 
 SUPERVISORS = ("superviseur@certeurope.example", "controle-interne@certeurope.example")
 
@@ -47,16 +46,9 @@ def supervisors_mailbox(
     app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Mailbox]:
     """The supervisors' addresses are configured and the SMTP server is real (loopback)."""
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setattr(settings, "smtp_url", f"smtp://127.0.0.1:{port}?from=ae@certeurope.example")
     monkeypatch.setattr(settings, "audit_seal_recipients", SUPERVISORS)
-    try:
+    with local_smtp(settings, monkeypatch) as mailbox:
         yield mailbox
-    finally:
-        controller.stop()
 
 
 def _run_seal_job() -> int:

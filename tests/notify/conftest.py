@@ -1,37 +1,16 @@
-"""A local SMTP server (aiosmtpd) on 127.0.0.1 for the e-mail path."""
+"""A local SMTP server (aiosmtpd) on 127.0.0.1 for the e-mail path (tests/smtp.py)."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 
 from ra_workbench.config import Settings
+from tests.smtp import Mailbox, free_port, local_smtp
 
-
-@dataclass
-class Mailbox:
-    messages: list[EmailMessage] = field(default_factory=list)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's hook name
-        parsed = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        parsed["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
-        self.messages.append(parsed)
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["Mailbox", "free_port", "smtp_server"]  # the notify tests import the first two
 
 
 @pytest.fixture
@@ -39,12 +18,5 @@ def smtp_server(
     app: Flask, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Mailbox]:
     """A real SMTP server; the app's RA_WORKBENCH_SMTP_URL points at it for the test."""
-    mailbox = Mailbox()
-    port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setattr(settings, "smtp_url", f"smtp://127.0.0.1:{port}?from=ae@certeurope.example")
-    try:
+    with local_smtp(settings, monkeypatch) as mailbox:
         yield mailbox
-    finally:
-        controller.stop()
