@@ -576,9 +576,14 @@ class RedisAnchor(AnchorPlace):
         from redis.exceptions import RedisError
 
         try:
-            raw = self.connection.get(self.location.key)
-            lines = list(self.connection.lrange(self.seals_key, -REDIS_TAIL, -1))
-            replaced = int(self.connection.llen(self.chains_key))
+            # One round trip; no MULTI, so the ACL of the module docstring is enough.
+            with self.connection.pipeline(transaction=False) as pipe:
+                pipe.get(self.location.key)
+                pipe.lrange(self.seals_key, -REDIS_TAIL, -1)
+                pipe.llen(self.chains_key)
+                raw, seal_lines, chain_count = pipe.execute()
+            lines = list(seal_lines)
+            replaced = int(chain_count)
         except RedisError as exc:
             return PlaceReading(
                 self.label,
