@@ -43,7 +43,12 @@ from ra_workbench.audit.chain import (
 )
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.audit.seal import SealNotice, alert_notice, seal_notice
-from ra_workbench.audit.timestamp import TimestampError, request_timestamp, verify_timestamp
+from ra_workbench.audit.timestamp import (
+    TimestampCheck,
+    TimestampError,
+    request_timestamp,
+    verify_timestamp,
+)
 from ra_workbench.db import utcnow
 
 if TYPE_CHECKING:
@@ -269,16 +274,20 @@ def _external_marks(seals: Sequence[Seal], key: str) -> tuple[list[Mark], list[C
 
 def _timestamp_problems(readings: Sequence[PlaceReading]) -> list[ChainProblem]:
     """With RA_WORKBENCH_AUDIT_TSA_CA: the newest seal of each place, if time-stamped, must
-    carry a TSA signature over exactly that seal."""
+    carry a TSA signature over exactly that seal. A seal goes to every place: each distinct
+    one is checked once (two `openssl` runs)."""
     ca_file = current_app.config["RA_SETTINGS"].audit_tsa_ca_file
     if ca_file is None:
         return []
     problems = []
+    checks: dict[Seal, TimestampCheck] = {}
     for reading in readings:
         seal = reading.latest_seal
         if seal is None or not seal.timestamp:
             continue
-        check = verify_timestamp(seal.timestamp_der(), seal.imprint(), Path(ca_file))
+        if seal not in checks:
+            checks[seal] = verify_timestamp(seal.timestamp_der(), seal.imprint(), Path(ca_file))
+        check = checks[seal]
         if not check.ok:
             problems.append(
                 ChainProblem(
