@@ -516,7 +516,15 @@ def minimal_pdf(lines: Sequence[str]) -> bytes:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
         b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
     ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    return pdf_from_objects(objects)
+
+
+def pdf_from_objects(
+    objects: Sequence[bytes], header: bytes = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n"
+) -> bytes:
+    """A PDF of these objects (numbered from 1, the first the catalog) with its xref table
+    and trailer: the bodies are written as given, so they may say anything."""
+    out = bytearray(header)
     offsets = []
     for number, body in enumerate(objects, start=1):
         offsets.append(len(out))

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ra_workbench.ingest.package import MAX_MANIFEST_BYTES
-from ra_workbench.synth.packages import ZIP_DATE, generate_dossier, minimal_pdf
+from ra_workbench.synth.packages import ZIP_DATE, generate_dossier, minimal_pdf, pdf_from_objects
 from tests.extraction import hostile as documents
 
 TODAY = dt.date(2026, 11, 20)
@@ -724,7 +724,7 @@ def _cyclic_pages_pdf() -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>",
     ]
-    return _raw_pdf(objects)
+    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
 
 
 def _huge_count_pdf() -> bytes:
@@ -733,7 +733,7 @@ def _huge_count_pdf() -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
     ]
-    return _raw_pdf(objects)
+    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
 
 
 def _deep_array_pdf() -> bytes:
@@ -742,7 +742,7 @@ def _deep_array_pdf() -> bytes:
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
     ]
-    return _raw_pdf(objects)
+    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
 
 
 def _javascript_pdf() -> bytes:
@@ -752,24 +752,7 @@ def _javascript_pdf() -> bytes:
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
         b"<< /S /JavaScript /JS (app.alert\\('bonjour'\\)) >>",
     ]
-    return _raw_pdf(objects)
-
-
-def _raw_pdf(objects: list[bytes]) -> bytes:
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
+    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
 
 
 def _nested_zip_bomb() -> bytes:
