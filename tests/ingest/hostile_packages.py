@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import io
 import json
 import os
@@ -718,41 +719,23 @@ def _jpeg_huge_dimensions() -> bytes:
     return bytes(jpeg)
 
 
-def _cyclic_pages_pdf() -> bytes:
-    """A page tree whose only kid is the tree itself."""
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>",
-    ]
-    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
-
-
-def _huge_count_pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
-
-
-def _deep_array_pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * 50_000 + b"]" * 50_000 + b" >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-    ]
-    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
-
-
-def _javascript_pdf() -> bytes:
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>",
-        b"<< /S /JavaScript /JS (app.alert\\('bonjour'\\)) >>",
-    ]
-    return pdf_from_objects(objects, header=b"%PDF-1.7\n")
+_CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
+_ONE_PAGE_TREE = b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+_PAGE = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>"
+# name -> (objects, why): PDFs written by hand, whose page tree lies or that carry what they
+# should not.
+HAND_WRITTEN_PDFS: dict[str, tuple[list[bytes], str]] = {
+    "pdf-cyclic-page-tree": ([_CATALOG, b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"],
+                             "a page tree containing itself"),
+    "pdf-count-two-billion": ([_CATALOG, b"<< /Type /Pages /Kids [3 0 R] /Count 2000000000 >>",
+                               _PAGE], "/Count 2000000000 over one page"),
+    "pdf-50000-deep-arrays": ([b"<< /Type /Catalog /Pages 2 0 R /Deep " + b"[" * 50_000
+                               + b"]" * 50_000 + b" >>", _ONE_PAGE_TREE, _PAGE],
+                              "arrays nested 50,000 deep"),
+    "pdf-javascript": ([b"<< /Type /Catalog /Pages 2 0 R /OpenAction 4 0 R >>", _ONE_PAGE_TREE,
+                        _PAGE, b"<< /S /JavaScript /JS (app.alert\\('bonjour'\\)) >>"],
+                       "an /OpenAction JavaScript"),
+}  # fmt: skip
 
 
 def _nested_zip_bomb() -> bytes:
@@ -805,10 +788,8 @@ HOSTILE_DOCUMENTS: dict[str, tuple[Callable[[], bytes], str]] = {
     "pdf-500-pages": (lambda: documents.blank_pdf(500), "500 blank pages"),
     "pdf-header-only": (lambda: b"%PDF-1.7\n", "the PDF header alone"),
     "pdf-truncated": (lambda: documents.truncated(_pdf()), "PDF cut in half"),
-    "pdf-cyclic-page-tree": (_cyclic_pages_pdf, "a page tree containing itself"),
-    "pdf-count-two-billion": (_huge_count_pdf, "/Count 2000000000 over one page"),
-    "pdf-50000-deep-arrays": (_deep_array_pdf, "arrays nested 50,000 deep"),
-    "pdf-javascript": (_javascript_pdf, "an /OpenAction JavaScript"),
+    **{name: (functools.partial(pdf_from_objects, objects, header=b"%PDF-1.7\n"), why)
+       for name, (objects, why) in HAND_WRITTEN_PDFS.items()},
     "pdf-zip-polyglot": (lambda: _pdf() + _nested_zip_bomb(), "a PDF followed by a zip bomb"),
     "gif-as-jpg": (lambda: b"GIF89a" + bytes(100), "a GIF named .jpg"),
     "tiff-as-jpg": (lambda: b"II*\x00" + bytes(100), "a TIFF named .jpg"),
