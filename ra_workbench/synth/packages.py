@@ -1253,9 +1253,12 @@ def _manifest_bytes(manifest: dict[str, Any]) -> bytes:
     return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
 
 
-def _zip_info(name: str, *, mode: int = 0o100644) -> zipfile.ZipInfo:
+def zip_info(
+    name: str, *, mode: int = 0o100644, method: int = zipfile.ZIP_DEFLATED
+) -> zipfile.ZipInfo:
+    """A zip entry's header as every package written here has it: pinned date, Unix mode."""
     info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = method
     info.create_system = 3  # Unix: the mode bits below mean what they say
     info.external_attr = mode << 16
     return info
@@ -1265,7 +1268,7 @@ def _write_zip(path: Path, entries: Sequence[tuple[str, bytes]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
         for name, data in entries:
-            archive.writestr(_zip_info(name), data, compresslevel=6)
+            archive.writestr(zip_info(name), data, compresslevel=6)
     tmp.replace(path)
 
 
@@ -1505,9 +1508,7 @@ def read_expected(package: Path) -> dict[str, Any]:
 
 
 def _symlink_info(name: str) -> zipfile.ZipInfo:
-    info = _zip_info(name, mode=stat.S_IFLNK | 0o777)
-    info.compress_type = zipfile.ZIP_STORED
-    return info
+    return zip_info(name, mode=stat.S_IFLNK | 0o777, method=zipfile.ZIP_STORED)
 
 
 def _zeros(total: int, chunk: int = 1 << 20) -> Iterator[bytes]:
@@ -1571,18 +1572,18 @@ def generate_broken_package(out_dir: Path, kind: str, *, seed: int) -> Path:
         tmp = path.with_name(path.name + ".tmp")
         with zipfile.ZipFile(tmp, "w") as archive:
             for entry_name, data in entries:
-                archive.writestr(_zip_info(entry_name), data, compresslevel=6)
+                archive.writestr(zip_info(entry_name), data, compresslevel=6)
             if kind == "zip_slip":
-                archive.writestr(_zip_info("../evil"), b"written outside the extraction root\n")
+                archive.writestr(zip_info("../evil"), b"written outside the extraction root\n")
                 why = "zip entry ../evil"
             elif kind == "zip_absolute":
-                archive.writestr(_zip_info("/etc/x"), b"absolute path\n")
+                archive.writestr(zip_info("/etc/x"), b"absolute path\n")
                 why = "zip entry /etc/x"
             elif kind == "zip_symlink":
                 archive.writestr(_symlink_info("lien-porteur.jpg"), b"/etc/passwd")
                 why = "zip entry lien-porteur.jpg is a symbolic link to /etc/passwd"
             else:
-                with archive.open(_zip_info("scan-porteur.png"), "w", force_zip64=True) as handle:
+                with archive.open(zip_info("scan-porteur.png"), "w", force_zip64=True) as handle:
                     for block in _zeros(ZIP_BOMB_BYTES):
                         handle.write(block)
                 why = f"scan-porteur.png inflates to {ZIP_BOMB_BYTES} bytes of zeros"

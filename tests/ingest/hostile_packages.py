@@ -16,6 +16,7 @@ import functools
 import io
 import json
 import os
+import stat
 import struct
 import warnings
 import zipfile
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ra_workbench.ingest.package import MAX_MANIFEST_BYTES
-from ra_workbench.synth.packages import ZIP_DATE, generate_dossier, minimal_pdf, pdf_from_objects
+from ra_workbench.synth.packages import generate_dossier, minimal_pdf, pdf_from_objects, zip_info
 from tests.extraction import hostile as documents
 
 TODAY = dt.date(2026, 11, 20)
@@ -97,13 +98,6 @@ def manifest_bytes(manifest: Any) -> bytes:
     return json.dumps(manifest, indent=1).encode("ascii")
 
 
-def _info(name: str, method: int = zipfile.ZIP_DEFLATED) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
-    info.compress_type = method
-    info.external_attr = 0o100644 << 16
-    return info
-
-
 def zip_bytes(
     entries: list[tuple[str, bytes]] | dict[str, bytes], method: int = zipfile.ZIP_DEFLATED
 ) -> bytes:
@@ -112,7 +106,7 @@ def zip_bytes(
     with warnings.catch_warnings(), zipfile.ZipFile(buffer, "w") as archive:
         warnings.simplefilter("ignore")  # duplicate names are the point of some cases
         for name, data in items:
-            archive.writestr(_info(name, method), data)
+            archive.writestr(zip_info(name, method=method), data)
     return buffer.getvalue()
 
 
@@ -218,15 +212,15 @@ def lying_bomb(manifest: dict[str, Any], files: dict[str, bytes], entry: str) ->
     """`entry` inflates to 100 MiB of zeros but its headers say 1,000 bytes."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(_info("dossier.json"), manifest_bytes(manifest))
+        archive.writestr(zip_info("dossier.json"), manifest_bytes(manifest))
         for name, data in files.items():
             if name == entry:
-                with archive.open(_info(name), "w", force_zip64=True) as handle:
+                with archive.open(zip_info(name), "w", force_zip64=True) as handle:
                     block = bytes(1 << 20)
                     for _ in range(BOMB_BYTES >> 20):
                         handle.write(block)
             else:
-                archive.writestr(_info(name), data)
+                archive.writestr(zip_info(name), data)
     data = buffer.getvalue()
     return patch_entry(data, entry, size=1000, central_only=True)
 
@@ -472,11 +466,10 @@ def _many_entries(manifest: dict[str, Any], files: Files) -> bytes:
 def _symlink_entry(manifest: dict[str, Any], files: Files) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(_info("dossier.json"), manifest_bytes(manifest))
+        archive.writestr(zip_info("dossier.json"), manifest_bytes(manifest))
         for name, data in files.items():
-            archive.writestr(_info(name), data)
-        link = _info("lien.jpg", zipfile.ZIP_STORED)
-        link.external_attr = 0o120777 << 16
+            archive.writestr(zip_info(name), data)
+        link = zip_info("lien.jpg", mode=stat.S_IFLNK | 0o777, method=zipfile.ZIP_STORED)
         archive.writestr(link, b"/etc/passwd")
     return buffer.getvalue()
 
