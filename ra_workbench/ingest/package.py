@@ -31,15 +31,11 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 
 FORMAT = "portail-commande/1"
-SIGNATURE_FORMAT = "portail-signature/1"
-PERSON_ROLES = ("holder", "legal_representative", "mandataire")
-DOCUMENT_TYPES = ("kbis", "identity", "payment_proof", "mandate")
 SCHEMA_DIR = Path(__file__).with_name("schema")
 
 # A real dossier.json is a few kilobytes and four levels deep; these bounds are far above
 # that and far below what could exhaust memory or the parser's stack.
 MAX_MANIFEST_BYTES = 256 * 1024
-MAX_DOCUMENTS = 100  # documents.maxItems in the schema
 MAX_EVENT_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 16
 MAX_REPORTED_ERRORS = 20
@@ -587,10 +583,12 @@ def check_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
             [f"champ /format : format inconnu {shown(fmt)} (attendu « {FORMAT} »)"], order_number
         )
     documents = manifest.get("documents")
-    if isinstance(documents, list) and len(documents) > MAX_DOCUMENTS:
-        # Refused before validation, whose cost grows with every entry.
+    max_documents = load_schema("dossier").schema["properties"]["documents"]["maxItems"]
+    if isinstance(documents, list) and len(documents) > max_documents:
+        # The schema's own maxItems, refused before validation, whose cost grows with every
+        # entry.
         raise PackageRefused(
-            [f"champ /documents : {len(documents)} éléments ({MAX_DOCUMENTS} au plus)"],
+            [f"champ /documents : {len(documents)} éléments ({max_documents} au plus)"],
             order_number,
         )
     errors = list(_forbidden_characters(manifest))
@@ -642,18 +640,13 @@ def match_documents(manifest: dict[str, Any], files: dict[str, bytes]) -> list[P
     return result
 
 
-def validate_manifest(manifest: dict[str, Any], files: dict[str, bytes]) -> list[PackageFile]:
-    return match_documents(check_manifest(manifest), files)
-
-
 def read_package_bytes(data: bytes, name: str, limits: Limits | None = None) -> Package:
     """A zipped package, as uploaded to the API."""
     files = _read_zip(data, limits or Limits())
     if "dossier.json" not in files:
         raise PackageRefused(["dossier.json absent à la racine du paquet"])
-    manifest = _parse_manifest(files["dossier.json"])
-    documents = validate_manifest(manifest, files)
-    return Package(manifest=manifest, files=documents, name=name)
+    manifest = check_manifest(_parse_manifest(files["dossier.json"]))
+    return Package(manifest=manifest, files=match_documents(manifest, files), name=name)
 
 
 def read_package_path(path: Path, limits: Limits | None = None) -> Package:
