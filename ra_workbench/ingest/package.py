@@ -416,12 +416,17 @@ def _open_zip(data: bytes) -> tuple[zipfile.ZipFile, list[zipfile.ZipInfo]]:
         raise PackageRefused(["archive zip illisible : répertoire central non valide"]) from exc
 
 
-def _check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+def _check_zip_entries(
+    infos: list[zipfile.ZipInfo], limits: Limits
+) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Everything the central directory can be refused for, at once; else the file entries to
+    read, each with its package path."""
     if len(infos) > limits.max_entries:
         raise PackageRefused([f"archive de {len(infos)} entrées (maximum {limits.max_entries})"])
     errors: list[str] = []
     total = 0
     seen: set[str] = set()
+    to_read: list[tuple[zipfile.ZipInfo, str]] = []
     for info in infos:
         name = shown(info.filename, 80)
         mode = info.external_attr >> 16
@@ -434,6 +439,8 @@ def _check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
             errors.append(f"entrée en double dans l'archive : {name}")
         else:
             seen.add(relative)
+            if not info.is_dir():
+                to_read.append((info, relative))
         if info.flag_bits & 0x1:
             errors.append(f"entrée chiffrée (protégée par mot de passe) refusée : {name}")
         elif not info.is_dir() and info.compress_type not in ZIP_METHODS:
@@ -454,24 +461,22 @@ def _check_zip_entries(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         )
     if errors:
         raise PackageRefused(_capped(errors))
+    return to_read
 
 
 def _read_zip(data: bytes, limits: Limits) -> dict[str, bytes]:
     archive, infos = _open_zip(data)
     with archive:
-        _check_zip_entries(infos, limits)
         files: dict[str, bytes] = {}
-        read_total = 0
-        for info in infos:
-            if info.is_dir():
-                continue
+        for info, relative in _check_zip_entries(infos, limits):
             name = shown(info.filename, 80)
-            # Read with a hard cap: the declared sizes of a hostile zip can lie. The cap is
-            # also the size of each chunk zlib may inflate at once, so keep it near the entry.
-            cap = min(limits.max_uncompressed_bytes - read_total, info.file_size) + 1
+            # Read with a hard cap, one byte over the declared size: the declared sizes of a
+            # hostile zip can lie, and an entry that inflates to more or less is refused. As
+            # the declared sizes were summed under the limit, this bounds the whole archive.
+            # The cap is also the size of each chunk zlib may inflate at once.
             try:
                 with archive.open(info) as handle:
-                    content = handle.read(cap)
+                    content = handle.read(info.file_size + 1)
             except (
                 zipfile.BadZipFile,
                 zlib.error,
@@ -485,9 +490,6 @@ def _read_zip(data: bytes, limits: Limits) -> dict[str, bytes]:
                 raise PackageRefused(
                     [f"entrée {name} de l'archive illisible : {_zip_entry_error(exc)}"]
                 ) from exc
-            read_total += len(content)
-            if read_total > limits.max_uncompressed_bytes:
-                raise PackageRefused(["archive trop volumineuse une fois décompressée"])
             if len(content) != info.file_size:
                 raise PackageRefused(
                     [
@@ -495,9 +497,7 @@ def _read_zip(data: bytes, limits: Limits) -> dict[str, bytes]:
                         f"octets) différente de la taille réelle ({len(content)} octets)"
                     ]
                 )
-            relative = _safe_relative(info.filename)
-            if relative is not None:
-                files[relative] = content
+            files[relative] = content
     return _strip_common_root(files)
 
 
