@@ -14,17 +14,19 @@ import click
 from flask.cli import with_appcontext
 
 from ra_workbench.checks.recheck import recheck, recheck_candidates
+from ra_workbench.checks.results import Outcome
 from ra_workbench.checks.service import CheckError, evaluate_dossier, find_dossier_id, run_to_json
 from ra_workbench.clock import today_in_paris
 from ra_workbench.unit import unit_of_work
 
-OUTCOME_LABELS_FR = {
-    "pass": "OK",
-    "fail": "ÉCHEC",
-    "warn": "ATTENTION",
-    "manual": "À VÉRIFIER",
-    "pending": "EN ATTENTE",
-    "error": "ERREUR",
+# Short capitals for a terminal column; the screens read checks.results.OUTCOME_LABELS_FR.
+SHELL_OUTCOME_LABELS_FR = {
+    Outcome.PASS: "OK",
+    Outcome.FAIL: "ÉCHEC",
+    Outcome.WARN: "ATTENTION",
+    Outcome.MANUAL: "À VÉRIFIER",
+    Outcome.PENDING: "EN ATTENTE",
+    Outcome.ERROR: "ERREUR",
 }
 
 
@@ -33,7 +35,7 @@ def _print_human(body: dict[str, object]) -> None:
         f"Commande {body['order_number']} — contrôles au {body['evaluated_at']} : {body['verdict']}"
     )
     for result in body["results"]:  # type: ignore[attr-defined]
-        label = OUTCOME_LABELS_FR.get(result["outcome"], result["outcome"])
+        label = SHELL_OUTCOME_LABELS_FR.get(result["outcome"], result["outcome"])
         click.echo(f"  [{label:<10}] {result['rule']:<28} {result['message']}")
 
 

@@ -19,7 +19,7 @@ from ra_workbench.checks.catalogue import CATALOGUE
 from ra_workbench.checks.facts import DossierFacts
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, Outcome, RuleResult, Verdict
 from ra_workbench.checks.rules import Rules
-from ra_workbench.documents.models import DOCUMENT_TYPE_LABELS_FR
+from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.names import compact, fold
-from ra_workbench.documents.models import Document, DocumentType, Extraction
-from ra_workbench.dossiers.models import Dossier, Person, PersonRole
+from ra_workbench.documents.labels import DocumentType
+from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.dossiers.labels import PersonRole
+from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.ingest.service import latest_signatures
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.checks.models import CheckRun
+from ra_workbench.checks.results import Outcome, Verdict
 from ra_workbench.checks.service import customer_requests, evaluate_dossier, latest_run
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
@@ -29,7 +30,6 @@ RECHECK_STATUSES = (
     DossierStatus.AWAITING_SECOND_APPROVAL.value,
 )
 RECHECK_TASK = "ra_workbench.checks.tasks:recheck_dossier"
-INCOMPLETE = "incomplete"
 
 # Why a dossier that was fine yesterday is incomplete today (the customer reads it in
 # « … est toujours en attente de validation, mais {reason}. »).
@@ -65,9 +65,11 @@ class RecheckOutcome:
 
 
 def _reason(run: CheckRun, previous_run: CheckRun | None) -> str:
-    failed_now = {r.rule for r in run.results if r.outcome == "fail"}
+    failed_now = {r.rule for r in run.results if r.outcome == Outcome.FAIL}
     failed_before = (
-        {r.rule for r in previous_run.results if r.outcome == "fail"} if previous_run else set()
+        {r.rule for r in previous_run.results if r.outcome == Outcome.FAIL}
+        if previous_run
+        else set()
     )
     for rule in sorted(failed_now - failed_before):
         if rule in AGEING_REASONS_FR:
@@ -104,8 +106,8 @@ def recheck(
     notified = False
     # A dossier already waiting for the documents an operator asked for has been told.
     if (
-        run.verdict == INCOMPLETE
-        and previous != INCOMPLETE
+        run.verdict == Verdict.INCOMPLETE
+        and previous != Verdict.INCOMPLETE
         and dossier.status == DossierStatus.PENDING.value
     ):
         items = customer_requests(session, dossier)

@@ -1,7 +1,9 @@
-"""The vocabulary of the checks: rule ids, outcomes, verdicts and one rule's result.
+"""The vocabulary of the checks: rule ids, outcomes (with the order they are listed in and
+their French labels), verdicts and one rule's result.
 
 The rule ids and the verdict strings are an interface: the queue, the audit trail, the
-portal status API and the tests use them.
+portal status API and the tests use them. Free of the database and of Flask, so the pure
+catalogue and engine can share it with the screens.
 """
 
 from __future__ import annotations
@@ -18,7 +20,26 @@ class Outcome:
     MANUAL = "manual"  # a human must look
     PENDING = "pending"  # waiting on an outside event (GoSign)
     ERROR = "error"  # the check could not run
-    ALL = ("pass", "fail", "warn", "manual", "pending", "error")
+    ALL = (PASS, FAIL, WARN, MANUAL, PENDING, ERROR)
+
+
+# Failing first, then what needs a human, then what is fine: how results are listed.
+OUTCOME_ORDER = {
+    Outcome.FAIL: 0,
+    Outcome.ERROR: 1,
+    Outcome.MANUAL: 2,
+    Outcome.PENDING: 3,
+    Outcome.WARN: 4,
+    Outcome.PASS: 5,
+}
+OUTCOME_LABELS_FR = {
+    Outcome.FAIL: "Échec",
+    Outcome.ERROR: "Erreur",
+    Outcome.MANUAL: "À vérifier",
+    Outcome.PENDING: "En attente",
+    Outcome.WARN: "Avertissement",
+    Outcome.PASS: "Conforme",
+}
 
 
 class Verdict:
@@ -26,7 +47,7 @@ class Verdict:
     INCOMPLETE = "incomplete"  # le client doit agir
     WAITING_SIGNATURES = "waiting_signatures"
     BLOCKED = "blocked"
-    ALL = ("ready", "incomplete", "waiting_signatures", "blocked")
+    ALL = (READY, INCOMPLETE, WAITING_SIGNATURES, BLOCKED)
 
 
 # In catalogue order: the order results are evaluated, stored and shown.

@@ -19,7 +19,7 @@ from ra_workbench.audit.service import record
 from ra_workbench.checks import engine
 from ra_workbench.checks.facts import DossierFacts, build_facts, load_dossier
 from ra_workbench.checks.models import CheckResult, CheckRun
-from ra_workbench.checks.results import RuleResult
+from ra_workbench.checks.results import Outcome, RuleResult
 from ra_workbench.checks.rules import Rules
 from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
@@ -128,7 +128,7 @@ def evaluate_dossier(
             "extractor_version": version,
             "inputs_hash": run.inputs_hash,
             "outcomes": dict(sorted(counts.items())),
-            "failed": sorted({r.rule for r in evaluation.results if r.outcome == "fail"}),
+            "failed": sorted({r.rule for r in evaluation.results if r.outcome == Outcome.FAIL}),
         },
     )
     return run

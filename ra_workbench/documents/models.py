@@ -10,25 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ra_workbench.db import Base, CreatedAt, intpk
+from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR, DocumentType
 
 if TYPE_CHECKING:
     from ra_workbench.dossiers.models import Dossier, Person
-
-
-class DocumentType:
-    KBIS = "kbis"
-    IDENTITY = "identity"
-    PAYMENT_PROOF = "payment_proof"
-    MANDATE = "mandate"
-    ALL = ("kbis", "identity", "payment_proof", "mandate")
-
-
-DOCUMENT_TYPE_LABELS_FR = {
-    "kbis": "Extrait Kbis ou équivalent",
-    "identity": "Pièce d'identité",
-    "payment_proof": "Preuve de paiement",
-    "mandate": "Mandat",
-}
 
 
 class Document(Base):
@@ -75,3 +60,8 @@ class Extraction(Base):
             "sha256", "kind", "extractor_version", name="uq_extractions_sha_kind_version"
         ),
     )
+
+
+# The vocabulary lives in labels.py (database-free, for the pure rules); code that already
+# works with the models finds it here as well.
+__all__ = ["DOCUMENT_TYPE_LABELS_FR", "Document", "DocumentType", "Extraction"]

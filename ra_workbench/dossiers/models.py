@@ -10,25 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ra_workbench.db import Base, CreatedAt, intpk, json_data
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 
 if TYPE_CHECKING:
     from ra_workbench.accounts.models import User
     from ra_workbench.documents.models import Document
-
-
-class PersonRole:
-    HOLDER = "holder"
-    LEGAL_REPRESENTATIVE = "legal_representative"
-    MANDATAIRE = "mandataire"
-    ALL = ("holder", "legal_representative", "mandataire")
-
-
-ROLE_LABELS_FR = {
-    "holder": "Porteur",
-    "legal_representative": "Représentant légal",
-    "mandataire": "Mandataire de certification",
-}
 
 
 class Organisation(Base):
@@ -182,3 +169,16 @@ class SignatureEvent(Base):
     payload: Mapped[json_data]
 
     dossier: Mapped[Dossier] = relationship(back_populates="signature_events")
+
+
+# The vocabulary lives in labels.py (database-free, for the pure rules); code that already
+# works with the models finds it here as well.
+__all__ = [
+    "ROLE_LABELS_FR",
+    "Dossier",
+    "DossierRevision",
+    "Organisation",
+    "Person",
+    "PersonRole",
+    "SignatureEvent",
+]

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.checks.names import fold
-from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
+from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.review.common import ReviewError, get_dossier
 
 

@@ -20,6 +20,7 @@ from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.recheck import recheck
+from ra_workbench.checks.results import OUTCOME_ORDER, Outcome
 from ra_workbench.checks.service import latest_run
 from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
@@ -30,7 +31,6 @@ from ra_workbench.review.claims import end_claim, holds_claim
 from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
 from ra_workbench.review.conflicts import ensure_no_conflict
 from ra_workbench.review.models import Decision, DecisionKind
-from ra_workbench.review.queue import ERROR, FAIL, MANUAL, OUTCOME_ORDER, PENDING
 from ra_workbench.review.reasons import ReviewReasons
 
 S = DossierStatus
@@ -102,7 +102,7 @@ def _check_confirmations(
     stored: dict[str, Any] = {}
     missing = []
     for result in results:
-        if result.outcome != MANUAL:
+        if result.outcome != Outcome.MANUAL:
             continue
         comment = (confirmations.get(result.id) or "").strip()
         if not comment:
@@ -195,16 +195,16 @@ def approve(
         today=today or utcnow().date(),
     )
     results = ctx.checked.results
-    failing = _outcomes(results, FAIL)
+    failing = _outcomes(results, Outcome.FAIL)
     if failing:
         raise ReviewError(
             "Des contrôles sont en échec ("
             + ", ".join(sorted({r.rule for r in failing}))
             + ") : demandez des pièces, refusez, ou dérogez avec justification."
         )
-    if _outcomes(results, ERROR):
+    if _outcomes(results, Outcome.ERROR):
         raise ReviewError("Un contrôle n'a pas pu s'exécuter : relancez les contrôles.")
-    pending = _outcomes(results, PENDING)
+    pending = _outcomes(results, Outcome.PENDING)
     if pending:
         raise ReviewError(
             "Des contrôles sont en attente ("
@@ -255,13 +255,13 @@ def request_override(
             f"(au moins {MIN_JUSTIFICATION_LENGTH} caractères)."
         )
     results = ctx.checked.results
-    if _outcomes(results, ERROR):
+    if _outcomes(results, Outcome.ERROR):
         raise ReviewError(
             "Un contrôle en erreur ne peut pas faire l'objet d'une dérogation : relancez-le."
         )
-    if _outcomes(results, PENDING):
+    if _outcomes(results, Outcome.PENDING):
         raise ReviewError("Des contrôles sont en attente : pas de dérogation possible.")
-    failing = _outcomes(results, FAIL)
+    failing = _outcomes(results, Outcome.FAIL)
     if not failing:
         raise ReviewError("Aucun contrôle en échec : validez simplement le dossier.")
     stored = _check_confirmations(results, confirmations or {})
@@ -318,8 +318,8 @@ def second_approval(
     if override.actor_id == actor.id:
         raise ReviewError("Vous ne pouvez pas seconder votre propre dérogation.")
     overridden = {item["rule"] for item in override.overridden_rules}
-    new_failures = {r.rule for r in _outcomes(ctx.checked.results, FAIL)} - overridden
-    if new_failures or _outcomes(ctx.checked.results, ERROR):
+    new_failures = {r.rule for r in _outcomes(ctx.checked.results, Outcome.FAIL)} - overridden
+    if new_failures or _outcomes(ctx.checked.results, Outcome.ERROR):
         raise ReviewError(
             "Les contrôles ont changé depuis la demande de dérogation : refusez-la pour que "
             "le dossier soit revu."

@@ -19,6 +19,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ra_workbench.checks.models import CheckResult
+from ra_workbench.checks.results import Outcome
 from ra_workbench.review.decisions import MIN_JUSTIFICATION_LENGTH
 from ra_workbench.review.reasons import ReviewReasons
 
@@ -77,7 +78,7 @@ def _with_manual_fields(form_class: type[F], results: Sequence[CheckResult], pre
         pass
 
     for result in results:
-        if result.outcome == "manual":
+        if result.outcome == Outcome.MANUAL:
             setattr(
                 Bound,
                 f"{CONFIRM_PREFIX}{result.id}",

@@ -17,14 +17,16 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.service import latest_run
-from ra_workbench.documents.models import DOCUMENT_TYPE_LABELS_FR, Document, Extraction
-from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, SignatureEvent
+from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
+from ra_workbench.documents.models import Document, Extraction
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
+from ra_workbench.dossiers.models import Dossier, Person, SignatureEvent
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
 from ra_workbench.review.claims import claim_is_active
 from ra_workbench.review.conflicts import conflicting_person, normalise_name
 from ra_workbench.review.decisions import decisions_for, pending_override, sorted_results
 from ra_workbench.review.models import Decision
-from ra_workbench.review.queue import VERDICT_LABELS_FR, age_days
+from ra_workbench.review.queue import OPEN_STATUSES, VERDICT_LABELS_FR, age_days
 
 DECISION_LABELS_FR = {
     "approve": "Validation",
@@ -329,7 +331,7 @@ def build_page(
         status_label=STATUS_LABELS_FR[status],
         verdict_label=VERDICT_LABELS_FR.get(dossier.verdict or "", "Non contrôlé"),
         age_days=age,
-        overdue=dossier.status in ("pending", "awaiting_second_approval") and age > sla_days,
+        overdue=dossier.status in OPEN_STATUSES and age > sla_days,
         claim_active=active,
         claimed_by_me=active and dossier.claimed_by_id == user.id,
         conflict=conflicting_person(dossier, user),

@@ -18,33 +18,27 @@ from sqlalchemy.orm import Session, aliased
 
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.results import Outcome, Verdict
 from ra_workbench.db import utcnow
-from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
+from ra_workbench.dossiers.labels import PersonRole
+from ra_workbench.dossiers.models import Dossier, Organisation, Person
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.common import ReviewError
 from ra_workbench.review.reasons import current_reasons
 
 S = DossierStatus
 
-FAIL, ERROR, WARN, MANUAL, PENDING, PASS = "fail", "error", "warn", "manual", "pending", "pass"
-# Failing first, then what needs a human, then what is fine.
-OUTCOME_ORDER = {FAIL: 0, ERROR: 1, MANUAL: 2, PENDING: 3, WARN: 4, PASS: 5}
-OUTCOME_LABELS_FR = {
-    FAIL: "Échec",
-    ERROR: "Erreur",
-    MANUAL: "À vérifier",
-    PENDING: "En attente",
-    WARN: "Avertissement",
-    PASS: "Conforme",
-}
+# What the queue calls failing: a rule that failed, or one that could not run.
+FAILING = (Outcome.FAIL, Outcome.ERROR)
 
-VERDICT_TABS = ("ready", "incomplete", "waiting_signatures", "blocked")
+# The first tabs are the verdicts themselves (a pending dossier sits in its verdict's tab).
+VERDICT_TABS = Verdict.ALL
 TABS = (*VERDICT_TABS, "unchecked", "overrides", "decided")
 TAB_LABELS_FR = {
-    "ready": "Prêts pour validation",
-    "incomplete": "Incomplets",
-    "waiting_signatures": "En attente de signatures",
-    "blocked": "Bloqués",
+    Verdict.READY: "Prêts pour validation",
+    Verdict.INCOMPLETE: "Incomplets",
+    Verdict.WAITING_SIGNATURES: "En attente de signatures",
+    Verdict.BLOCKED: "Bloqués",
     "unchecked": "Non contrôlés",
     "overrides": "Dérogations à seconder",
     "decided": "Décidés",
@@ -57,7 +51,7 @@ PER_PAGE = 50
 
 @dataclass(frozen=True)
 class QueueFilters:
-    tab: str = "ready"
+    tab: str = Verdict.READY
     delivery_mode: str | None = None
     payment_method: str | None = None
     failing_rule: str | None = None
@@ -124,7 +118,7 @@ def _tab_of(status: str, verdict: str | None) -> str:
         return "decided"
     if verdict is None:
         return "unchecked"
-    return verdict if verdict in VERDICT_TABS else "blocked"
+    return verdict if verdict in VERDICT_TABS else Verdict.BLOCKED
 
 
 def _latest_run_ids() -> Any:
@@ -189,7 +183,7 @@ def _filter_conditions(filters: QueueFilters, now: dt.datetime) -> list[sa.Colum
             .join(CheckResult, CheckResult.run_id == CheckRun.id)
             .where(
                 CheckResult.rule == filters.failing_rule,
-                CheckResult.outcome.in_((FAIL, ERROR)),
+                CheckResult.outcome.in_(FAILING),
                 _latest_run_ids(),
             )
         )
@@ -225,7 +219,7 @@ def failing_rules_by_dossier(session: Session, dossier_ids: Iterable[int]) -> di
     rows = session.execute(
         sa.select(CheckRun.dossier_id, CheckResult.rule)
         .join(CheckResult, CheckResult.run_id == CheckRun.id)
-        .where(CheckRun.id.in_(sa.select(latest.c.run_id)), CheckResult.outcome.in_((FAIL, ERROR)))
+        .where(CheckRun.id.in_(sa.select(latest.c.run_id)), CheckResult.outcome.in_(FAILING))
         .order_by(CheckResult.id)
     )
     out: dict[int, list[str]] = {}

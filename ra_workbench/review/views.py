@@ -25,10 +25,12 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
+from ra_workbench.checks.results import OUTCOME_LABELS_FR, Verdict
 from ra_workbench.checks.service import latest_run
 from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
-from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
+from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
 from ra_workbench.review import claims, conflicts, decisions, forms, queue
@@ -60,7 +62,7 @@ def _labels() -> dict[str, Any]:
     return {
         "delivery_labels": DELIVERY_LABELS_FR,
         "payment_labels": PAYMENT_LABELS_FR,
-        "outcome_labels": queue.OUTCOME_LABELS_FR,
+        "outcome_labels": OUTCOME_LABELS_FR,
         "tab_labels": queue.TAB_LABELS_FR,
         "role_labels": ROLE_LABELS_FR,
     }
@@ -89,9 +91,9 @@ def _filters() -> tuple[queue.QueueFilters, forms.QueueFilterForm]:
     form = forms.QueueFilterForm(request.args)
     rules = queue.failing_rule_choices(_db())
     form.regle.choices = [("", "Tous"), *((r, r) for r in rules)]
-    tab = request.args.get("onglet", "ready")
+    tab = request.args.get("onglet", Verdict.READY)
     if tab not in queue.TABS:
-        tab = "ready"
+        tab = Verdict.READY
     delivery = request.args.get("livraison") or None
     payment = request.args.get("paiement") or None
     rule = request.args.get("regle") or None
@@ -183,7 +185,7 @@ def dossier_page(dossier_id: int) -> Any:
         now=utcnow(),
     )
     reasons = current_reasons()
-    failing = [r.rule for r in page.results if r.outcome in ("fail", "error")]
+    failing = [r.rule for r in page.results if r.outcome in queue.FAILING]
     approve = forms.approve_form(page.results)
     override = forms.override_form(page.results)
     request_form = forms.request_documents_form(reasons, failing)

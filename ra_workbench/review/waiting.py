@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.checks.models import CheckRun
+from ra_workbench.checks.results import Verdict
 from ra_workbench.checks.service import customer_requests
 from ra_workbench.clock import PARIS
 from ra_workbench.dossiers.models import Dossier
@@ -19,8 +20,6 @@ from ra_workbench.jobs.rules import ReminderRules
 from ra_workbench.notify.reminders import reminder_number, send_reminder
 from ra_workbench.review.decisions import documents_requested
 from ra_workbench.review.models import Decision, DecisionKind
-
-INCOMPLETE = "incomplete"
 
 
 @dataclass(frozen=True)
@@ -36,7 +35,7 @@ def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.
         return {}
     last_other = (
         sa.select(CheckRun.dossier_id, sa.func.max(CheckRun.id).label("last_id"))
-        .where(CheckRun.verdict != INCOMPLETE, CheckRun.dossier_id.in_(dossier_ids))
+        .where(CheckRun.verdict != Verdict.INCOMPLETE, CheckRun.dossier_id.in_(dossier_ids))
         .group_by(CheckRun.dossier_id)
         .subquery()
     )
@@ -45,7 +44,7 @@ def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.
         .outerjoin(last_other, last_other.c.dossier_id == CheckRun.dossier_id)
         .where(
             CheckRun.dossier_id.in_(dossier_ids),
-            CheckRun.verdict == INCOMPLETE,
+            CheckRun.verdict == Verdict.INCOMPLETE,
             CheckRun.id > sa.func.coalesce(last_other.c.last_id, 0),
         )
         .group_by(CheckRun.dossier_id)
@@ -71,7 +70,7 @@ def due_reminders(session: Session, *, today: dt.date, rules: ReminderRules) -> 
     incomplete_ids = list(
         session.scalars(
             sa.select(Dossier.id).where(
-                Dossier.status == DossierStatus.PENDING.value, Dossier.verdict == INCOMPLETE
+                Dossier.status == DossierStatus.PENDING.value, Dossier.verdict == Verdict.INCOMPLETE
             )
         )
     )

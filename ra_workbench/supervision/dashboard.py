@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.results import Outcome
 from ra_workbench.clock import PARIS
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
@@ -211,7 +212,7 @@ def rule_failure_rates(session: Session, period: Period) -> list[RuleRate]:
             CheckResult.rule,
             sa.func.count(sa.distinct(CheckResult.run_id)),
             sa.func.count(
-                sa.distinct(sa.case((CheckResult.outcome == "fail", CheckResult.run_id)))
+                sa.distinct(sa.case((CheckResult.outcome == Outcome.FAIL, CheckResult.run_id)))
             ),
         )
         .join(latest, latest.c.run_id == CheckResult.run_id)
