@@ -84,16 +84,28 @@ def ingest(
         return outcome
     except PackageRefused as exc:
         order_number = valid_order_number(exc.order_number)
-        with unit_of_work() as session:
-            record(
-                session,
-                "package.refused",
-                actor=actor,
-                order_number=order_number,
-                payload={"package": name, "source": source, "errors": exc.errors},
-            )
+        _audit_refusal(name, source, actor, exc.errors, order_number=order_number)
         return IngestOutcome(
             path=name, order_number=order_number, outcome="refused", errors=exc.errors
+        )
+
+
+def _audit_refusal(
+    name: str,
+    source: str,
+    actor: str,
+    errors: list[str],
+    *,
+    order_number: str | None = None,
+    **details: Any,
+) -> None:
+    with unit_of_work() as session:
+        record(
+            session,
+            "package.refused",
+            actor=actor,
+            order_number=order_number,
+            payload={"package": name, "source": source, "errors": errors, **details},
         )
 
 
@@ -103,36 +115,30 @@ INTERNAL_ERROR = (
 )
 
 
+def log_internal_error(logger: logging.Logger, context: str, exc: BaseException) -> None:
+    """An unexpected error, logged by its kind and where it arose: never its message, which
+    may quote the names or the content of what was being read."""
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    logger.error("%s : erreur interne %s\n%s", context, type(exc).__name__, where)
+
+
 def ingest_or_set_aside(
     read: Callable[[], Package], *, name: str, source: str, actor: str = "portail"
 ) -> IngestOutcome:
     """`ingest` for the batch shells (CLI, inbox): an unexpected error on one package is
     logged (its kind and where, never the package's names or content), audited when the
     database still answers, and becomes an `error` outcome, so the batch goes on."""
+    name = display_name(name)
     try:
         return ingest(read, name=name, source=source, actor=actor)
     except Exception as exc:
-        where = "".join(traceback.format_tb(exc.__traceback__))
-        log.error("ingestion (%s) : erreur interne %s\n%s", source, type(exc).__name__, where)
+        log_internal_error(log, f"ingestion ({source})", exc)
         try:
-            with unit_of_work() as session:
-                record(
-                    session,
-                    "package.refused",
-                    actor=actor,
-                    payload={
-                        "package": display_name(name),
-                        "source": source,
-                        "errors": [INTERNAL_ERROR],
-                        "internal_error": type(exc).__name__,
-                    },
-                )
+            _audit_refusal(name, source, actor, [INTERNAL_ERROR], internal_error=type(exc).__name__)
         except Exception as audit_exc:
             kind = type(audit_exc).__name__
             log.error("ingestion : refus non inscrit au journal d'audit (%s)", kind)
-        return IngestOutcome(
-            path=display_name(name), order_number=None, outcome="error", errors=[INTERNAL_ERROR]
-        )
+        return IngestOutcome(path=name, order_number=None, outcome="error", errors=[INTERNAL_ERROR])
 
 
 def _find_dossier(session: Session, order_number: str, *, lock: bool) -> Dossier | None:
