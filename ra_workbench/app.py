@@ -73,8 +73,6 @@ def configure_database(app: Flask) -> None:
 
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-                # We emit BEGIN ourselves (below): pysqlite's implicit one is always deferred.
-                dbapi_connection.isolation_level = None
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
@@ -83,10 +81,19 @@ def configure_database(app: Flask) -> None:
 
             @event.listens_for(engine, "begin")
             def _sqlite_begin(connection: Any) -> None:
-                # A writer takes the write lock first: a second, simultaneous writer waits
-                # (busy_timeout) and then reads what the first committed — SQLite's
-                # equivalent of the row lock PostgreSQL takes in lifecycle.lock().
-                connection.exec_driver_sql("BEGIN IMMEDIATE" if _writer() else "BEGIN")
+                dbapi_connection = connection.connection.dbapi_connection
+                if _writer():
+                    # A writer takes the write lock first: a second, simultaneous writer
+                    # waits (busy_timeout) and then reads what the first committed —
+                    # SQLite's equivalent of the row lock lifecycle.lock() takes on
+                    # PostgreSQL.
+                    dbapi_connection.isolation_level = None
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    # A reader holds no snapshot: pysqlite's own mode reads outside a
+                    # transaction and begins one just before a write (a page view's audit
+                    # entry), so parallel image requests never conflict on a stale snapshot.
+                    dbapi_connection.isolation_level = ""
 
 
 def _writer() -> bool:
