@@ -20,6 +20,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ra_workbench import der
+
 SHA256_ALGORITHM = bytes.fromhex("300d06096086480165030402010500")  # AlgorithmIdentifier
 GRANTED = (0, 1)  # granted, grantedWithMods
 STATUS_FR = {
@@ -36,51 +38,21 @@ class TimestampError(Exception):
     """The TSA could not be reached, refused, or answered something else (French)."""
 
 
-def _length(size: int) -> bytes:
-    if size < 0x80:
-        return bytes([size])
-    body = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _tlv(tag: int, body: bytes) -> bytes:
-    return bytes([tag]) + _length(len(body)) + body
-
-
-def _integer(value: int) -> bytes:
-    body = value.to_bytes(value.bit_length() // 8 + 1, "big", signed=False)
-    return _tlv(0x02, body)
-
-
 def build_request(imprint: bytes, nonce: int) -> bytes:
     """TimeStampReq v1 over a SHA-256 imprint, with a nonce, asking for the TSA's
     certificate in the response (so that verifying needs only the CA)."""
     if len(imprint) != 32:
         raise ValueError("SHA-256 imprint expected")
-    message_imprint = _tlv(0x30, SHA256_ALGORITHM + _tlv(0x04, imprint))
-    cert_req = _tlv(0x01, b"\xff")
-    return _tlv(0x30, _integer(1) + message_imprint + _integer(nonce) + cert_req)
+    message_imprint = der.sequence(SHA256_ALGORITHM, der.tlv(0x04, imprint))
+    cert_req = der.tlv(0x01, b"\xff")
+    return der.sequence(der.integer(1), message_imprint, der.integer(nonce), cert_req)
 
 
 def _read_tlv(data: bytes, offset: int) -> tuple[int, int, int]:
-    """(tag, start of value, end of value) of the element at `offset`."""
-    if offset + 2 > len(data):
-        raise TimestampError("réponse d'horodatage tronquée")
-    tag = data[offset]
-    first = data[offset + 1]
-    start = offset + 2
-    if first < 0x80:
-        size = first
-    else:
-        count = first & 0x7F
-        if count == 0 or count > 4 or start + count > len(data):
-            raise TimestampError("réponse d'horodatage mal formée")
-        size = int.from_bytes(data[start : start + count], "big")
-        start += count
-    end = start + size
-    if end > len(data):
-        raise TimestampError("réponse d'horodatage tronquée")
-    return tag, start, end
+    try:
+        return der.read_tlv(data, offset)
+    except ValueError as exc:
+        raise TimestampError(f"réponse d'horodatage mal formée ou tronquée ({exc})") from exc
 
 
 def response_status(response: bytes) -> int:

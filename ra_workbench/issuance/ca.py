@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID, ObjectIdentifier
 
+from ra_workbench import der
+
 # EN 319 412-5 statement ids (id-etsi-qcs-*) and QcType esign.
 QC_STATEMENTS_OID = "1.3.6.1.5.5.7.1.3"
 QC_COMPLIANCE = "0.4.0.1862.1.1"
@@ -85,37 +87,10 @@ class IssuedCertificate:
     key_algorithm: str
 
 
-# -- a very small DER writer and reader: enough for QCStatements ------------------------------
+# -- QCStatements (ETSI EN 319 412-5), written with ra_workbench/der.py -----------------------
 
-
-def _der_length(length: int) -> bytes:
-    if length < 0x80:
-        return bytes([length])
-    body = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([0x80 | len(body)]) + body
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    return bytes([tag]) + _der_length(len(content)) + content
-
-
-def der_oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    if len(arcs) < 2 or arcs[0] > 2 or (arcs[0] < 2 and arcs[1] >= 40):
-        raise ValueError(f"invalid OID {dotted!r}")
-    body = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        body += bytes(reversed(chunk))
-    return _der(0x06, bytes(body))
-
-
-def der_sequence(*items: bytes) -> bytes:
-    return _der(0x30, b"".join(items))
+der_oid = der.oid
+der_sequence = der.sequence
 
 
 def qc_statements_der() -> bytes:
@@ -127,51 +102,24 @@ def qc_statements_der() -> bytes:
     )
 
 
-def _read_tlv(data: bytes, offset: int) -> tuple[int, bytes, int]:
-    tag = data[offset]
-    length = data[offset + 1]
-    offset += 2
-    if length & 0x80:
-        size = length & 0x7F
-        length = int.from_bytes(data[offset : offset + size], "big")
-        offset += size
-    end = offset + length
-    if end > len(data):
-        raise ValueError("truncated DER")
-    return tag, data[offset:end], end
-
-
-def _decode_oid(body: bytes) -> str:
-    arcs: list[int] = []
-    value = 0
-    for byte in body:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    first = min(arcs[0] // 40, 2)
-    return ".".join(str(a) for a in [first, arcs[0] - first * 40, *arcs[1:]])
-
-
-def decode_qc_statements(der: bytes) -> list[tuple[str, list[str]]]:
+def decode_qc_statements(data: bytes) -> list[tuple[str, list[str]]]:
     """[(statement id, [OIDs in its info])]: for tests and the staff certificate view."""
-    tag, body, _ = _read_tlv(der, 0)
+    tag, start, end = der.read_tlv(data, 0)
     if tag != 0x30:
         raise ValueError("QCStatements is not a SEQUENCE")
     statements: list[tuple[str, list[str]]] = []
-    offset = 0
-    while offset < len(body):
-        _, statement, offset = _read_tlv(body, offset)
-        _, oid_body, inner = _read_tlv(statement, 0)
+    offset = start
+    while offset < end:
+        _, statement_start, offset = der.read_tlv(data, offset)
+        _, oid_start, oid_end = der.read_tlv(data, statement_start)
         info: list[str] = []
-        if inner < len(statement):
-            _, info_body, _ = _read_tlv(statement, inner)
-            pos = 0
-            while pos < len(info_body):
-                item_tag, item, pos = _read_tlv(info_body, pos)
+        if oid_end < offset:
+            _, pos, info_end = der.read_tlv(data, oid_end)
+            while pos < info_end:
+                item_tag, item_start, pos = der.read_tlv(data, pos)
                 if item_tag == 0x06:
-                    info.append(_decode_oid(item))
-        statements.append((_decode_oid(oid_body), info))
+                    info.append(der.decode_oid(data[item_start:pos]))
+        statements.append((der.decode_oid(data[oid_start:oid_end]), info))
     return statements
 
 
