@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -16,7 +17,7 @@ from ra_workbench.ingest.inbox import drain_inbox
 from ra_workbench.ingest.package import read_package_path
 from ra_workbench.ingest.service import (
     ingest_or_set_aside,
-    ingest_signature,
+    ingest_signature_or_set_aside,
     package_limits,
 )
 
@@ -29,6 +30,17 @@ def _print_outcome(outcome: dict[str, object], as_json: bool) -> None:
         click.echo(f"{outcome.get('path')}: {outcome['outcome']} {errors}".rstrip())
 
 
+def _report_each(outcomes: Iterable[dict[str, object]], as_json: bool) -> None:
+    """The one loop of the batch commands: a line per item as it is ingested, then exit 1 if
+    any was refused or failed. The `*_or_set_aside` services answer an unexpected failure as
+    an `error` outcome, so no item stops the others."""
+    failed = 0
+    for outcome in outcomes:
+        failed += outcome["outcome"] in ("refused", "error")
+        _print_outcome(outcome, as_json)
+    sys.exit(1 if failed else 0)
+
+
 @click.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Une ligne JSON par paquet.")
@@ -36,16 +48,15 @@ def _print_outcome(outcome: dict[str, object], as_json: bool) -> None:
 def ingest_command(paths: tuple[Path, ...], as_json: bool) -> None:
     """Ingérer des paquets de dossier (répertoires ou .zip)."""
     limits = package_limits()
-    refused = 0
-    for path in paths:  # a refused or failing package never stops the others
-        outcome = ingest_or_set_aside(
+    outcomes = (
+        ingest_or_set_aside(
             lambda p=path: read_package_path(p, limits),  # type: ignore[misc]
             name=str(path),
             source="cli",
-        )
-        refused += outcome.outcome in ("refused", "error")
-        _print_outcome(outcome.to_json(), as_json)
-    sys.exit(1 if refused else 0)
+        ).to_json()
+        for path in paths
+    )
+    _report_each(outcomes, as_json)
 
 
 @click.command("ingest-inbox")
@@ -54,11 +65,7 @@ def ingest_command(paths: tuple[Path, ...], as_json: bool) -> None:
 def ingest_inbox_command(as_json: bool) -> None:
     """Ingérer les paquets déposés dans le répertoire d'entrée (inbox)."""
     inbox = current_app.config["RA_SETTINGS"].inbox_dir
-    refused = 0
-    for outcome in drain_inbox(inbox):
-        refused += outcome.outcome in ("refused", "error")
-        _print_outcome(outcome.to_json(), as_json)
-    sys.exit(1 if refused else 0)
+    _report_each((outcome.to_json() for outcome in drain_inbox(inbox)), as_json)
 
 
 @click.command("ingest-signature")
@@ -67,13 +74,11 @@ def ingest_inbox_command(as_json: bool) -> None:
 @with_appcontext
 def ingest_signature_command(files: tuple[Path, ...], as_json: bool) -> None:
     """Enregistrer des événements de signature GoSign."""
-    refused = 0
-    for file in files:
-        outcome = ingest_signature(file.read_bytes(), source="cli")
-        refused += outcome.outcome == "refused"
-        body = outcome.to_json() | {"path": str(file)}
-        _print_outcome(body, as_json)
-    sys.exit(1 if refused else 0)
+    outcomes = (
+        ingest_signature_or_set_aside(file.read_bytes, source="cli").to_json() | {"path": str(file)}
+        for file in files
+    )
+    _report_each(outcomes, as_json)
 
 
 @click.group("users")

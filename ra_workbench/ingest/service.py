@@ -113,6 +113,10 @@ INTERNAL_ERROR = (
     "erreur interne : le paquet n'a pas pu être traité et a été mis de côté, sans rien "
     "enregistrer ; l'incident est consigné dans le journal de l'application"
 )
+INTERNAL_ERROR_EVENT = (
+    "erreur interne : l'événement de signature n'a pas pu être traité et a été mis de côté, "
+    "sans rien enregistrer ; l'incident est consigné dans le journal de l'application"
+)
 
 
 def log_internal_error(logger: logging.Logger, context: str, exc: BaseException) -> None:
@@ -384,7 +388,7 @@ def _apply_revision(
 @dataclass
 class SignatureOutcome:
     order_number: str | None
-    outcome: str  # recorded | superseded | refused
+    outcome: str  # recorded | superseded | refused | error (batch shell only)
     errors: list[str] = field(default_factory=list)
     signer: str | None = None
 
@@ -398,6 +402,20 @@ def ingest_signature(data: bytes, *, source: str, actor: str = "portail") -> Sig
             return apply_signature_event(session, parse_signature_event(data), actor=actor)
     except PackageRefused as exc:
         return SignatureOutcome(order_number=exc.order_number, outcome="refused", errors=exc.errors)
+
+
+def ingest_signature_or_set_aside(
+    read: Callable[[], bytes], *, source: str, actor: str = "portail"
+) -> SignatureOutcome:
+    """`ingest_signature` for the batch shell (the CLI), as `ingest_or_set_aside` is for
+    packages: an unexpected error on one event, its file unreadable included, is logged (its
+    kind and where, never the event's content) and becomes an `error` outcome, so the batch
+    goes on."""
+    try:
+        return ingest_signature(read(), source=source, actor=actor)
+    except Exception as exc:
+        log_internal_error(log, f"signature ({source})", exc)
+        return SignatureOutcome(order_number=None, outcome="error", errors=[INTERNAL_ERROR_EVENT])
 
 
 def apply_signature_event(

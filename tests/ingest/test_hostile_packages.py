@@ -39,7 +39,7 @@ from ra_workbench.ingest import inbox as inbox_module
 from ra_workbench.ingest import service as ingest_service
 from ra_workbench.ingest.inbox import drain_inbox
 from ra_workbench.ingest.package import load_schema
-from ra_workbench.ingest.service import INTERNAL_ERROR
+from ra_workbench.ingest.service import INTERNAL_ERROR, INTERNAL_ERROR_EVENT
 from tests.conftest import REPO_ROOT
 from tests.factories import make_document, make_dossier
 from tests.ingest.hostile_packages import (
@@ -508,3 +508,45 @@ def test_hostile_signature_event_is_refused_with_400_in_french(
     assert FRENCH.search(text) or "JSON" in text, text
     assert mention in text, text
     assert database_rows(include_audit=True) == before
+
+
+def test_cli_reports_a_failing_signature_event_and_records_the_next(
+    app: Flask,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`ra-workbench ingest-signature A B C` goes on as `ingest` does: an event that cannot
+    be read, or whose processing fails unexpectedly, is reported as `error`, the next one is
+    recorded, and the log names the exception's kind, never the event or its file."""
+    from ra_workbench.cli import ingest_signature_command
+
+    dossier = make_dossier(db.session)
+    db.session.commit()
+    unreadable = tmp_path / "secret-folder.json"
+    unreadable.mkdir()  # click lets a directory through; reading it fails
+    failing = tmp_path / "failing.json"
+    failing.write_text(json.dumps(_event(order_number="999999", evidence_id="GS-secret")))
+    valid = tmp_path / "valid.json"
+    valid.write_text(json.dumps(_event(order_number=dossier.order_number)))
+    real_apply = ingest_service.apply_signature_event
+
+    def apply(session: Any, event: dict[str, Any], *, actor: str) -> Any:
+        if event["order_number"] == "999999":
+            raise RuntimeError(f"a bug, whose message quotes {event['evidence_id']}")
+        return real_apply(session, event, actor=actor)
+
+    monkeypatch.setattr(ingest_service, "apply_signature_event", apply)
+    with caplog.at_level(logging.ERROR):
+        result = CliRunner().invoke(
+            ingest_signature_command, [str(unreadable), str(failing), str(valid), "--json"]
+        )
+
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["path"] for line in lines] == [str(unreadable), str(failing), str(valid)]
+    assert [line["outcome"] for line in lines] == ["error", "error", "recorded"]
+    assert lines[0]["errors"] == lines[1]["errors"] == [INTERNAL_ERROR_EVENT]
+    assert result.exit_code == 1
+    assert "IsADirectoryError" in caplog.text
+    assert "RuntimeError" in caplog.text
+    assert "secret" not in caplog.text
