@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session, scoped_session, selectinload
 
 from ra_workbench.audit.service import record
 from ra_workbench.checks import engine
-from ra_workbench.checks.facts import DossierFacts, build_facts, load_dossier
+from ra_workbench.checks.facts import DossierFacts
+from ra_workbench.checks.gather import build_facts, load_dossier
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.results import Outcome, RuleResult
 from ra_workbench.checks.rules import Rules

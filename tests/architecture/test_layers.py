@@ -9,6 +9,8 @@ all the same); `TYPE_CHECKING` blocks do not.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -205,3 +207,17 @@ def test_the_contract_itself_tells_upstream_from_downstream(
 ) -> None:
     allowed = _part(src) == _part(dst) or floor(dst) < floor(src)
     assert allowed is expected
+
+
+def test_the_rule_catalogue_and_its_facts_load_without_the_database_layer() -> None:
+    """The rules are pure functions over frozen facts: importing them loads no ORM model."""
+    probe = (
+        "import sys, ra_workbench.checks.catalogue, ra_workbench.checks.engine\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('ra_workbench') and "
+        "(m.endswith('.models') or m == 'ra_workbench.extensions'))\n"
+        "print(','.join(loaded + (['sqlalchemy.orm'] if 'sqlalchemy.orm' in sys.modules else [])))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
