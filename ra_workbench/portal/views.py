@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import functools
 import hmac
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ra_workbench.extensions import csrf
 from ra_workbench.ingest.package import read_package_bytes
-from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+from ra_workbench.ingest.service import (
+    ingest,
+    ingest_signature,
+    log_internal_error,
+    package_limits,
+)
 from ra_workbench.portal.status import order_status
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -49,6 +57,17 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
 def _too_large(_exc: RequestEntityTooLarge) -> Any:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
     return jsonify({"error": f"envoi trop volumineux (maximum {limit} octets)"}), 413
+
+
+@bp.errorhandler(Exception)
+def _internal_error(exc: Exception) -> Any:
+    """The portal reads JSON: an unexpected failure answers it too, not Flask's HTML page.
+    Handled here, it is logged by its kind only (Flask's own log would print its message,
+    which may quote a package's names or content)."""
+    if isinstance(exc, HTTPException):
+        return exc  # keeps its own status
+    log_internal_error(log, f"API portail ({request.endpoint})", exc)
+    return jsonify({"error": "erreur interne"}), 500
 
 
 @bp.post("/dossiers")

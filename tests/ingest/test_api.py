@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.exceptions import Conflict
 
 from ra_workbench.synth.packages import generate_broken_package, generate_dossier
 
@@ -141,3 +144,50 @@ def test_signature_for_an_unknown_order_is_a_clear_error(
     )
     assert response.status_code == 404
     assert "commande inconnue" in response.get_json()["errors"][0]
+
+
+def test_an_unexpected_failure_answers_json_500_and_logs_no_package_name(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    package_zip: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from ra_workbench.portal import views
+
+    def read(data: bytes, name: str, limits: Any) -> Any:
+        raise RuntimeError(f"a bug, whose message quotes {name}")
+
+    monkeypatch.setattr(views, "read_package_bytes", read)
+    with caplog.at_level(logging.ERROR):
+        response = client.post(
+            "/api/v1/dossiers",
+            data={"package": (io.BytesIO(package_zip), "secret-name.zip")},
+            headers=api_headers,
+            content_type="multipart/form-data",
+        )
+
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "erreur interne"}
+    assert "RuntimeError" in caplog.text
+    assert "secret" not in caplog.text
+
+
+def test_status_failure_answers_json_500_and_http_errors_keep_their_status(
+    client: FlaskClient, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ra_workbench.portal import views
+
+    def failing(order_number: str) -> Any:
+        raise LookupError(order_number)
+
+    monkeypatch.setattr(views, "order_status", failing)
+    response = client.get("/api/v1/dossiers/500001/status", headers=api_headers)
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "erreur interne"}
+
+    def conflict(order_number: str) -> Any:
+        raise Conflict
+
+    monkeypatch.setattr(views, "order_status", conflict)
+    assert client.get("/api/v1/dossiers/500001/status", headers=api_headers).status_code == 409
