@@ -249,26 +249,27 @@ def overlapping(manifest: dict[str, Any], files: dict[str, bytes], entry: str) -
 Mutation = Callable[[dict[str, Any]], None]
 
 
-def _set(path: str, value: Any) -> Mutation:
+def _parent(manifest: dict[str, Any], path: str) -> tuple[Any, Any]:
+    """The container the JSON pointer `path` ends in, and its last key."""
     keys = [int(k) if k.isdigit() else k for k in path.strip("/").split("/")]
+    target: Any = manifest
+    for key in keys[:-1]:
+        target = target[key]
+    return target, keys[-1]
 
+
+def _set(path: str, value: Any) -> Mutation:
     def mutate(manifest: dict[str, Any]) -> None:
-        target: Any = manifest
-        for key in keys[:-1]:
-            target = target[key]
-        target[keys[-1]] = value
+        target, key = _parent(manifest, path)
+        target[key] = value
 
     return mutate
 
 
 def _delete(path: str) -> Mutation:
-    keys = [int(k) if k.isdigit() else k for k in path.strip("/").split("/")]
-
     def mutate(manifest: dict[str, Any]) -> None:
-        target: Any = manifest
-        for key in keys[:-1]:
-            target = target[key]
-        del target[keys[-1]]
+        target, key = _parent(manifest, path)
+        del target[key]
 
     return mutate
 
@@ -593,28 +594,26 @@ def _manifest_symlink(root: Path) -> None:
     (root / "dossier.json").symlink_to("real.json")
 
 
-def _document_symlink(root: Path) -> None:
-    recto = root / _recto(json.loads((root / "dossier.json").read_text()))
-    recto.unlink()
-    recto.symlink_to(root.parent / "secret-outside.txt")
+def _recto_replaced(make: Callable[[Path], None]) -> Callable[[Path], None]:
+    """A change putting what `make` makes where the holder's recto file was."""
+
+    def change(root: Path) -> None:
+        recto = root / _recto(json.loads((root / "dossier.json").read_text()))
+        recto.unlink()
+        make(recto)
+
+    return change
 
 
-def _document_is_a_folder(root: Path) -> None:
-    recto = root / _recto(json.loads((root / "dossier.json").read_text()))
-    recto.unlink()
-    recto.mkdir()
+def _rewritten(mutate: Mutation) -> Callable[[Path], None]:
+    """A change rewriting the directory's dossier.json."""
 
+    def change(root: Path) -> None:
+        manifest = json.loads((root / "dossier.json").read_text())
+        mutate(manifest)
+        (root / "dossier.json").write_bytes(manifest_bytes(manifest))
 
-def _document_fifo(root: Path) -> None:
-    recto = root / _recto(json.loads((root / "dossier.json").read_text()))
-    recto.unlink()
-    os.mkfifo(recto)
-
-
-def _name_too_long(root: Path) -> None:
-    manifest = json.loads((root / "dossier.json").read_text())
-    manifest["documents"][HOLDER_RECTO]["path"] = "n" * 280 + ".jpg"  # schema 300, disk 255
-    (root / "dossier.json").write_bytes(manifest_bytes(manifest))
+    return change
 
 
 def _manifest_over_the_size_cap(root: Path) -> None:
@@ -626,28 +625,25 @@ def _manifest_is_a_folder(root: Path) -> None:
     (root / "dossier.json").mkdir()
 
 
-def _path_escapes(root: Path) -> None:
-    manifest = json.loads((root / "dossier.json").read_text())
-    manifest["documents"][KBIS]["path"] = "../secret-outside.txt"
-    (root / "dossier.json").write_bytes(manifest_bytes(manifest))
-
-
 # (name, change(root), mention, why): directories, read by the CLI and the inbox only.
 DIRECTORY_CASES: list[tuple[str, Callable[[Path], None], str, str]] = [
     ("dir-manifest-symlink", _manifest_symlink, "dossier.json", "dossier.json is a link"),
-    ("dir-document-symlink", _document_symlink, f"/documents/{HOLDER_RECTO}/path",
+    ("dir-document-symlink", _recto_replaced(lambda recto: recto.symlink_to(
+        recto.parent.parent / "secret-outside.txt")), f"/documents/{HOLDER_RECTO}/path",
      "the holder's recto links to a file outside the package"),
-    ("dir-document-is-a-folder", _document_is_a_folder, f"/documents/{HOLDER_RECTO}/path",
+    ("dir-document-is-a-folder", _recto_replaced(Path.mkdir), f"/documents/{HOLDER_RECTO}/path",
      "the holder's recto is a directory"),
-    ("dir-document-fifo", _document_fifo, f"/documents/{HOLDER_RECTO}/path",
+    ("dir-document-fifo", _recto_replaced(os.mkfifo), f"/documents/{HOLDER_RECTO}/path",
      "the holder's recto is a named pipe (reading it would block)"),
-    ("dir-name-too-long", _name_too_long, f"/documents/{HOLDER_RECTO}/path",
-     "a document name the file system cannot hold"),
+    ("dir-name-too-long", _rewritten(_set(f"/documents/{HOLDER_RECTO}/path",
+     "n" * 280 + ".jpg")), f"/documents/{HOLDER_RECTO}/path",
+     "a document name the file system cannot hold (schema 300, disk 255)"),
     ("dir-manifest-over-the-size-cap", _manifest_over_the_size_cap, "dossier.json",
      "dossier.json over the size cap"),
     ("dir-manifest-is-a-folder", _manifest_is_a_folder, "dossier.json",
      "dossier.json is a directory"),
-    ("dir-path-escapes", _path_escapes, f"/documents/{KBIS}/path",
+    ("dir-path-escapes", _rewritten(_set(f"/documents/{KBIS}/path", "../secret-outside.txt")),
+     f"/documents/{KBIS}/path",
      "documents[].path leads to a real file outside the package"),
 ]  # fmt: skip
 
