@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import traceback
 from collections.abc import Callable
@@ -335,8 +336,6 @@ def _apply_revision(
     session: Session, dossier: Dossier, package: Package, *, source: str, actor: str
 ) -> None:
     """A re-export replaces the documents: what is no longer there is superseded (kept)."""
-    import hashlib
-
     now = dt.datetime.now(dt.UTC)
     current = dossier.current_documents()
     incoming = {

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ra_workbench.extraction.mrz.codec import ALPHABET, FILLER
 from ra_workbench.extraction.mrz.ocrb import render_line
@@ -509,10 +510,6 @@ def training_set(lines: int = TRAIN_LINES, seed: int = TRAIN_SEED) -> tuple[np.n
 
 
 def one_blas_thread() -> contextlib.AbstractContextManager[object]:
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - a declared dependency; the reading works without
-        return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -521,7 +518,7 @@ def train_glyph_model(
 ) -> GlyphModel:
     """Fit the cell classifier on rendered, degraded OCR-B lines (deterministic for given
     versions of scikit-learn, OpenCV and FreeType). Only scripts/train_glyphs.py calls it."""
-    from sklearn.neural_network import MLPClassifier  # the `train` extra, not the runtime
+    from sklearn.neural_network import MLPClassifier  # noqa: PLC0415 - the `train` extra, not the runtime
 
     log.info("apprentissage du modèle OCR-B (%d lignes)", lines)
     x, y = training_set(lines, seed)
