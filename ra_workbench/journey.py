@@ -1,11 +1,12 @@
-"""The dossier's journey, wired in one table: what follows each transition.
+"""The dossier's journey, wired in one table: what follows each transition or event.
 
-Read it top to bottom: a dossier is approved (directly, or by a supervisor seconding an
-override) → a certificate is requested; the certificate is issued → delivery is scheduled →
-the customer is told how the token will reach the holder; the token is delivered or handed
-over → the holder gets the activation code; documents are requested → the customer gets the
-list. Every hook runs inside the unit of work of the transition that fired it
-(`ra_workbench.dossiers.lifecycle`), so either all of it is committed or none.
+Read it top to bottom: a package or a signature arrives → the checks run; a dossier is
+approved (directly, or by a supervisor seconding an override) → a certificate is requested;
+the certificate is issued → delivery is scheduled → the customer is told how the token will
+reach the holder; the token is delivered or handed over → the holder gets the activation
+code; documents are requested → the customer gets the list. Every hook runs inside the unit
+of work that fired it (`ra_workbench.dossiers.lifecycle`), so either all of it is committed
+or none.
 
 Domains never call a later domain: this shell module is the only place that knows the order.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ra_workbench.certificates.register import active_certificate
+from ra_workbench.checks.tasks import request_checks
 from ra_workbench.delivery.service import delivery_summary, schedule_delivery
 from ra_workbench.dossiers import lifecycle
 from ra_workbench.dossiers.lifecycle import Hook, TransitionEvent
@@ -26,6 +28,15 @@ from ra_workbench.notify.service import (
     notify_documents_requested,
 )
 from ra_workbench.review.decisions import documents_requested
+
+
+def check_new_documents(session: Session, event: TransitionEvent) -> None:
+    dossier = event.dossier
+    request_checks(session, dossier.id, "ingest", f"checks-{dossier.id}-r{dossier.revision}")
+
+
+def check_signatures(session: Session, event: TransitionEvent) -> None:
+    request_checks(session, event.dossier.id, "signature", None)
 
 
 def request_certificate(session: Session, event: TransitionEvent) -> None:
@@ -59,6 +70,8 @@ def tell_documents_requested(session: Session, event: TransitionEvent) -> None:
 
 
 JOURNEY: tuple[tuple[str, Hook], ...] = (
+    ("received", check_new_documents),
+    ("signature_recorded", check_signatures),
     ("approve", request_certificate),
     ("second_approval", request_certificate),
     ("issue_certificate", prepare_delivery),

@@ -23,6 +23,14 @@ def _session() -> Session:
     return cast(Session, db.session)
 
 
+CHECKS_TASK = "ra_workbench.checks.tasks:run_checks"
+
+
+def request_checks(session: Session, dossier_id: int, trigger: str, job_id: str | None) -> None:
+    """Run the checks once this unit commits (a job: rq, or inline without Redis)."""
+    defer_job(session, CHECKS_TASK, dossier_id, trigger, job_id=job_id)
+
+
 def run_checks(dossier_id: int, trigger: str = "manual") -> None:
     evaluate_dossier(_session(), dossier_id, trigger=trigger)
 

@@ -53,11 +53,20 @@ class TransitionEvent:
 Hook = Callable[[Session, TransitionEvent], None]
 _hooks: dict[str, list[Hook]] = {}
 
+# What happens to a dossier without a change of status, announced for the journey to follow.
+EVENTS = frozenset(
+    {
+        "received",  # a package created or revised the dossier
+        "signature_recorded",  # a signature event that stands (the latest for its signer)
+    }
+)
+
 
 def after(name: str, hook: Hook) -> None:
-    """Subscribe `hook` to transition `name` (run in order of subscription, once each)."""
-    if name not in TRANSITIONS:
-        raise ValueError(f"unknown transition {name!r}")
+    """Subscribe `hook` to transition or event `name` (run in order of subscription, once
+    each)."""
+    if name not in TRANSITIONS and name not in EVENTS:
+        raise ValueError(f"unknown transition or event {name!r}")
     hooks = _hooks.setdefault(name, [])
     if hook not in hooks:
         hooks.append(hook)
@@ -157,6 +166,33 @@ def transition(
         dossier=dossier,
         payload={"transition": name, "from": current.value, "to": spec.target.value}
         | (payload or {}),
+    )
+    for hook in subscribers(name):
+        hook(session, event)
+    return event
+
+
+def announce(
+    session: Session,
+    name: str,
+    dossier: Dossier,
+    *,
+    actor: str,
+    actor_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> TransitionEvent:
+    """Run the hooks of event `name` (one of EVENTS): the dossier's status stays as it is."""
+    if name not in EVENTS:
+        raise ValueError(f"unknown event {name!r}")
+    status = DossierStatus(dossier.status)
+    event = TransitionEvent(
+        name=name,
+        dossier=dossier,
+        source=status,
+        target=status,
+        actor=actor,
+        actor_id=actor_id,
+        payload=dict(payload or {}),
     )
     for hook in subscribers(name):
         hook(session, event)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.audit.service import record
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import put_blob
-from ra_workbench.dossiers.lifecycle import transition
+from ra_workbench.dossiers.lifecycle import announce, transition
 from ra_workbench.dossiers.models import (
     Dossier,
     DossierRevision,
@@ -38,11 +38,9 @@ from ra_workbench.ingest.package import (
     parse_signature_event,
     valid_order_number,
 )
-from ra_workbench.unit import defer_job, unit_of_work
+from ra_workbench.unit import unit_of_work
 
 log = logging.getLogger(__name__)
-
-CHECKS_TASK = "ra_workbench.checks.tasks:run_checks"
 
 
 @dataclass
@@ -187,13 +185,7 @@ def apply_package(
         dossier = existing
         _apply_revision(session, dossier, package, source=source, actor=actor)
         outcome = "revised"
-    defer_job(
-        session,
-        CHECKS_TASK,
-        dossier.id,
-        "ingest",
-        job_id=f"checks-{dossier.id}-r{dossier.revision}",
-    )
+    announce(session, "received", dossier, actor=actor, payload={"outcome": outcome})
     return IngestOutcome(
         path=package.name,
         order_number=dossier.order_number,
@@ -459,7 +451,7 @@ def apply_signature_event(
         },
     )
     if stands:
-        defer_job(session, CHECKS_TASK, dossier.id, "signature")
+        announce(session, "signature_recorded", dossier, actor=actor)
     return SignatureOutcome(
         order_number=dossier.order_number,
         outcome="recorded" if stands else "superseded",

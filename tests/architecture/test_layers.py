@@ -9,6 +9,7 @@ all the same); `TYPE_CHECKING` blocks do not.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -221,3 +222,22 @@ def test_the_rule_catalogue_and_its_facts_load_without_the_database_layer() -> N
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+_TASK_NAME = re.compile(r"ra_workbench\.([a-z_]+)\.tasks:[a-z_]+")
+
+
+def test_no_module_runs_a_later_domains_task_by_name() -> None:
+    """A task named as a string is an arrow too: a domain defers only its own tasks (or the
+    foundation's); what a later domain does next is a subscription in the journey table."""
+    upstream = []
+    for module, path in _modules().items():
+        if module in {"ra_workbench", "ra_workbench.jobs.tasks"}:  # the package; the labels
+            continue
+        if floor(module) == SHELL:
+            continue
+        for found in _TASK_NAME.finditer(path.read_text(encoding="utf-8")):
+            target = f"ra_workbench.{found.group(1)}.tasks"
+            if _part(target) != _part(module) and floor(target) >= floor(module):
+                upstream.append(f"{module} → {found.group(0)}")
+    assert not upstream, "tasks of later domains named:\n" + "\n".join(upstream)

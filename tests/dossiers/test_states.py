@@ -84,7 +84,7 @@ def test_the_journey_table_names_only_real_transitions_and_is_wired_once() -> No
     journey.wire()
     journey.wire()
     for name, hook in journey.JOURNEY:
-        assert name in TRANSITIONS
+        assert name in TRANSITIONS or name in lifecycle.EVENTS
         assert lifecycle.subscribers(name).count(hook) == 1
     assert lifecycle.subscribers("approve") == (journey.request_certificate,)
 
@@ -99,3 +99,18 @@ def test_documents_can_be_replaced_only_before_validation() -> None:
     replaceable = TRANSITIONS["receive_revision"].sources
     assert replaceable.isdisjoint(VALIDATED_STATUSES)
     assert DossierStatus.PENDING in replaceable
+
+
+def test_an_announced_event_runs_its_hooks_and_leaves_the_status_alone(app: Flask) -> None:
+    dossier = make_dossier(db.session)
+    seen: list[TransitionEvent] = []
+    lifecycle.after("signature_recorded", lambda _s, event: seen.append(event))
+    try:
+        lifecycle.announce(db.session, "signature_recorded", dossier, actor="portal")
+    finally:
+        journey.wire()
+    [event] = seen
+    assert event.source == event.target == DossierStatus.PENDING
+    assert dossier.status == DossierStatus.PENDING
+    with pytest.raises(ValueError, match="unknown event"):
+        lifecycle.announce(db.session, "approve", dossier, actor="portal")

@@ -31,6 +31,7 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from ra_workbench.checks import tasks as checks_tasks
 from ra_workbench.config import Settings
 from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.models import Dossier
@@ -113,7 +114,7 @@ def checks_deferred(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[An
     def record(_session: Any, task: str, *args: Any, job_id: str | None = None) -> None:
         deferred.append((task, args))
 
-    monkeypatch.setattr(ingest_service, "defer_job", record)
+    monkeypatch.setattr(checks_tasks, "defer_job", record)
     return deferred
 
 
@@ -265,7 +266,7 @@ def test_hostile_package_is_refused_in_french_and_leaves_nothing_behind(
         )
         assert dossier.status == "pending"
         assert "package.ingested" in audit_event_types()
-        assert checks_deferred == [(ingest_service.CHECKS_TASK, (dossier.id, "ingest"))]
+        assert checks_deferred == [(checks_tasks.CHECKS_TASK, (dossier.id, "ingest"))]
 
 
 def test_the_corpus_has_every_case_the_issue_lists(corpus: dict[str, HostilePackage]) -> None:
