@@ -105,7 +105,10 @@ def _writer() -> bool:
 def configure_rules(app: Flask) -> None:
     """Load and validate rules/ at start-up: a malformed file stops the app with its name."""
 
-    app.config["RA_RULES"] = load_rules(app.config["RA_SETTINGS"].rules_dir)
+    rules = load_rules(app.config["RA_SETTINGS"].rules_dir)
+    app.config["RA_RULES"] = rules
+    # documents/ sits below checks/: it is told how many pages of a PDF it may render.
+    app.config["RA_MAX_PDF_PAGES"] = rules.files.max_pdf_pages
 
 
 def configure_journey(app: Flask) -> None:

@@ -175,7 +175,7 @@ def make_document(
         size=len(data),
         media_type=media,
         sha256=digest,
-        page_count=1 if media == "application/pdf" else None,
+        page_count=overrides.pop("page_count", 1 if media == "application/pdf" else None),
         revision=dossier.revision,
         **overrides,
     )

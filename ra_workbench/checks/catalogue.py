@@ -254,13 +254,15 @@ def file_readable(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
             )
             continue
         reason = doc.read_error
-        if reason is None and doc.media_type == "application/pdf":
+        is_pdf = doc.media_type == "application/pdf"
+        if is_pdf and (doc.page_count or 0) > rules.files.max_pdf_pages:
+            # The rules' maximum, not the extractor's own ceiling that its error may name.
+            reason = f"PDF de {doc.page_count} pages (maximum {rules.files.max_pdf_pages})"
+        elif reason is None and is_pdf:
             if doc.page_count is None:
                 reason = "PDF illisible, chiffré ou protégé par mot de passe"
             elif doc.page_count == 0:
                 reason = "PDF sans aucune page"
-            elif doc.page_count > rules.files.max_pdf_pages:
-                reason = f"PDF de {doc.page_count} pages (maximum {rules.files.max_pdf_pages})"
         if reason:
             problems.append(
                 _result(

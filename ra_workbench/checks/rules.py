@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.extraction.media import MAX_PDF_PAGES
 from ra_workbench.rulesfile import RulesError
 
 CHECKS_FILE = "checks.toml"
@@ -163,12 +164,14 @@ class _Table:
     def table(self, name: str, default: Any = ...) -> _Table:
         return _Table(self.source, self.key(name), self.raw(name, default))
 
-    def integer(self, name: str, *, minimum: int = 0) -> int:
+    def integer(self, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
         value = self.raw(name)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.error(name, f"doit être un nombre entier (reçu {value!r})")
         if value < minimum:
             raise self.error(name, f"doit être au moins {minimum} (reçu {value})")
+        if maximum is not None and value > maximum:
+            raise self.error(name, f"doit valoir au plus {maximum} (reçu {value})")
         return value
 
     def boolean(self, name: str) -> bool:
@@ -235,7 +238,8 @@ def _files(root: _Table) -> FileRules:
         max_size_bytes=t.integer("max_size_bytes", minimum=1),
         accepted_media_types=frozenset(media),
         extensions=extensions,
-        max_pdf_pages=t.integer("max_pdf_pages", minimum=1),
+        # What the checks accept is what the extractor reads and the dossier page shows.
+        max_pdf_pages=t.integer("max_pdf_pages", minimum=1, maximum=MAX_PDF_PAGES),
         forbid_dots_in_name=t.boolean("forbid_dots_in_name"),
     )
     t.finish()

@@ -40,6 +40,12 @@ class Document(Base):
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
     person: Mapped[Person | None] = relationship()
 
+    def pages_shown(self, max_pages: int) -> int:
+        """How many page images of this file are rendered: its pages, up to the number the
+        checks accept (rules/checks.toml files.max_pdf_pages), never the 10,000 of a
+        hostile PDF."""
+        return max(1, min(self.page_count or 1, max_pages))
+
 
 class Extraction(Base):
     """What an extractor read from one file content; cached by sha256 + extractor version."""

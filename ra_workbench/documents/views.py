@@ -25,6 +25,8 @@ from ra_workbench.documents.store import DocumentStore
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.extraction.media import (
+    DECODE_MAX_PIXELS,
+    MAX_PDF_PAGES,
     MEDIA_JPEG,
     MEDIA_PDF,
     MEDIA_PNG,
@@ -131,7 +133,9 @@ def _page_png(data: bytes, sha256: str, page: int) -> bytes:
     target = cache / f"{sha256}-{page}-{PAGE_DPI}.png"
     if target.exists():
         return target.read_bytes()
-    [array] = render_pdf_pages(data, dpi=PAGE_DPI, first_page=page, last_page=page)
+    [array] = render_pdf_pages(
+        data, dpi=PAGE_DPI, first_page=page, last_page=page, max_pixels=DECODE_MAX_PIXELS
+    )
     out = io.BytesIO()
     Image.fromarray(array).save(out, format="PNG", optimize=False)
     png = out.getvalue()
@@ -146,10 +150,13 @@ def _page_png(data: bytes, sha256: str, page: int) -> bytes:
 @requires("documents:identity:view")
 def page_image(document_id: int, page: int) -> Any:
     document = _document(document_id)
+    if not 1 <= page <= document.pages_shown(current_app.config["RA_MAX_PDF_PAGES"]):
+        abort(404)
+    if (document.page_count or 0) > MAX_PDF_PAGES:
+        # The renderer refuses it; say so without parsing its thousands of pages again.
+        abort(422, f"PDF de {document.page_count} pages (maximum {MAX_PDF_PAGES})")
     data = _read(document)
     if sniff_media_type(data) != MEDIA_PDF:
-        abort(404)
-    if page < 1 or (document.page_count and page > document.page_count):
         abort(404)
     try:
         png = _page_png(data, document.sha256, page)

@@ -20,6 +20,11 @@ from pypdf.errors import PdfReadError
 
 # Limits. An A4 page at 300 dpi is ~8.7 Mpx; phone photos are ~12-50 Mpx.
 MAX_IMAGE_PIXELS = 60_000_000
+# What the readers work on: a larger image is decoded downscaled (a JPEG by libjpeg itself,
+# at 1/2, 1/4 or 1/8 scale, never at full size), so a 56 Mpx photo costs what a 14 Mpx does.
+DECODE_MAX_PIXELS = 16_000_000
+# The extractor's own ceiling; rules/checks.toml's files.max_pdf_pages (what the checks
+# refuse and the dossier page shows) may not exceed it.
 MAX_PDF_PAGES = 50
 PDF_RENDER_TIMEOUT_S = 30
 DEFAULT_PDF_DPI = 200
@@ -105,21 +110,47 @@ def check_pdf(data: bytes, max_pages: int = MAX_PDF_PAGES) -> PdfInfo:
     return info
 
 
-def load_image(data: bytes, max_pixels: int = MAX_IMAGE_PIXELS) -> np.ndarray:
-    """Decode PNG/JPEG to an RGB uint8 array, refusing decompression bombs before decoding."""
+def _jpeg_scale(width: int, height: int, max_pixels: int) -> int:
+    """The smallest of libjpeg's scale denominators (1, 2, 4, 8) that brings the image
+    under `max_pixels` (8 when none does)."""
+    for scale in (1, 2, 4, 8):
+        if -(-width // scale) * -(-height // scale) <= max_pixels:
+            return scale
+    return 8
+
+
+def load_image(
+    data: bytes,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    *,
+    decode_max_pixels: int = DECODE_MAX_PIXELS,
+) -> np.ndarray:
+    """Decode PNG/JPEG to an RGB uint8 array of at most `decode_max_pixels`, refusing
+    decompression bombs (over `max_pixels`) before decoding. The type is the sniffed one,
+    whatever the file was declared or guessed to be."""
     media = sniff_media_type(data)
     if media not in (MEDIA_PNG, MEDIA_JPEG):
         raise MediaError(f"format d'image non pris en charge ({media})")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             width, height = img.size
             if width * height > max_pixels:
                 raise MediaError(
                     f"image trop grande ({width}×{height} pixels, maximum {max_pixels:,})"
                 )
+            if width * height > decode_max_pixels and img.format == "JPEG":
+                scale = _jpeg_scale(width, height, decode_max_pixels)
+                img.draft("RGB", (max(1, width // scale), max(1, height // scale)))
             img.load()
+            if img.width * img.height > decode_max_pixels:
+                # PNG has no reduced decode (bounded by max_pixels above); a JPEG past 1/8.
+                factor = (decode_max_pixels / (img.width * img.height)) ** 0.5
+                img = img.resize(
+                    (max(1, int(img.width * factor)), max(1, int(img.height * factor))),
+                    Image.Resampling.BOX,
+                )
     except MediaError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

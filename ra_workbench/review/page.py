@@ -80,8 +80,12 @@ class DocumentView:
     document: Document
     label: str
     is_pdf: bool
-    pages: int
+    pages: int  # page images shown: never more than the checks accept
     mrz_lines: list[str] = field(default_factory=list)
+
+    @property
+    def pages_hidden(self) -> bool:
+        return self.is_pdf and (self.document.page_count or 0) > self.pages
 
 
 @dataclass
@@ -216,7 +220,9 @@ def _person_comparisons(
     return rows
 
 
-def _document_view(document: Document, extracted: dict[str, Any]) -> DocumentView:
+def _document_view(
+    document: Document, extracted: dict[str, Any], max_pdf_pages: int
+) -> DocumentView:
     is_pdf = document.media_type == "application/pdf"
     side = SIDE_LABELS_FR.get(document.side or "", "")
     label = DOCUMENT_TYPE_LABELS_FR.get(document.type, document.type)
@@ -224,7 +230,7 @@ def _document_view(document: Document, extracted: dict[str, Any]) -> DocumentVie
         document=document,
         label=f"{label} {side.lower()}".strip() if side else label,
         is_pdf=is_pdf,
-        pages=max(1, document.page_count or 1) if is_pdf else 1,
+        pages=document.pages_shown(max_pdf_pages) if is_pdf else 1,
         mrz_lines=mrz_lines(_mrz_of(extracted)),
     )
 
@@ -257,6 +263,7 @@ def build_page(
     *,
     sla_days: int,
     claim_minutes: int,
+    max_pdf_pages: int,
     now: dt.datetime,
 ) -> DossierPage:
     run = latest_run(session, dossier.id)
@@ -273,7 +280,7 @@ def build_page(
     panels: list[PersonPanel] = []
     for person in dossier.people:
         identity = [
-            _document_view(d, extracted.get(d.sha256, {}))
+            _document_view(d, extracted.get(d.sha256, {}), max_pdf_pages)
             for d in documents
             if d.type == "identity"
             and (d.person_id == person.id or (d.person_id is None and d.person_role == person.role))
@@ -340,9 +347,11 @@ def build_page(
         outcome_counts=counts,
         people=panels,
         organisation=organisation,
-        organisation_documents=[_document_view(d, extracted.get(d.sha256, {})) for d in kbis_docs],
+        organisation_documents=[
+            _document_view(d, extracted.get(d.sha256, {}), max_pdf_pages) for d in kbis_docs
+        ],
         other_documents=[
-            _document_view(d, extracted.get(d.sha256, {}))
+            _document_view(d, extracted.get(d.sha256, {}), max_pdf_pages)
             for d in documents
             if d.type not in ("kbis", "identity")
         ],

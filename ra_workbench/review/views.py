@@ -182,6 +182,7 @@ def dossier_page(dossier_id: int) -> Any:
         _me(),
         sla_days=settings.sla_days,
         claim_minutes=settings.claim_minutes,
+        max_pdf_pages=current_app.config["RA_RULES"].files.max_pdf_pages,
         now=utcnow(),
     )
     reasons = current_reasons()

@@ -128,6 +128,19 @@ def test_a_pdf_with_too_many_pages_is_unreadable() -> None:
     assert "500 pages" in result.message
 
 
+def test_a_pdf_past_the_extractor_ceiling_is_refused_with_the_rules_maximum() -> None:
+    facts = clean_facts()
+    facts = replace_document(
+        facts,
+        the_doc(facts, "kbis"),
+        page_count=10_000,
+        read_error="PDF de 10000 pages (maximum 50)",  # the extractor's own ceiling
+    )
+    [result] = run("file.readable", facts)
+    assert result.outcome == "fail"
+    assert "PDF de 10000 pages (maximum 20)" in result.message
+
+
 def test_the_extractor_error_on_a_truncated_image_is_shown_to_the_operator() -> None:
     facts = clean_facts()
     recto = the_doc(facts, "identity", "holder", "recto")

@@ -124,6 +124,11 @@ def test_accepting_residence_permits_is_one_flag_in_rules(rules_copy: Path) -> N
             "forbid_dots_in_name = true\nmax_files = 3",
             "checks.toml: clé files.max_files : clé inconnue",
         ),
+        (
+            r"^max_pdf_pages = 20$",
+            "max_pdf_pages = 51",
+            "checks.toml: clé files.max_pdf_pages : doit valoir au plus 50",
+        ),
         (r"^\[kbis\]$", "[kbis", "checks.toml: TOML invalide"),
     ],
 )

@@ -115,3 +115,52 @@ def test_a_good_file_has_no_error_and_counts_its_pages() -> None:
     assert result["media_type"] == "application/pdf"
     assert result["pages"] >= 1
     assert result["kbis"]["kind"] == "kbis"
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.linear_gradient("L").resize((width, height)).convert("RGB").save(out, format="JPEG")
+    return out.getvalue()
+
+
+def test_a_large_jpeg_is_decoded_downscaled_by_libjpeg_not_at_full_size() -> None:
+    from ra_workbench.extraction import media
+
+    data = _jpeg(2400, 1800)  # 4.3 Mpx, a few kilobytes on disk
+    image = media.load_image(data, decode_max_pixels=1_000_000)
+    # 1/4 scale, exactly what libjpeg's reduced decode gives (half scale would be 1.08 Mpx):
+    # a full decode resized afterwards would give about 1155×866.
+    assert image.shape == (450, 600, 3)
+    assert media.load_image(data).shape == (1800, 2400, 3)  # under the default bound
+
+
+def test_every_image_the_extractor_reads_is_bounded_in_pixels_whatever_its_declared_type(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ra_workbench.extraction import media
+
+    decoded: list[int] = []
+    load_image = media.load_image
+
+    def spy(data: bytes, *args: object, **kwargs: object) -> object:
+        image = load_image(data, decode_max_pixels=250_000)
+        decoded.append(image.shape[0] * image.shape[1])
+        return image
+
+    monkeypatch.setattr(media, "load_image", spy)
+    for kind in KINDS:
+        extract_document(_jpeg(1200, 900), kind)
+    assert decoded
+    assert max(decoded) <= 250_000
+
+
+def test_a_jpeg_declaring_too_many_pixels_is_refused_before_decoding() -> None:
+    from ra_workbench.extraction import media
+
+    data = bytearray(_jpeg(64, 48))
+    sof = data.index(b"\xff\xc0")  # baseline frame header: length, precision, height, width
+    data[sof + 5 : sof + 9] = (9000).to_bytes(2, "big") + (9000).to_bytes(2, "big")
+    with pytest.raises(media.MediaError, match="image trop grande"):
+        media.load_image(bytes(data))

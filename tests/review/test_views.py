@@ -346,6 +346,48 @@ def test_pdf_pages_are_rendered_to_png(client: FlaskClient, operator: User) -> N
     assert _events("document.viewed")[0].payload["page"] == 2
 
 
+def test_a_pdf_longer_than_the_checks_accept_shows_only_that_many_pages(
+    app: Flask, client: FlaskClient, operator: User
+) -> None:
+    limit = app.config["RA_RULES"].files.max_pdf_pages
+    dossier = make_dossier(db.session)
+    kbis = make_document(
+        db.session,
+        dossier,
+        type="kbis",
+        person_role=None,
+        side=None,
+        data=pdf_bytes(pages=limit + 1),
+        page_count=limit + 1,
+    )
+    db.session.commit()
+    login(client, operator)
+    html = client.get(f"/validation/dossiers/{dossier.id}").get_data(as_text=True)
+    assert html.count(f"/documents/{kbis.id}/pages/") == limit
+    assert f"/documents/{kbis.id}/pages/{limit}.png" in html
+    assert f"Document de {limit + 1} pages : seules les {limit} premières sont affichées" in html
+    assert client.get(f"/documents/{kbis.id}/pages/{limit + 1}.png").status_code == 404
+
+
+def test_a_pdf_of_ten_thousand_pages_costs_no_rendering(
+    app: Flask, client: FlaskClient, operator: User
+) -> None:
+    limit = app.config["RA_RULES"].files.max_pdf_pages
+    dossier = make_dossier(db.session)
+    # The page count ingestion recorded; the renderer would refuse the file after parsing it.
+    kbis = make_document(
+        db.session, dossier, type="kbis", person_role=None, side=None, page_count=10_000
+    )
+    db.session.commit()
+    login(client, operator)
+    html = client.get(f"/validation/dossiers/{dossier.id}").get_data(as_text=True)
+    assert html.count(f"/documents/{kbis.id}/pages/") == limit
+    assert f"Document de 10000 pages : seules les {limit} premières sont affichées" in html
+    response = client.get(f"/documents/{kbis.id}/pages/1.png")
+    assert response.status_code == 422
+    assert _events("document.viewed") == []
+
+
 def test_a_file_that_is_not_an_image_or_pdf_is_only_downloadable(
     client: FlaskClient, operator: User
 ) -> None:
