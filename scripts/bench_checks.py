@@ -213,9 +213,9 @@ def seed(count: int) -> list[int]:
         if i % 200 == 199:
             session.commit()
     session.commit()
-    from ra_workbench.checks.service import undecided_dossier_ids
+    from ra_workbench.checks.recheck import recheck_candidates
 
-    return undecided_dossier_ids(session)
+    return recheck_candidates(session)
 
 
 def _disarm_extractor() -> None:
