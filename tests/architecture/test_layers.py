@@ -9,6 +9,8 @@ all the same); `TYPE_CHECKING` blocks do not.
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 import re
 import subprocess
 import sys
@@ -241,3 +243,20 @@ def test_no_module_runs_a_later_domains_task_by_name() -> None:
             if _part(target) != _part(module) and floor(target) >= floor(module):
                 upstream.append(f"{module} → {found.group(0)}")
     assert not upstream, "tasks of later domains named:\n" + "\n".join(upstream)
+
+
+def test_the_scripts_import_names_that_exist() -> None:
+    """Benchmarks and tools run rarely: a moved function must not break them unseen."""
+    missing = []
+    for script in sorted((PACKAGE.parent / "scripts").glob("*.py")):
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ra_")):
+                continue
+            module = importlib.import_module(str(node.module))
+            for alias in node.names:
+                if not hasattr(module, alias.name) and not importlib.util.find_spec(
+                    f"{node.module}.{alias.name}"
+                ):
+                    missing.append(f"{script.name}:{node.lineno} {node.module}.{alias.name}")
+    assert not missing, "names the scripts import that no longer exist:\n" + "\n".join(missing)
