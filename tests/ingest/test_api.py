@@ -7,14 +7,24 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
 from werkzeug.exceptions import Conflict
 
+from ra_workbench import extraction
+from ra_workbench.checks.models import CheckRun
+from ra_workbench.config import Settings
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.extensions import db
+from ra_workbench.jobs import queue
+from ra_workbench.jobs.queue import rq_queue
 from ra_workbench.synth.packages import generate_broken_package, generate_dossier
 
 TODAY = dt.date(2026, 11, 20)
@@ -83,6 +93,62 @@ def test_zip_with_traversal_entries_is_refused_with_400(
     body = response.get_json()
     assert body["outcome"] == "refused"
     assert any("chemin dangereux" in e for e in body["errors"])
+
+
+# A database of its own on the test Redis: no other suite's worker takes these jobs.
+API_REDIS_DB = 11
+
+
+@pytest.fixture
+def api_queue(
+    settings: Settings, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Redis]:
+    """The app dispatching to rq, on a Redis database of its own, emptied before and after."""
+    url = redis_url.rsplit("/", 1)[0] + f"/{API_REDIS_DB}"
+    connection = Redis.from_url(url)
+    connection.flushdb()
+    monkeypatch.setattr(settings, "redis_url", url)
+    yield connection
+    connection.flushdb()
+
+
+def test_with_a_queue_the_api_answers_once_stored_and_the_checks_wait_in_rq(
+    client: FlaskClient,
+    api_headers: dict[str, str],
+    package_zip: bytes,
+    api_queue: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_reading_in_the_request(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a document was read while the portal waited")
+
+    monkeypatch.setattr(extraction, "extract_document", no_reading_in_the_request)
+    committed_when_enqueued: list[int] = []
+    enqueue = queue.enqueue
+
+    def enqueue_after_commit(task: str, *args: Any, **kwargs: Any) -> Any:
+        with db.engine.connect() as other:  # another connection sees only what is committed
+            committed_when_enqueued.append(
+                other.scalar(sa.select(sa.func.count()).select_from(Dossier)) or 0
+            )
+        return enqueue(task, *args, **kwargs)
+
+    monkeypatch.setattr(queue, "enqueue", enqueue_after_commit)
+    response = post_package(client, package_zip, api_headers)
+    assert response.status_code == 201, response.get_json()
+    dossier = db.session.scalar(sa.select(Dossier).where(Dossier.order_number == "500001"))
+    assert dossier is not None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CheckRun)) == 0
+    checks = [
+        job
+        for job in rq_queue(api_queue).get_jobs()
+        if job.args[0] == "ra_workbench.checks.tasks:run_checks"
+    ]
+    assert [(job.args[1:], job.get_status()) for job in checks] == [
+        ((dossier.id, "ingest"), "queued")
+    ]
+    assert committed_when_enqueued
+    assert min(committed_when_enqueued) == 1
 
 
 def test_status_reports_the_order_to_the_portal(
