@@ -1,5 +1,6 @@
 """Re-checking waiting dossiers: one path for the nightly job, `ra-workbench check
---all-pending`, `jobs recheck-pending` and the operator's « Relancer les contrôles » button.
+--all-pending`, `jobs recheck-pending`, the operator's « Relancer les contrôles » button and
+the recovery sweep (a dossier whose checks were killed mid-run, or whose job was lost).
 
 A waiting dossier's verdict can change with time alone (a Kbis ageing past 3 months, an
 identity document expiring). One set of statuses, one policy: a dossier already evaluated
@@ -18,7 +19,8 @@ from sqlalchemy.orm import Session
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.results import Outcome, Verdict
 from ra_workbench.checks.service import customer_requests, evaluate_dossier, latest_run
-from ra_workbench.dossiers.models import Dossier
+from ra_workbench.documents.models import Document
+from ra_workbench.dossiers.models import Dossier, DossierRevision, SignatureEvent
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.notify.service import notify_verdict_changed
 
@@ -49,6 +51,73 @@ def recheck_candidates(session: Session) -> list[int]:
             .order_by(Dossier.submitted_at, Dossier.id)
         )
     )
+
+
+def unchecked_dossiers(
+    session: Session, *, received_before: dt.datetime | None, dossier_id: int | None = None
+) -> list[int]:
+    """Waiting dossiers with documents whose checks never ran on what they last received:
+    no run for their current revision, or a latest run older than their latest signature
+    event (the inline check was killed, the worker died, the job was lost). With
+    `received_before`, only what arrived before it: a check may still be running."""
+
+    latest = (
+        sa.select(CheckRun.dossier_id, sa.func.max(CheckRun.id).label("run_id"))
+        .group_by(CheckRun.dossier_id)
+        .subquery()
+    )
+    signed = (
+        sa.select(
+            SignatureEvent.dossier_id,
+            sa.func.max(SignatureEvent.received_at).label("received_at"),
+        )
+        .group_by(SignatureEvent.dossier_id)
+        .subquery()
+    )
+    revised = (
+        sa.select(
+            DossierRevision.dossier_id,
+            DossierRevision.revision,
+            sa.func.max(DossierRevision.received_at).label("received_at"),
+        )
+        .group_by(DossierRevision.dossier_id, DossierRevision.revision)
+        .subquery()
+    )
+
+    def arrived(column: sa.ColumnElement[dt.datetime]) -> sa.ColumnElement[bool]:
+        if received_before is None:
+            return sa.true()
+        return sa.or_(column.is_(None), column < received_before)
+
+    has_documents = (
+        sa.select(Document.id)
+        .where(Document.dossier_id == Dossier.id, Document.superseded.is_(False))
+        .exists()
+    )
+    query = (
+        sa.select(Dossier.id)
+        .outerjoin(latest, latest.c.dossier_id == Dossier.id)
+        .outerjoin(CheckRun, CheckRun.id == latest.c.run_id)
+        .outerjoin(signed, signed.c.dossier_id == Dossier.id)
+        .outerjoin(
+            revised,
+            sa.and_(revised.c.dossier_id == Dossier.id, revised.c.revision == Dossier.revision),
+        )
+        .where(Dossier.status.in_(RECHECK_STATUSES), has_documents)
+        .where(
+            sa.or_(
+                sa.and_(
+                    sa.or_(CheckRun.id.is_(None), CheckRun.revision < Dossier.revision),
+                    arrived(revised.c.received_at),
+                ),
+                sa.and_(CheckRun.created_at < signed.c.received_at, arrived(signed.c.received_at)),
+            )
+        )
+        .order_by(Dossier.submitted_at, Dossier.id)
+    )
+    if dossier_id is not None:
+        query = query.where(Dossier.id == dossier_id)
+    return list(session.scalars(query))
 
 
 @dataclass(frozen=True)
@@ -104,13 +173,25 @@ def recheck(
     previous = dossier.verdict
     run = evaluate_dossier(session, dossier_id, trigger=trigger, at=today)
     notified = False
-    # A dossier already waiting for the documents an operator asked for has been told.
+    # A dossier already waiting for the documents an operator asked for has been told; one
+    # never judged on this revision has not become incomplete with time (its first run,
+    # recovered, tells nobody, as the ingestion's own would not have).
     if (
         run.verdict == Verdict.INCOMPLETE
         and previous != Verdict.INCOMPLETE
         and dossier.status == DossierStatus.PENDING.value
+        and previous_run is not None
+        and previous_run.revision == dossier.revision
     ):
         items = customer_requests(session, dossier)
         notify_verdict_changed(session, dossier, items, reason=_reason(run, previous_run))
         notified = True
     return RecheckOutcome(dossier_id, "evaluated", previous, run.verdict, notified)
+
+
+def recover(session: Session, dossier_id: int, *, today: dt.date) -> RecheckOutcome:
+    """Run the checks a dossier missed, through the one re-check path; skipped when its own
+    check has run meanwhile (the sweep found it while that job waited in the queue)."""
+    if not unchecked_dossiers(session, received_before=None, dossier_id=dossier_id):
+        return RecheckOutcome(dossier_id, "skipped")
+    return recheck(session, dossier_id, today=today, trigger="recovery", force=True)

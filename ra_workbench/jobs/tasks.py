@@ -48,6 +48,8 @@ def describe(task: str, args: tuple[Any, ...]) -> str:
         "ra_workbench.documents.tasks:delete_purged_blobs": "Suppression des fichiers purgés",
         "ra_workbench.jobs.tasks:ping": "Test de fonctionnement",
         "ra_workbench.checks.tasks:run_checks": "Contrôles automatiques",
+        "ra_workbench.checks.tasks:recover_unchecked": "Reprise des contrôles interrompus",
+        "ra_workbench.checks.tasks:recover_dossier": "Reprise des contrôles d'un dossier",
         "ra_workbench.supervision.tasks:sample_quality_reviews": "Échantillon de revue qualité",
         "ra_workbench.audit.tasks:seal_head": "Sceau du journal d'audit",
     }

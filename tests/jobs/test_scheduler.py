@@ -42,6 +42,7 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
     ts = int(now.timestamp())
     assert {d.entry for d in first} == {
         "inbox",
+        "recovery",
         "outbox_sweep",
         "appointment_reminders",
         "nightly_recheck",
@@ -52,6 +53,7 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
     assert sorted(queue.job_ids) == sorted(
         [
             f"sched_inbox_{ts // 60}",
+            f"sched_recovery_{ts // 600}",
             f"sched_outbox_sweep_{ts // 300}",
             f"sched_appointment_reminders_{ts // 3600}",
             "sched_nightly_recheck_2026-11-21",
