@@ -298,7 +298,26 @@ def load_schema(name: str) -> Any:
     """`dossier` or `signature`: the validator of `schema/<name>.schema.json`."""
     schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
     _StrictValidator.check_schema(schema)
-    return _StrictValidator(schema)
+    return _StrictValidator(_inline_refs(schema, schema.get("$defs", {})))
+
+
+def _inline_refs(node: Any, defs: dict[str, Any]) -> Any:
+    """The schema with its local `$ref`s replaced by what they name: the same validation
+    (a `$ref` beside other keywords becomes an `allOf`, as 2020-12 reads it), without a
+    reference lookup at every step — half the time per package. The schemas are not
+    recursive."""
+    if isinstance(node, list):
+        return [_inline_refs(item, defs) for item in node]
+    if not isinstance(node, dict):
+        return node
+    rest = {k: _inline_refs(v, defs) for k, v in node.items() if k not in ("$ref", "$defs")}
+    ref = node.get("$ref")
+    if not isinstance(ref, str) or not ref.startswith("#/$defs/"):
+        return rest if "$ref" not in node else {**rest, "$ref": ref}
+    target = _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+    if not rest:
+        return target
+    return {**rest, "allOf": [*rest.get("allOf", []), target]}
 
 
 def _schema_messages(error: ValidationError) -> list[str]:
