@@ -6,7 +6,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, request
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app, has_request_context, jsonify, request
 from sqlalchemy import event
 
 import ra_workbench.models  # noqa: F401 - registers every table on the metadata
@@ -23,6 +25,11 @@ from ra_workbench.jobs import queue as jobs_queue
 from ra_workbench.web import register_blueprints
 
 ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
+SCHEMA_MISSING_FR = "Base non initialisée : lancez `ra-workbench db upgrade`"
+SCHEMA_BEHIND_FR = "Base à mettre à jour : lancez `ra-workbench db upgrade`"
+_SCHEMA_READY = "ra_schema_ready"
+VERSION_TABLE = "alembic_version"
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -34,6 +41,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     )
     configure_settings(app, settings, overrides)
     configure_database(app)
+    configure_schema_guard(app)
     configure_rules(app)
     configure_journey(app)
     configure_unit_of_work(app)
@@ -66,7 +74,7 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
 
 def configure_database(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             engine = db.engine
@@ -94,6 +102,43 @@ def configure_database(app: Flask) -> None:
                     # transaction and begins one just before a write (a page view's audit
                     # entry), so parallel image requests never conflict on a stale snapshot.
                     dbapi_connection.isolation_level = ""
+
+
+def schema_problem() -> str | None:
+    """What to tell whoever uses a database the migrations have not built (a fresh data
+    directory) or not brought up to date, in French; None once it is at the migrations' head
+    (then remembered for the life of the process). A database newer than this code (a rolling
+    upgrade) is not our call."""
+    if current_app.extensions.get(_SCHEMA_READY):
+        return None
+    with db.engine.connect() as connection:
+        current = (
+            set(connection.scalars(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")))  # noqa: S608 - alembic's own table name
+            if sa.inspect(connection).has_table(VERSION_TABLE)
+            else set()
+        )
+    script = ScriptDirectory(str(MIGRATIONS))
+    if not current:
+        return SCHEMA_MISSING_FR
+    known = {revision.revision for revision in script.walk_revisions()}
+    if current != set(script.get_heads()) and current <= known:
+        return SCHEMA_BEHIND_FR
+    current_app.extensions[_SCHEMA_READY] = True
+    return None
+
+
+def configure_schema_guard(app: Flask) -> None:
+    """A request on a database without its schema answers what to run, not a traceback
+    (the console does the same for its commands: ra_workbench/console.py)."""
+
+    @app.before_request
+    def _schema_ready() -> Any:
+        problem = schema_problem()
+        if problem is None:
+            return None
+        if request.path.startswith("/api/"):
+            return jsonify({"error": problem}), 503
+        return problem, 503, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _writer() -> bool:
