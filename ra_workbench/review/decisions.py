@@ -155,6 +155,23 @@ def _save(
     return decision
 
 
+def _decide(
+    session: Session,
+    ctx: DecisionContext,
+    kind: str,
+    actor: User,
+    *,
+    transition_name: str,
+    **fields: Any,
+) -> Decision:
+    """Every decision the same way: stored with the check run it was taken on, the claim
+    ended, the dossier moved (compare-and-set; a race's loser stores nothing)."""
+    decision = _save(session, ctx.dossier, kind, actor, run=ctx.run, **fields)
+    end_claim(ctx.dossier)
+    _transition(session, ctx.dossier, transition_name, actor, decision)
+    return decision
+
+
 def _transition(
     session: Session, dossier: Dossier, name: str, actor: User, decision: Decision
 ) -> None:
@@ -212,17 +229,15 @@ def approve(
             + ") : le dossier ne peut pas encore être validé."
         )
     stored = _check_confirmations(results, confirmations or {})
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.APPROVE,
         actor,
-        run=ctx.run,
+        transition_name="approve",
         comment=comment.strip(),
         confirmations=stored,
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "approve", actor, decision)
     return decision
 
 
@@ -269,18 +284,16 @@ def request_override(
         {"result_id": r.id, "rule": r.rule, "person_role": r.person_role, "message": r.message}
         for r in failing
     ]
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.OVERRIDE_REQUEST,
         actor,
-        run=ctx.run,
+        transition_name="request_override",
         comment=justification,
         confirmations=stored,
         overridden_rules=overridden,
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "request_override", actor, decision)
     return decision
 
 
@@ -324,18 +337,16 @@ def second_approval(
             "Les contrôles ont changé depuis la demande de dérogation : refusez-la pour que "
             "le dossier soit revu."
         )
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.SECOND_APPROVAL,
         actor,
-        run=ctx.run,
+        transition_name="second_approval",
         comment=comment.strip(),
         overridden_rules=list(override.overridden_rules),
         seconds_decision_id=override.id,
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "second_approval", actor, decision)
     return decision
 
 
@@ -361,17 +372,15 @@ def refuse_override(
     if not comment.strip():
         raise ReviewError("Expliquez pourquoi la dérogation est refusée.")
     override = pending_override(session, dossier_id)
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.OVERRIDE_REFUSED,
         actor,
-        run=ctx.run,
+        transition_name="refuse_override",
         comment=comment.strip(),
         seconds_decision_id=override.id if override else None,
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "refuse_override", actor, decision)
     return decision
 
 
@@ -402,17 +411,15 @@ def request_documents(
     if not codes and not comment.strip():
         raise ReviewError("Choisissez au moins un motif ou précisez la demande.")
     codes = list(dict.fromkeys(codes))
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.REQUEST_DOCUMENTS,
         actor,
-        run=ctx.run,
+        transition_name="request_documents",
         comment=comment.strip(),
         reasons=[{"rule": code, "label": reasons.request[code]} for code in codes],
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "request_documents", actor, decision)
     return decision
 
 
@@ -464,17 +471,15 @@ def reject(
         check_run_id=None,
         require_run=False,
     )
-    decision = _save(
+    decision = _decide(
         session,
-        ctx.dossier,
+        ctx,
         DecisionKind.REJECT,
         actor,
-        run=ctx.run,
+        transition_name="reject",
         comment=comment.strip(),
         reasons=[{"code": reason, "label": reasons.reject[reason]}],
     )
-    end_claim(ctx.dossier)
-    _transition(session, ctx.dossier, "reject", actor, decision)
     return decision
 
 
