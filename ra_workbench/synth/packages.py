@@ -1434,7 +1434,7 @@ def _balanced(rng: random.Random, options: Sequence[Any], count: int) -> list[An
     return values
 
 
-def generate_batch(
+def plan_batch(
     out_dir: Path,
     *,
     count: int,
@@ -1445,11 +1445,12 @@ def generate_batch(
     degradation: str = "scan",
     light: bool = False,
     defects: Sequence[str] | None = None,
-) -> list[Path]:
-    """`count` packages: about `defect_rate` of them with one defect (every defect in turn),
-    the rest clean; shipping and pickup, card and transfer, with and without mandataire,
-    holder the legal representative or not, old CNI, CNIe and passport, each in turn.
-    `defects` given: every package carries exactly those."""
+) -> list[dict[str, Any]]:
+    """What `generate_batch` makes, one `generate_dossier` keyword set per package, so that a
+    caller can build them elsewhere (another process) in the same order: about `defect_rate`
+    of them with one defect (every defect in turn), the rest clean; shipping and pickup, card
+    and transfer, with and without mandataire, holder the legal representative or not, old CNI,
+    CNIe and passport, each in turn. `defects` given: every package carries exactly those."""
     if not 0 <= defect_rate <= 1:
         raise ValueError("defect_rate is a fraction between 0 and 1")
     rng = _rng(seed, "batch")
@@ -1465,7 +1466,7 @@ def generate_batch(
     rng.shuffle(pool)
     defective = set(rng.sample(range(count), round(count * defect_rate)))
     order = 100000 + rng.randrange(0, 800000)
-    paths = []
+    specs = []
     next_defect = 0
     for index in range(count):
         order += rng.randint(1, 40)
@@ -1479,20 +1480,30 @@ def generate_batch(
         for defect in chosen:
             for key in DEFECT_REQUIREMENTS.get(defect, {}):
                 variant.pop(key, None)
-        paths.append(
-            generate_dossier(
-                out_dir,
-                seed=rng.getrandbits(32),
-                order_number=str(order),
-                today=today,
-                defects=chosen,
-                zip_package=zip_package,
-                degradation=degradation,
-                variant=variant,
-                light=light,
-            )
+        specs.append(
+            {
+                "out_dir": out_dir,
+                "seed": rng.getrandbits(32),
+                "order_number": str(order),
+                "today": today,
+                "defects": chosen,
+                "zip_package": zip_package,
+                "degradation": degradation,
+                "variant": variant,
+                "light": light,
+            }
         )
-    return paths
+    return specs
+
+
+def build_dossier(spec: dict[str, Any]) -> Path:
+    """One package of a `plan_batch` plan (a top-level function, so a process pool can run it)."""
+    return generate_dossier(**spec)
+
+
+def generate_batch(out_dir: Path, **plan: Any) -> list[Path]:
+    """`count` packages as `plan_batch` describes them, built here one after the other."""
+    return [build_dossier(spec) for spec in plan_batch(out_dir, **plan)]
 
 
 def read_expected(package: Path) -> dict[str, Any]:
