@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from flask import Flask, current_app, has_request_context, jsonify, request
+from flask import Flask, current_app, has_request_context, jsonify, render_template, request
+from limits import parse_many
 from sqlalchemy import event
 
 import ra_workbench.models  # noqa: F401 - registers every table on the metadata
@@ -20,7 +21,7 @@ from ra_workbench.cli import register_commands
 from ra_workbench.config import Settings
 from ra_workbench.db import write_intent
 from ra_workbench.documents import store as document_store
-from ra_workbench.extensions import csrf, db, login_manager, migrate
+from ra_workbench.extensions import csrf, db, limiter, login_manager, migrate
 from ra_workbench.jobs import queue as jobs_queue
 from ra_workbench.web import register_blueprints
 
@@ -179,6 +180,15 @@ def configure_security(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Veuillez vous connecter pour accéder à cette page."
+    configure_login_limits(app)
+
+    @app.after_request
+    def _no_store(response: Any) -> Any:
+        # Pages, documents and API answers carry personal data: no browser or proxy keeps a
+        # copy (the back button after logout shows nothing). Only static assets are cached.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.after_request
     def _security_headers(response: Any) -> Any:
@@ -191,6 +201,32 @@ def configure_security(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
+
+
+def configure_login_limits(app: Flask) -> None:
+    """Refused sign-ins are throttled per client and per account (web/auth.py), counted in
+    Redis when there is one, so that every process sees the same counts."""
+    settings = app.config["RA_SETTINGS"]
+    for name, value in (
+        ("RA_WORKBENCH_LOGIN_LIMIT_CLIENT", settings.login_limit_client),
+        ("RA_WORKBENCH_LOGIN_LIMIT_ACCOUNT", settings.login_limit_account),
+    ):
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise RuntimeError(
+                f"{name} : limite illisible {value!r} (ex. « 20 per 10 minutes »)"
+            ) from exc
+    app.config.setdefault("RA_LOGIN_LIMIT_CLIENT", settings.login_limit_client)
+    app.config.setdefault("RA_LOGIN_LIMIT_ACCOUNT", settings.login_limit_account)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "ra-workbench-limits")
+    limiter.init_app(app)
+
+    @app.errorhandler(429)
+    def _too_many(error: Any) -> Any:
+        message = getattr(error, "description", None) or "Trop de tentatives."
+        return render_template("auth/too_many.html", message=message), 429
 
 
 def configure_blueprints(app: Flask) -> None:

@@ -23,6 +23,17 @@ def _env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_bool(name: str, *, default: bool) -> bool:
+    raw = (os.environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "oui", "on"}:
+        return True
+    if raw in {"0", "false", "no", "non", "off"}:
+        return False
+    raise RuntimeError(f"{name} must be 1 or 0, got {raw!r}")
+
+
 def _parse_tokens(raw: str) -> dict[str, str]:
     """`portal=tok1;ops=tok2` → {token: client name}."""
     tokens: dict[str, str] = {}
@@ -99,6 +110,12 @@ class Settings:
     # RFC 3161 time-stamping authority asked to stamp each seal, and its CA to check them.
     audit_tsa_url: str | None = None
     audit_tsa_ca_file: Path | None = None
+    # Staff sign-in: days a new account may sign in before enrolling a second factor (0: none),
+    # session cookie only over HTTPS, and how many refused sign-ins are tolerated.
+    mfa_grace_days: int = 0
+    secure_cookies: bool = False
+    login_limit_client: str = "20 per 10 minutes"
+    login_limit_account: str = "10 per hour"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -156,6 +173,10 @@ class Settings:
             audit_seal_recipients=_parse_recipients(env.get("RA_WORKBENCH_AUDIT_SEAL_TO", "")),
             audit_tsa_url=_parse_tsa_url(env.get("RA_WORKBENCH_AUDIT_TSA_URL", "")),
             audit_tsa_ca_file=Path(tsa_ca) if tsa_ca else None,
+            mfa_grace_days=_env_int("RA_WORKBENCH_MFA_GRACE_DAYS", 0),
+            secure_cookies=_env_bool("RA_WORKBENCH_SECURE_COOKIES", default=False),
+            login_limit_client=env.get("RA_WORKBENCH_LOGIN_LIMIT_CLIENT") or "20 per 10 minutes",
+            login_limit_account=env.get("RA_WORKBENCH_LOGIN_LIMIT_ACCOUNT") or "10 per hour",
         )
 
 

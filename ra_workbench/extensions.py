@@ -1,5 +1,7 @@
 """Flask extensions, created here and attached in the app factory with init_app."""
 
+from flask import request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -11,3 +13,12 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+def _client_address() -> str:
+    # Behind a reverse proxy, ProxyFix (configured by the shell) makes this the client's.
+    return request.remote_addr or "unknown"
+
+
+# Storage: Redis when REDIS_URL is set (limits shared by every process), else in memory.
+limiter = Limiter(key_func=_client_address, headers_enabled=True)

@@ -96,6 +96,9 @@ def app(_app: Flask, settings: Settings) -> Iterator[Flask]:
         for directory in (settings.store_dir, settings.inbox_dir):
             shutil.rmtree(directory, ignore_errors=True)
         settings.store_dir.mkdir(parents=True, exist_ok=True)
+        from ra_workbench.extensions import limiter
+
+        limiter.reset()  # refused sign-ins of earlier tests do not count towards this one's
         yield _app
         from ra_workbench.extensions import db
 

@@ -11,6 +11,7 @@ import itertools
 from decimal import Decimal
 from typing import Any
 
+import pyotp
 from flask import current_app
 from sqlalchemy.orm import Session
 
@@ -108,8 +109,15 @@ def make_user(session: Session, role: str = "operator", **overrides: Any) -> Use
         "first_name": "Agent",
         "last_name": f"Numero{n}",
     }
+    totp = overrides.pop("totp", True)
     values.update(overrides)
-    return create_user(session, **values)
+    user = create_user(session, **values)
+    if totp:
+        # Staff accounts hold a second factor (web/auth.py); tests.auth.sign_in reads this.
+        user.totp_secret = pyotp.random_base32()
+        user.totp_confirmed_at = utcnow()
+        session.flush()
+    return user
 
 
 # --- documents and checks (review) --------------------------------------------------------

@@ -64,6 +64,11 @@ class User(UserMixin, Base):
     locked_until: Mapped[dt.datetime | None]
     last_login_at: Mapped[dt.datetime | None]
     created_at: Mapped[CreatedAt]
+    # Second factor (accounts/mfa.py): a TOTP secret, set at enrolment and in force once
+    # confirmed with a first code; the last time step accepted, so that a code is used once.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_confirmed_at: Mapped[dt.datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     @property
     def is_active(self) -> bool:  # flask-login
@@ -75,6 +80,59 @@ class User(UserMixin, Base):
 
     def can(self, permission: str) -> bool:
         return permission in PERMISSIONS.get(self.role, frozenset())
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None and self.totp_confirmed_at is not None
+
+
+class StaffSession(Base):
+    """One sign-in of a staff member, server side: the cookie carries only a random token whose
+    sha256 is kept here. It counts once its second factor is given (`verified_at`) and stops
+    counting at logout, when an admin revokes it, or past its lifetime (accounts/sessions.py)."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[intpk]
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[CreatedAt]
+    verified_at: Mapped[dt.datetime | None]
+    # "totp", "recovery", "webauthn", or "grace" (no second factor yet, within the grace period)
+    second_factor: Mapped[str | None] = mapped_column(sa.String(16))
+    last_seen_at: Mapped[dt.datetime | None]
+    client: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+    revoked_at: Mapped[dt.datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(320))
+
+
+class RecoveryCode(Base):
+    """Single-use codes handed out at TOTP enrolment, for a lost phone; only their sha256."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[CreatedAt]
+    used_at: Mapped[dt.datetime | None]
+
+
+class SecurityKey(Base):
+    """A WebAuthn credential (security key) registered by a staff member."""
+
+    __tablename__ = "security_keys"
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[bytes] = mapped_column(sa.LargeBinary(1024), unique=True)
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary(2048))
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    transports: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[CreatedAt]
+    last_used_at: Mapped[dt.datetime | None]
 
 
 class Offer(Base):

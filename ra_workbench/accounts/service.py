@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -63,13 +64,33 @@ def create_user(
     return user
 
 
+# One answer for every refusal, so that the page does not tell which accounts exist or are
+# locked; and the same work (one Argon2 verification) whatever the reason, so that its timing
+# does not tell either.
+LOGIN_REFUSED_FR = (
+    "Identifiants incorrects, ou compte temporairement verrouillé après plusieurs échecs."
+)
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _password_matches(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def authenticate(session: Session, email: str, password: str) -> tuple[User | None, str | None]:
-    """(user, None) on success; (None, French reason) otherwise. Failures are throttled."""
+    """(user, None) when the password is right; (None, LOGIN_REFUSED_FR) otherwise, the same
+    message and the same Argon2 work for an unknown, disabled or locked account. Failures
+    count towards a lockout (MAX_FAILED_LOGINS, then LOCKOUT)."""
     now = utcnow()
     user = session.scalars(sa.select(User).where(User.email == email.strip().lower())).first()
-    if user is None or not user.active:
+    known = user is not None and user.active
+    matches = _password_matches(user.password_hash if known and user else _DUMMY_HASH, password)
+    if user is None or not known:
         record(session, "auth.login_failed", actor=email[:320], payload={"reason": "unknown"})
-        return None, "Identifiants incorrects."
+        return None, LOGIN_REFUSED_FR
     if user.locked_until is not None and user.locked_until > now:
         record(
             session,
@@ -78,10 +99,8 @@ def authenticate(session: Session, email: str, password: str) -> tuple[User | No
             actor_id=user.id,
             payload={"reason": "locked"},
         )
-        return None, "Trop de tentatives : compte temporairement verrouillé, réessayez plus tard."
-    try:
-        _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+        return None, LOGIN_REFUSED_FR
+    if not matches:
         user.failed_logins += 1
         if user.failed_logins >= MAX_FAILED_LOGINS:
             user.locked_until = now + LOCKOUT
@@ -93,11 +112,16 @@ def authenticate(session: Session, email: str, password: str) -> tuple[User | No
             actor_id=user.id,
             payload={"reason": "password"},
         )
-        return None, "Identifiants incorrects."
+        return None, LOGIN_REFUSED_FR
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
-    record(session, "auth.login", actor=user.email, actor_id=user.id)
+    record(session, "auth.password_ok", actor=user.email, actor_id=user.id)
     return user, None
+
+
+def signed_in(session: Session, user: User, factor: str) -> None:
+    """The whole sign-in succeeded (password and second factor): noted on the account."""
+    user.last_login_at = utcnow()
+    record(session, "auth.login", actor=user.email, actor_id=user.id, payload={"factor": factor})

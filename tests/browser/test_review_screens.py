@@ -16,6 +16,7 @@ from ra_workbench.audit.models import AuditEvent
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
+from tests.auth import next_code
 from tests.factories import (
     make_check_run,
     make_document,
@@ -45,6 +46,9 @@ def sign_in(page: Page, base: str, user: User) -> None:
     expect(page).to_have_url(re.compile(r"/connexion"))
     page.fill("#email", user.email)
     page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("Vérification en deux étapes")
+    page.fill("#code", next_code(user))
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("File de validation")
 

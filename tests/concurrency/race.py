@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask
 from flask.testing import FlaskClient
 
 from ra_workbench.accounts.models import User
 from ra_workbench.extensions import db
+from tests.auth import sign_in
 
 PASSWORD = "correct-horse-battery"  # tests.factories.make_user's default
 
@@ -71,11 +72,7 @@ class Outcome:
 
 
 def login(client: FlaskClient, user: User) -> None:
-    # Flask-Login caches the user on `g`, and the test's app context outlives requests.
-    g.pop("_login_user", None)
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    g.pop("_login_user", None)
+    sign_in(client, user)
 
 
 def fire_together(

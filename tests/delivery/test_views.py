@@ -14,15 +14,14 @@ from ra_workbench.extensions import db
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
+from tests.auth import sign_in
 from tests.factories import make_approved_dossier, make_slot, make_user
 
 PASSWORD = "correct-horse-battery"
 
 
 def _login(client: FlaskClient, user: User) -> None:
-    g.pop("_login_user", None)  # the test's app context outlives requests
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+    sign_in(client, user)
 
 
 def _page(client: FlaskClient, url: str) -> str:

@@ -14,6 +14,7 @@ from ra_workbench.audit.models import AuditEvent
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
+from tests.auth import sign_in
 from tests.factories import (
     make_check_run,
     make_document,
@@ -34,9 +35,7 @@ def as_(client: FlaskClient) -> FlaskClient:
 
 
 def login(client: FlaskClient, user: User) -> None:
-    g.pop("_login_user", None)
-    response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
+    sign_in(client, user)
 
 
 def _events(kind: str) -> list[AuditEvent]:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 31cdc3270293
+Revision ID: 8ed81b6e130e
 Revises: 
-Create Date: 2026-12-01 21:36:44.208889
+Create Date: 2026-12-02 00:34:38.750499
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ra_workbench.db
 
 
 # revision identifiers, used by Alembic.
-revision = '31cdc3270293'
+revision = '8ed81b6e130e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -104,6 +104,9 @@ def upgrade():
     sa.Column('locked_until', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('totp_secret', sa.String(length=64), nullable=True),
+    sa.Column('totp_confirmed_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
@@ -144,6 +147,54 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_dossiers_status'), ['status'], unique=False)
         batch_op.create_index('ix_dossiers_status_submitted', ['status', 'submitted_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_dossiers_verdict'), ['verdict'], unique=False)
+
+    op.create_table('recovery_codes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_recovery_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_codes'))
+    )
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_codes_user_id'), ['user_id'], unique=False)
+
+    op.create_table('security_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('credential_id', sa.LargeBinary(length=1024), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(length=2048), nullable=False),
+    sa.Column('sign_count', sa.BigInteger(), nullable=False),
+    sa.Column('label', sa.String(length=100), nullable=False),
+    sa.Column('transports', sa.String(length=200), nullable=False),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_security_keys_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_security_keys')),
+    sa.UniqueConstraint('credential_id', name=op.f('uq_security_keys_credential_id'))
+    )
+    with op.batch_alter_table('security_keys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_security_keys_user_id'), ['user_id'], unique=False)
+
+    op.create_table('staff_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('verified_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('second_factor', sa.String(length=16), nullable=True),
+    sa.Column('last_seen_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('client', sa.String(length=64), nullable=False),
+    sa.Column('user_agent', sa.String(length=300), nullable=False),
+    sa.Column('revoked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_by', sa.String(length=320), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_staff_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_staff_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_staff_sessions_token_hash'))
+    )
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_staff_sessions_user_id'), ['user_id'], unique=False)
 
     op.create_table('appointments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -516,6 +567,18 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_appointments_dossier_id'))
 
     op.drop_table('appointments')
+    with op.batch_alter_table('staff_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_staff_sessions_user_id'))
+
+    op.drop_table('staff_sessions')
+    with op.batch_alter_table('security_keys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_security_keys_user_id'))
+
+    op.drop_table('security_keys')
+    with op.batch_alter_table('recovery_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_codes_user_id'))
+
+    op.drop_table('recovery_codes')
     with op.batch_alter_table('dossiers', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossiers_verdict'))
         batch_op.drop_index('ix_dossiers_status_submitted')
