@@ -154,7 +154,7 @@ def _failed(response: Any) -> bool:
     return bool(response.status_code != 302)
 
 
-def _pending() -> tuple[StaffSession, User] | None:
+def pending_sign_in() -> tuple[StaffSession, User] | None:
     row = staff_sessions.find(_db(), session.get(PENDING_TOKEN), verified=False)
     if row is None or row.verified_at is not None:
         return None
@@ -173,7 +173,7 @@ def _grace_until(user: User) -> dt.datetime | None:
     return until if until > utcnow() else None
 
 
-def _finish(row: StaffSession, user: User, factor: str) -> Any:
+def finish_sign_in(row: StaffSession, user: User, factor: str) -> Any:
     """The second factor is given: verify the session (once) and sign the user in."""
     with unit_of_work() as s:
         if not staff_sessions.verify(s, row, factor):
@@ -230,7 +230,7 @@ def login() -> Any:
 
 @bp.route("/connexion/verification", methods=["GET", "POST"])
 def second_factor() -> Any:
-    pending = _pending()
+    pending = pending_sign_in()
     if pending is None:
         flash("Session de connexion expirée : saisissez à nouveau vos identifiants.", "info")
         return redirect(url_for("auth.login"))
@@ -249,7 +249,7 @@ def second_factor() -> Any:
             if not ok:
                 record(s, "auth.second_factor_failed", actor=user.email, actor_id=user.id)
         if ok:
-            target = _finish(row, user, factor)
+            target = finish_sign_in(row, user, factor)
             if factor == "recovery":
                 left = mfa.remaining_recovery_codes(_db(), user)
                 flash(f"Code de secours utilisé : il vous en reste {left}.", "warning")
@@ -263,7 +263,7 @@ def second_factor() -> Any:
 @bp.route("/connexion/activation", methods=["GET", "POST"])
 def enrol() -> Any:
     """First sign-in of an account without a second factor: enrol an authenticator app."""
-    pending = _pending()
+    pending = pending_sign_in()
     if pending is None:
         return redirect(url_for("auth.login"))
     row, user = pending
@@ -276,12 +276,12 @@ def enrol() -> Any:
     grace_form = GraceForm(prefix="grace")
     grace_until = _grace_until(user)
     if grace_until is not None and grace_form.validate_on_submit():
-        return redirect(_finish(row, user, "grace"))
+        return redirect(finish_sign_in(row, user, "grace"))
     if form.validate_on_submit():
         with unit_of_work() as s:
             codes = mfa.confirm_enrolment(s, user, form.code.data or "")
         if codes is not None:
-            target = _finish(row, user, "totp")
+            target = finish_sign_in(row, user, "totp")
             return render_template("auth/recovery_codes.html", codes=codes, target=target)
         flash(SECOND_FACTOR_REFUSED_FR, "danger")
     uri = mfa.provisioning_uri(user)
