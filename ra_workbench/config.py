@@ -116,6 +116,10 @@ class Settings:
     secure_cookies: bool = False
     login_limit_client: str = "20 per 10 minutes"
     login_limit_account: str = "10 per hour"
+    # Security keys (WebAuthn): the relying party's ID, a host name (never an IP address:
+    # browsers refuse one), and the origin the browser must report; None: the request's own.
+    webauthn_rp_id: str | None = None
+    webauthn_origin: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -177,6 +181,8 @@ class Settings:
             secure_cookies=_env_bool("RA_WORKBENCH_SECURE_COOKIES", default=False),
             login_limit_client=env.get("RA_WORKBENCH_LOGIN_LIMIT_CLIENT") or "20 per 10 minutes",
             login_limit_account=env.get("RA_WORKBENCH_LOGIN_LIMIT_ACCOUNT") or "10 per hour",
+            webauthn_rp_id=env.get("RA_WORKBENCH_WEBAUTHN_RP_ID") or None,
+            webauthn_origin=env.get("RA_WORKBENCH_WEBAUTHN_ORIGIN") or None,
         )
 
 
