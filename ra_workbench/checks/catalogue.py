@@ -23,12 +23,12 @@ from ra_workbench.checks.facts import (
     MrzFacts,
     best_mrz,
 )
-from ra_workbench.checks.names import compact, first_name_among
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, Outcome, RuleResult
 from ra_workbench.checks.rules import MEGABYTE, Rules
 from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
 from ra_workbench.extraction.kbis.identifiers import siren_is_valid
+from ra_workbench.extraction.names import compact, first_name_among
 
 RuleFunction = Callable[[DossierFacts, Rules, dt.date], list[RuleResult]]
 CATALOGUE: dict[str, RuleFunction] = {}

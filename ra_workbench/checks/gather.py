@@ -27,12 +27,12 @@ from ra_workbench.checks.facts import (
     SignatureFacts,
     best_mrz,
 )
-from ra_workbench.checks.names import compact, fold
 from ra_workbench.documents.labels import DocumentType
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.dossiers.labels import PersonRole
 from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.extraction.names import compact, fold
 from ra_workbench.ingest.service import latest_signatures
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,9 @@
 representative or mandataire) may never claim it or decide on it.
 
 Checked by every claim and every decision; a refusal is written to the audit trail in its
-own unit of work, since the refused action itself is rolled back.
+own unit of work, since the refused action itself is rolled back. Who is whom (names and
+e-mails unmasked and folded, compared part by part) is `dossiers.people`, which the document
+views ask too.
 """
 
 from __future__ import annotations
@@ -11,31 +13,15 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
-from ra_workbench.checks.names import fold
-from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
+from ra_workbench.dossiers import people
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.review.common import ReviewError, get_dossier
 
 
-def normalise_name(value: str) -> str:
-    """Case-, accent- and punctuation-blind form for comparing names (checks' folding)."""
-    return fold(value)
-
-
 def conflicting_person(dossier: Dossier, user: User) -> Person | None:
     """The holder, legal representative or mandataire the user is (by e-mail or name)."""
-    user_email = (user.email or "").strip().lower()
-    user_name = normalise_name(f"{user.first_name} {user.last_name}")
-    user_name_reversed = normalise_name(f"{user.last_name} {user.first_name}")
-    for person in dossier.people:
-        if person.role not in PersonRole.ALL:
-            continue
-        if user_email and (person.email or "").strip().lower() == user_email:
-            return person
-        person_name = normalise_name(f"{person.first_name} {person.last_name}")
-        if user_name and person_name and person_name in (user_name, user_name_reversed):
-            return person
-    return None
+    return people.conflicting_person(dossier.people, user)
 
 
 class ConflictOfInterest(ReviewError):

@@ -22,8 +22,9 @@ from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier, Person, SignatureEvent
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
+from ra_workbench.extraction.names import fold as normalise_name
 from ra_workbench.review.claims import claim_is_active
-from ra_workbench.review.conflicts import conflicting_person, normalise_name
+from ra_workbench.review.conflicts import conflicting_person
 from ra_workbench.review.decisions import decisions_for, pending_override, sorted_results
 from ra_workbench.review.models import Decision
 from ra_workbench.review.queue import OPEN_STATUSES, VERDICT_LABELS_FR, age_days

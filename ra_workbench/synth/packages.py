@@ -43,10 +43,10 @@ import numpy as np
 from dateutil.relativedelta import relativedelta
 from PIL import Image
 
-from ra_workbench.checks.names import compact, first_name_among
 from ra_workbench.extraction.kbis.dates import french_date_words
 from ra_workbench.extraction.kbis.identifiers import format_siren, siren_is_valid
 from ra_workbench.extraction.mrz import codec
+from ra_workbench.extraction.names import compact, first_name_among
 from ra_workbench.synth.documents import render_mandate_pdf, render_payment_proof_pdf
 from ra_workbench.synth.identity import (
     GIVEN_F,

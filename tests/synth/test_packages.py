@@ -18,11 +18,11 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from PIL import Image
 
-from ra_workbench.checks.names import compact, first_name_among
 from ra_workbench.extraction.kbis import read_kbis
 from ra_workbench.extraction.kbis.identifiers import siren_is_valid
 from ra_workbench.extraction.media import sniff_media_type
 from ra_workbench.extraction.mrz import codec
+from ra_workbench.extraction.names import compact, first_name_among
 from ra_workbench.ingest.package import (
     FORMAT,
     Limits,

@@ -1,10 +1,10 @@
-"""Names compared the way ICAO 9303 writes them in the MRZ."""
+"""Names compared the way ICAO 9303 writes them in the MRZ (extraction.names)."""
 
 from __future__ import annotations
 
 import pytest
 
-from ra_workbench.checks.names import compact, first_name_among, fold
+from ra_workbench.extraction.names import compact, first_name_among, fold
 
 
 @pytest.mark.parametrize(
