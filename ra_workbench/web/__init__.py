@@ -16,12 +16,14 @@ from ra_workbench.web.admin import init_admin
 from ra_workbench.web.auth import bp as auth_bp
 from ra_workbench.web.auth import init_login
 from ra_workbench.web.home import bp as home_bp
+from ra_workbench.web.webauthn import bp as account_bp
 
 
 def register_blueprints(app: Flask) -> None:
     init_login(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(review_bp)
     app.register_blueprint(documents_bp)
