@@ -11,12 +11,14 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import click
+import pyotp
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.service import create_user
+from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.ingest.package import read_package_path
@@ -32,12 +34,15 @@ DEMO_USERS = (
 )
 
 
-def ensure_demo_users() -> list[tuple[str, str]]:
-    created = []
+def ensure_demo_users() -> list[tuple[str, str, str]]:
+    """The demo's staff accounts, each with a TOTP second factor already enrolled (printed,
+    with a command that shows its current code: the demo must be usable without a phone)."""
+    accounts = []
     with unit_of_work() as session:
         for email, role, first, last in DEMO_USERS:
-            if session.scalar(sa.select(User.id).where(User.email == email)) is None:
-                create_user(
+            user = session.scalars(sa.select(User).where(User.email == email)).first()
+            if user is None:
+                user = create_user(
                     session,
                     email=email,
                     password=DEMO_PASSWORD,
@@ -46,8 +51,11 @@ def ensure_demo_users() -> list[tuple[str, str]]:
                     last_name=last,
                     actor="demo",
                 )
-            created.append((email, role))
-    return created
+            if not user.has_totp:
+                user.totp_secret = pyotp.random_base32()
+                user.totp_confirmed_at = utcnow()
+            accounts.append((email, role, user.totp_secret or ""))
+    return accounts
 
 
 def demo_signature_events(order_number: str, signers: list[str], rng: random.Random) -> list[bytes]:
@@ -111,5 +119,9 @@ def demo_command(count: int, seed: int) -> None:
                     _ingest_demo_package(path, random.Random(f"{seed}-{path.name}"))
     click.echo("")
     click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
-    for email, role in users:
-        click.echo(f"  {role:<11} {email}")
+    click.echo("Second facteur : clé TOTP à saisir dans une application d'authentification,")
+    click.echo(
+        "ou code du moment : .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('CLÉ').now())\""
+    )
+    for email, role, secret in users:
+        click.echo(f"  {role:<11} {email:<34} clé TOTP {secret}")

@@ -25,8 +25,10 @@ def test_demo_setup_draws_ingests_and_checks_each_dossier_then_stays_idempotent(
     assert len(dossiers) == 2
     checked = set(db.session.scalars(sa.select(CheckRun.dossier_id)))
     assert checked == {dossier.id for dossier in dossiers}
-    emails = set(db.session.scalars(sa.select(User.email)))
-    assert {email for email, *_ in DEMO_USERS} <= emails
+    staff = {user.email: user for user in db.session.scalars(sa.select(User))}
+    for email, *_ in DEMO_USERS:
+        assert staff[email].has_totp  # a second factor, printed for the newcomer
+        assert f"clé TOTP {staff[email].totp_secret}" in first.output
 
     again = runner.invoke(demo_command, ["--count", "2", "--seed", "7"])
 
