@@ -1,19 +1,39 @@
 """Serving document bytes to signed-in staff, through the app, each view audited.
 
-Identity copies are personal data (REQUIREMENTS 15): they leave the store only here,
-for a user holding `documents:identity:view`, with the media type sniffed from the
-content (never the uploaded name), `Content-Disposition`, `Cache-Control: no-store`, and
-an entry `document.viewed` in the audit trail for every response.
+Identity copies are personal data (REQUIREMENTS 15): they leave the store only here, for a
+user holding `documents:identity:view` who is none of the dossier's people (a conflicted
+operator is refused with 403 and the attempt audited, `document.conflict_of_interest`), and
+every response to a read is audited (`document.viewed`).
+
+Nothing inside a document may run in a staff browser. Every response of this blueprint
+carries `Content-Security-Policy: sandbox` (no scripts, an opaque origin, no forms, no
+plug-ins; nothing fetched), `X-Content-Type-Options: nosniff`, `Cache-Control: no-store`,
+the media type sniffed from the content (never the uploaded name) and a neutral file name
+(`piece-12.png`: the uploaded one is personal data). The sandbox does not reach Chromium's
+PDF viewer, whose PDFium runs a PDF's own JavaScript whatever the headers (checked with
+Chromium 156: `app.alert` in an OpenAction still shows with `sandbox`), so a PDF is never
+shown by the browser: it is seen as page images rendered here (the preview page, the dossier
+page), and its bytes are only ever sent as a download.
 """
 
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, abort, current_app, request, send_file
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
@@ -22,7 +42,9 @@ from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit.service import record
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.people import conflicting_person
 from ra_workbench.extensions import db
 from ra_workbench.extraction.media import (
     DECODE_MAX_PIXELS,
@@ -38,19 +60,50 @@ from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
 
-VIEWABLE = {MEDIA_PNG, MEDIA_JPEG, MEDIA_PDF}
+# What the browser may show itself: images. A PDF is shown as our page images.
+INLINE = {MEDIA_PNG, MEDIA_JPEG}
+EXTENSIONS = {MEDIA_PNG: "png", MEDIA_JPEG: "jpg", MEDIA_PDF: "pdf"}
+OCTET_STREAM = "application/octet-stream"
 PAGE_DPI = 110
 AUDIT_ATTEMPTS = 5
-# The bytes are shown as they are, never as a page of ours: nothing in them may run.
-DOCUMENT_CSP = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# The bytes are shown as they are, never as a page of ours: nothing in them may run, load,
+# submit or be framed. `img-src 'self'` and inline styles let Chromium show an image alone.
+DOCUMENT_CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; form-action 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; sandbox"
+)
+
+
+@bp.after_request
+def _document_headers(response: Response) -> Response:
+    # Every response gets the sandbox but the pages we render ourselves (the preview, the
+    # refusal), which keep the application's policy and its stylesheet.
+    if not g.get("page_of_ours"):
+        response.headers["Content-Security-Policy"] = DOCUMENT_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    return response
 
 
 def _document(document_id: int) -> Document:
+    """The document, if it may be read at all and the user is none of its dossier's people."""
     document = db.session.get(Document, document_id)
     if document is None:
         abort(404)
     if document.purged_at is not None:
         abort(410, "Pièce supprimée à l'issue de la durée de conservation.")
+    dossier = db.session.get(Dossier, document.dossier_id)
+    person = conflicting_person(dossier.people, current_user) if dossier else None
+    if person is not None:
+        _audit(document, "document.conflict_of_interest", conflict_with=person.role)
+        role = ROLE_LABELS_FR.get(person.role, person.role).lower()
+        message = (
+            f"Conflit d'intérêts : vous êtes {role} de ce dossier, "
+            "vous ne pouvez pas consulter ses pièces."
+        )
+        g.page_of_ours = True
+        abort(Response(render_template("documents/refused.html", message=message), 403))
     return document
 
 
@@ -65,7 +118,8 @@ def _read(document: Document) -> bytes:
         abort(404)
 
 
-def _audit(document: Document, **extra: Any) -> None:
+def _audit(document: Document, event: str = "document.viewed", **extra: Any) -> None:
+    """In its own unit of work: a read changes nothing else, a refusal is rolled back."""
     payload = {
         "document_id": document.id,
         "type": document.type,
@@ -78,7 +132,7 @@ def _audit(document: Document, **extra: Any) -> None:
             with unit_of_work() as session:
                 record(
                     session,
-                    "document.viewed",
+                    event,
                     actor=user_email,
                     actor_id=user_id,
                     dossier=session.get(Dossier, dossier_id),
@@ -92,39 +146,51 @@ def _audit(document: Document, **extra: Any) -> None:
                 raise
 
 
-def _safe_name(name: str, fallback: str) -> str:
-    cleaned = re.sub(r"[^\w.\- ]", "_", Path(name).name).strip() or fallback
-    return cleaned[:150]
-
-
-def _no_store(response: Any) -> Any:
-    response.headers["Cache-Control"] = "no-store, max-age=0"
-    response.headers["Pragma"] = "no-cache"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+def _send(data: bytes, media: str, name: str, *, download: bool) -> Response:
+    """The bytes as the media type we decided, under a name that says nothing of anyone."""
+    served_as = media if media in EXTENSIONS else OCTET_STREAM
+    return send_file(
+        io.BytesIO(data),
+        mimetype=served_as,
+        as_attachment=download or served_as not in INLINE,
+        download_name=f"{name}.{EXTENSIONS.get(served_as, 'bin')}",
+        max_age=0,
+        etag=False,
+        last_modified=None,
+    )
 
 
 @bp.get("/<int:document_id>")
 @requires("documents:identity:view")
 def view(document_id: int) -> Any:
+    """An image shown as it is; a PDF's pages on the preview page unless downloaded; any
+    other content downloaded only."""
     document = _document(document_id)
     data = _read(document)
     media = sniff_media_type(data)
-    download = request.args.get("telecharger") == "1" or media not in VIEWABLE
-    served_as = media if media in VIEWABLE else "application/octet-stream"
-    _audit(document, download=download)
-    response = send_file(
-        io.BytesIO(data),
-        mimetype=served_as,
-        as_attachment=download,
-        download_name=_safe_name(document.original_name, f"piece-{document.id}"),
-        max_age=0,
-        etag=False,
-        last_modified=None,
+    download = request.args.get("telecharger") == "1"
+    if media == MEDIA_PDF and not download:
+        return redirect(url_for("documents.preview", document_id=document.id))
+    _audit(document, download=download or media not in INLINE)
+    return _send(data, media, f"piece-{document.id}", download=download)
+
+
+@bp.get("/<int:document_id>/apercu")
+@requires("documents:identity:view")
+def preview(document_id: int) -> Any:
+    """Our page showing the document as images: the pages of a PDF rendered here."""
+    document = _document(document_id)
+    media = sniff_media_type(_read(document))
+    pages = document.pages_shown(current_app.config["RA_MAX_PDF_PAGES"])
+    g.page_of_ours = True
+    return render_template(
+        "documents/preview.html",
+        document=document,
+        is_pdf=media == MEDIA_PDF,
+        is_image=media in INLINE,
+        pages=pages,
+        pages_hidden=media == MEDIA_PDF and (document.page_count or 1) > pages,
     )
-    if served_as != MEDIA_PDF:  # Chromium's PDF viewer does not run in a sandbox
-        response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return _no_store(response)
 
 
 def _page_png(data: bytes, sha256: str, page: int) -> bytes:
@@ -165,13 +231,4 @@ def page_image(document_id: int, page: int) -> Any:
     except ValueError:  # fewer pages than announced
         abort(404)
     _audit(document, page=page)
-    response = send_file(
-        io.BytesIO(png),
-        mimetype=MEDIA_PNG,
-        download_name=f"piece-{document.id}-page-{page}.png",
-        max_age=0,
-        etag=False,
-        last_modified=None,
-    )
-    response.headers["Content-Security-Policy"] = DOCUMENT_CSP
-    return _no_store(response)
+    return _send(png, MEDIA_PNG, f"piece-{document.id}-page-{page}", download=False)
