@@ -364,6 +364,25 @@ def remove_key(session: Session, user: User, key_id: int) -> str:
     return label
 
 
+def remove_all_keys(session: Session, user: User, *, actor: str) -> int:
+    """An admin's reset of the second factor (lost keys): every key of `user` goes, audited;
+    how many."""
+    removed = session.execute(
+        sa.delete(SecurityKey)
+        .where(SecurityKey.user_id == user.id)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount  # type: ignore[attr-defined]
+    if removed:
+        record(
+            session,
+            "admin.security_keys_removed",
+            actor=actor,
+            payload={"user_id": user.id, "count": removed},
+        )
+    session.flush()
+    return int(removed)
+
+
 def regenerate_recovery_codes(session: Session, user: User) -> list[str]:
     """Fresh recovery codes for an account holding a second factor (the previous ones stop
     working), in clear for one display."""

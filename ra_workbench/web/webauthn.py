@@ -104,8 +104,7 @@ def sign_in_options() -> Any:
         return _error(EXPIRED_FR, 401)
     _row, user = pending
     try:
-        with unit_of_work() as s:
-            options, challenge = keys.authentication_options(s, user, relying_party())
+        options, challenge = keys.authentication_options(_db(), user, relying_party())
     except keys.KeyRefused as refused:
         return _error(refused.message_fr)
     _keep_challenge(SIGN_IN, user, challenge)
@@ -168,8 +167,7 @@ def security() -> Any:
 def register_options() -> Any:
     user = _me()
     try:
-        with unit_of_work() as s:
-            options, challenge = keys.registration_options(s, user, relying_party())
+        options, challenge = keys.registration_options(_db(), user, relying_party())
     except keys.KeyRefused as refused:
         return _error(refused.message_fr)
     _keep_challenge(REGISTER, user, challenge)

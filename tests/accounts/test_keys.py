@@ -224,3 +224,17 @@ def test_recovery_codes_regenerated_for_an_account_with_a_second_factor(app: Fla
     nothing = make_user(db.session, totp=False)
     with pytest.raises(keys.KeyRefused):
         keys.regenerate_recovery_codes(db.session, nothing)
+
+
+def test_an_admin_reset_removes_every_key_of_the_account(app: Flask) -> None:
+    operator = make_user(db.session, totp=False)
+    colleague = make_user(db.session)
+    _register(operator, SoftKey(origin=RP.origin))
+    _register(operator, SoftKey(origin=RP.origin))
+    _register(colleague, SoftKey(origin=RP.origin))
+    assert keys.remove_all_keys(db.session, operator, actor="admin@certeurope.example") == 2
+    assert not keys.has_keys(db.session, operator)
+    assert keys.has_keys(db.session, colleague)
+    (event,) = _events("admin.security_keys_removed")
+    assert event.payload == {"user_id": operator.id, "count": 2}
+    assert keys.remove_all_keys(db.session, operator, actor="admin@certeurope.example") == 0

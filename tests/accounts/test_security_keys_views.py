@@ -258,3 +258,18 @@ def test_keys_are_not_offered_on_an_ip_address(app: Flask) -> None:
     )
     assert response.status_code == 400
     assert response.get_json()["error"] == keys.IP_ADDRESS_FR
+
+
+def test_a_key_only_account_that_lost_its_key_signs_in_with_a_recovery_code(
+    app: Flask, client: FlaskClient
+) -> None:
+    operator = make_user(db.session, totp=False)
+    _with_key(operator)
+    codes = keys.regenerate_recovery_codes(db.session, operator)
+    db.session.commit()
+    _password(client, operator)
+    g.pop("_login_user", None)
+    response = client.post("/connexion/verification", data={"code": codes[0]})
+    assert response.status_code == 302
+    g.pop("_login_user", None)
+    assert client.get(QUEUE).status_code == 200
