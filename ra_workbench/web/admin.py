@@ -12,17 +12,21 @@ import datetime as dt
 import secrets
 from typing import Any, cast
 
+import sqlalchemy as sa
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.form import DateTimeField
+from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
-from wtforms import PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ra_workbench.accounts import sessions as staff_sessions
+from ra_workbench.accounts.mfa import reset_second_factor
 from ra_workbench.accounts.models import ROLE_LABELS_FR, Offer, Role, User
 from ra_workbench.accounts.service import (
     MIN_PASSWORD_LENGTH,
@@ -70,8 +74,18 @@ class SecureIndexView(AdminIndexView):
         return self.render("admin/index.html")
 
 
+class AdminForm(FlaskForm):
+    """Flask-WTF's CSRF with what Flask-Admin's own base form keeps: the edited object, which
+    its unique validators compare against (without it, saving an account under its own
+    unchanged e-mail address failed with « Already exists »)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._obj = kwargs.get("obj")
+        super().__init__(*args, **kwargs)
+
+
 class AuditedModelView(ModelView):
-    form_base_class = FlaskForm
+    form_base_class = AdminForm
     can_view_details = True
     page_size = 50
 
@@ -115,10 +129,11 @@ class UserView(AuditedModelView):
         "failed_logins",
         "locked_until",
         "last_login_at",
+        "totp_confirmed_at",
         "created_at",
     )
-    column_details_exclude_list = ("password_hash",)
-    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash", "totp_secret", "totp_last_step")
+    column_exclude_list = ("password_hash", "totp_secret", "totp_last_step")
     column_searchable_list = ("email", "last_name")
     column_filters = ("role", "active")
     column_labels = {
@@ -132,10 +147,27 @@ class UserView(AuditedModelView):
         "last_login_at": "Dernière connexion",
         "created_at": "Créé le",
         "new_password": "Nouveau mot de passe",
+        "totp_confirmed_at": "Second facteur depuis",
+        "reset_second_factor": "Réinitialiser le second facteur",
     }
     column_formatters = {"role": lambda _v, _c, m, _p: ROLE_LABELS_FR.get(m.role, m.role)}
-    form_columns = ("email", "first_name", "last_name", "role", "active", "new_password")
+    form_columns = (
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "active",
+        "new_password",
+        "reset_second_factor",
+    )
     form_extra_fields = {
+        "reset_second_factor": BooleanField(
+            "Réinitialiser le second facteur",
+            description=(
+                "Téléphone et codes de secours perdus : la personne enrôlera une nouvelle "
+                "application à sa prochaine connexion. Ses sessions prennent fin."
+            ),
+        ),
         "new_password": PasswordField(
             "Nouveau mot de passe",
             validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
@@ -171,6 +203,21 @@ class UserView(AuditedModelView):
             model.password_hash = hash_password(new_password)
             model.failed_logins = 0
             model.locked_until = None
+        reset = "reset_second_factor" in form and bool(form.reset_second_factor.data)
+        if reset:
+            reset_second_factor(_session(), model, actor=current_user.email)
+        history = sa.inspect(model).attrs
+        # A deactivated account, a new role, a new password or a reset factor: whoever holds
+        # one of its sessions signs in again, under the new terms.
+        if not is_created and (
+            reset
+            or new_password
+            or history.active.history.has_changes()
+            or history.role.history.has_changes()
+        ):
+            staff_sessions.revoke_all(
+                _session(), model, by=current_user.email, reason="account_changed"
+            )
         super().on_model_change(form, model, is_created)
 
 
@@ -245,6 +292,7 @@ def init_admin(app: Flask) -> Admin:
     admin.add_view(
         PickupSlotView(PickupSlot, db, name="Créneaux de retrait", endpoint="admin_slots")
     )
+    admin.add_link(MenuLink(name="Sessions ouvertes", url="/admin/sessions"))
 
     @app.after_request
     def _admin_csp(response: Any) -> Any:

@@ -370,3 +370,60 @@ def test_behind_https_the_session_cookie_is_secure_host_only_and_same_site(
     assert "SameSite=Lax" in cookie
     assert "Domain=" not in cookie
     assert "Path=/" in cookie
+
+
+def test_an_admin_resets_a_lost_second_factor_and_the_sessions_end(app: Flask) -> None:
+    operator = make_user(db.session, first_name="Nina", last_name="Morel")
+    admin = make_user(db.session, "admin")
+    db.session.commit()
+    op_client, admin_client = app.test_client(), app.test_client()
+    sign_in(op_client, operator)
+    sign_in(admin_client, admin)
+    g.pop("_login_user", None)
+    edit = admin_client.get(f"/admin/admin_users/edit/?id={operator.id}").get_data(True)
+    assert "Réinitialiser le second facteur" in edit
+    assert operator.totp_secret not in edit
+
+    g.pop("_login_user", None)
+    response = admin_client.post(
+        f"/admin/admin_users/edit/?id={operator.id}",
+        data={
+            "email": operator.email,
+            "first_name": "Nina",
+            "last_name": "Morel",
+            "role": "operator",
+            "active": "y",
+            "reset_second_factor": "y",
+        },
+    )
+
+    assert response.status_code == 302, response.get_data(as_text=True)
+    db.session.expire_all()
+    reset = db.session.get(User, operator.id)
+    assert reset is not None
+    assert not reset.has_totp
+    assert _get(op_client, QUEUE)[0] == 302
+    assert len(_events("admin.second_factor_reset")) == 1
+    fresh = app.test_client()
+    _post(fresh, "/connexion", {"email": operator.email, "password": PASSWORD})
+    assert _get(fresh, "/connexion/verification")[1] == "/connexion/activation"
+
+
+def test_a_deactivated_account_loses_its_open_sessions(app: Flask) -> None:
+    operator = make_user(db.session, first_name="Paul", last_name="Henry")
+    admin = make_user(db.session, "admin")
+    db.session.commit()
+    op_client, admin_client = app.test_client(), app.test_client()
+    sign_in(op_client, operator)
+    sign_in(admin_client, admin)
+    g.pop("_login_user", None)
+    admin_client.post(
+        f"/admin/admin_users/edit/?id={operator.id}",
+        data={
+            "email": operator.email,
+            "first_name": "Paul",
+            "last_name": "Henry",
+            "role": "operator",
+        },
+    )
+    assert _get(op_client, QUEUE)[0] == 302
