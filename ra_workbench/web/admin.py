@@ -26,6 +26,7 @@ from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from ra_workbench.accounts import sessions as staff_sessions
+from ra_workbench.accounts.keys import remove_all_keys
 from ra_workbench.accounts.mfa import reset_second_factor
 from ra_workbench.accounts.models import ROLE_LABELS_FR, Offer, Role, User
 from ra_workbench.accounts.service import (
@@ -164,8 +165,9 @@ class UserView(AuditedModelView):
         "reset_second_factor": BooleanField(
             "Réinitialiser le second facteur",
             description=(
-                "Téléphone et codes de secours perdus : la personne enrôlera une nouvelle "
-                "application à sa prochaine connexion. Ses sessions prennent fin."
+                "Téléphone, clés de sécurité et codes de secours perdus : ils sont tous "
+                "retirés, la personne enrôlera une nouvelle application à sa prochaine "
+                "connexion. Ses sessions prennent fin."
             ),
         ),
         "new_password": PasswordField(
@@ -206,6 +208,7 @@ class UserView(AuditedModelView):
         reset = "reset_second_factor" in form and bool(form.reset_second_factor.data)
         if reset:
             reset_second_factor(_session(), model, actor=current_user.email)
+            remove_all_keys(_session(), model, actor=current_user.email)
         history = sa.inspect(model).attrs
         # A deactivated account, a new role, a new password or a reset factor: whoever holds
         # one of its sessions signs in again, under the new terms.

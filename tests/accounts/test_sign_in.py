@@ -15,7 +15,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 
 from ra_workbench.accounts import service as account_service
-from ra_workbench.accounts.models import RecoveryCode, StaffSession, User
+from ra_workbench.accounts.models import RecoveryCode, SecurityKey, StaffSession, User
 from ra_workbench.accounts.service import LOGIN_REFUSED_FR
 from ra_workbench.app import create_app
 from ra_workbench.audit.models import AuditEvent
@@ -375,6 +375,7 @@ def test_behind_https_the_session_cookie_is_secure_host_only_and_same_site(
 def test_an_admin_resets_a_lost_second_factor_and_the_sessions_end(app: Flask) -> None:
     operator = make_user(db.session, first_name="Nina", last_name="Morel")
     admin = make_user(db.session, "admin")
+    db.session.add(SecurityKey(user_id=operator.id, credential_id=b"k1", public_key=b"pk"))
     db.session.commit()
     op_client, admin_client = app.test_client(), app.test_client()
     sign_in(op_client, operator)
@@ -404,6 +405,7 @@ def test_an_admin_resets_a_lost_second_factor_and_the_sessions_end(app: Flask) -
     assert not reset.has_totp
     assert _get(op_client, QUEUE)[0] == 302
     assert len(_events("admin.second_factor_reset")) == 1
+    assert db.session.scalars(sa.select(SecurityKey)).all() == []
     fresh = app.test_client()
     _post(fresh, "/connexion", {"email": operator.email, "password": PASSWORD})
     assert _get(fresh, "/connexion/verification")[1] == "/connexion/activation"
