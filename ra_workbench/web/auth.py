@@ -17,7 +17,6 @@ import unicodedata
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import (
     Blueprint,
     Flask,
@@ -37,9 +36,9 @@ from sqlalchemy.orm import Session
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
-from ra_workbench.accounts import mfa
+from ra_workbench.accounts import keys, mfa
 from ra_workbench.accounts import sessions as staff_sessions
-from ra_workbench.accounts.models import SecurityKey, StaffSession, User
+from ra_workbench.accounts.models import StaffSession, User
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.accounts.service import authenticate, signed_in
 from ra_workbench.audit.service import record
@@ -235,7 +234,7 @@ def second_factor() -> Any:
         flash("Session de connexion expirée : saisissez à nouveau vos identifiants.", "info")
         return redirect(url_for("auth.login"))
     row, user = pending
-    has_keys = user_has_keys(user)
+    has_keys = keys.has_keys(_db(), user)
     if not user.has_totp and not has_keys:
         return redirect(url_for("auth.enrol"))
     form = CodeForm()
@@ -293,13 +292,6 @@ def enrol() -> Any:
         qr=mfa.qr_svg(uri),
         secret=user.totp_secret,
         user=user,
-    )
-
-
-def user_has_keys(user: User) -> bool:
-    return (
-        db.session.scalar(sa.select(SecurityKey.id).where(SecurityKey.user_id == user.id).limit(1))
-        is not None
     )
 
 

@@ -37,6 +37,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+# The operators' screens: a 1366×768 laptop, in French.
+SCREEN = {"width": 1366, "height": 768}
 
 
 @pytest.fixture(scope="session")
@@ -160,6 +162,20 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+def staff_page(browser: Browser) -> Page:
+    """A fresh browser context (its own cookies) and page at the operators' screen size."""
+    page = browser.new_context(locale="fr-FR", viewport=SCREEN).new_page()  # type: ignore[arg-type]
+    page.set_default_timeout(15_000)
+    return page
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    page = staff_page(browser)
+    yield page
+    page.context.close()
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from tests.auth import next_code
+from tests.browser.conftest import staff_page
 from tests.factories import (
     make_check_run,
     make_document,
@@ -30,15 +31,6 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "correct-horse-battery"
 Shot = Callable[[Page, str], Path]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 def sign_in(page: Page, base: str, user: User) -> None:
@@ -182,8 +174,8 @@ def test_supervisor_seconds_an_operators_override(
         "data-status", "awaiting_second_approval"
     )
 
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1400, "height": 1000})
-    sup = context.new_page()
+    sup = staff_page(browser)
+    context = sup.context
     try:
         sign_in(sup, live_server, supervisor)
         sup.click("a.tab[data-tab=overrides]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
-from playwright.sync_api import Browser, CDPSession, Page, expect
+from playwright.sync_api import CDPSession, Page, expect
 
 from ra_workbench.accounts import keys
 from ra_workbench.accounts.models import SecurityKey, StaffSession, User
@@ -25,15 +25,6 @@ from tests.factories import make_user
 pytestmark = pytest.mark.browser
 
 Shot = Callable[[Page, str], Path]
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="fr-FR", viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    context.close()
 
 
 @pytest.fixture
