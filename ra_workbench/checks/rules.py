@@ -105,6 +105,38 @@ class VerdictRules:
     blocking_failures: frozenset[str]
 
 
+# The detail codes a failing result of each rule can carry (checks/overrides.py reads them
+# from the result's evidence): what rules/checks.toml's overrides.never_when may name.
+FAILURE_CODES: Mapping[str, tuple[str, ...]] = {
+    "identity.document_type": (*IDENTITY_TYPES, "unknown"),
+    "signatures.complete": ("refused", "expired", "self_id_failed"),
+    # Reserved for the day the mandate's CMS signature is verified (extraction/mandate.py
+    # does not yet): a signature that does not verify is never set aside.
+    "mandate.valid": ("signature_invalid",),
+    "kbis.siren_match": ("manual_entry",),
+}
+# What no rules file may make overridable (REQUIREMENTS 1, 4, 10; guide §4 « Il n'est pas
+# possible d'avoir plusieurs certificats à son nom »): the loader refuses a file without them.
+NEVER_OVERRIDABLE_FLOOR = frozenset({"identity.valid_on_date", "holder.unique"})
+NEVER_OVERRIDABLE_WHEN_FLOOR: Mapping[str, frozenset[str]] = {
+    "identity.document_type": frozenset({"visa", "unknown"}),
+    "signatures.complete": frozenset({"refused", "self_id_failed"}),
+    "mandate.valid": frozenset({"signature_invalid"}),
+    "kbis.siren_match": frozenset({"manual_entry"}),
+}
+
+
+@dataclass(frozen=True)
+class OverrideRules:
+    """Which failures an override (justified, four eyes) may set aside: all but these."""
+
+    never: frozenset[str]
+    never_when: Mapping[str, frozenset[str]]
+
+    def is_hard(self, rule: str, code: str | None) -> bool:
+        return rule in self.never or (code is not None and code in self.never_when.get(rule, ()))
+
+
 @dataclass(frozen=True)
 class Rules:
     files: FileRules
@@ -116,6 +148,7 @@ class Rules:
     documents: tuple[DocumentRequirement, ...]
     signatures: tuple[SignatureRequirement, ...]
     verdict: VerdictRules
+    overrides: OverrideRules
     customer_requests: Mapping[str, str]
     content_hash: str
     source: str
@@ -356,6 +389,33 @@ def _verdict(root: _Table) -> VerdictRules:
     return VerdictRules(blocking_failures=frozenset(blocking))
 
 
+def _overrides(root: _Table) -> OverrideRules:
+    t = root.table("overrides")
+    never = frozenset(t.strings("never", allowed=RULE_IDS))
+    missing = sorted(NEVER_OVERRIDABLE_FLOOR - never)
+    if missing:
+        raise t.error("never", f"{missing[0]} ne peut jamais faire l'objet d'une dérogation")
+    when_table = t.table("never_when")
+    never_when: dict[str, frozenset[str]] = {}
+    for rule_id in when_table.data:
+        if rule_id not in FAILURE_CODES:
+            raise when_table.error(
+                rule_id, f"aucun code d'échec pour ce contrôle ({', '.join(FAILURE_CODES)})"
+            )
+        if rule_id in never:
+            raise when_table.error(rule_id, "déjà impératif en toutes circonstances (never)")
+        never_when[rule_id] = frozenset(when_table.strings(rule_id, allowed=FAILURE_CODES[rule_id]))
+    for rule_id, floor in NEVER_OVERRIDABLE_WHEN_FLOOR.items():
+        absent = sorted(floor - never_when.get(rule_id, frozenset()))
+        if rule_id not in never and absent:
+            raise when_table.error(
+                rule_id, f"« {absent[0]} » ne peut jamais faire l'objet d'une dérogation"
+            )
+    when_table.finish()
+    t.finish()
+    return OverrideRules(never=never, never_when=never_when)
+
+
 def _customer_requests(root: _Table, verdict: VerdictRules) -> dict[str, str]:
     t = root.table("customer_requests")
     sample = dict.fromkeys(PLACEHOLDERS, "x")
@@ -401,6 +461,7 @@ def parse_rules(text: bytes, source: str) -> Rules:
         documents=_documents(root),
         signatures=_signatures(root),
         verdict=verdict,
+        overrides=_overrides(root),
         customer_requests=_customer_requests(root, verdict),
         content_hash=hashlib.sha256(text).hexdigest(),
         source=source,

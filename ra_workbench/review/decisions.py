@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.overrides import HARD_RULE_LABEL_FR, is_hard_failure
 from ra_workbench.checks.recheck import recheck
 from ra_workbench.checks.results import OUTCOME_ORDER, Outcome
-from ra_workbench.checks.service import latest_run
+from ra_workbench.checks.rules import Rules
+from ra_workbench.checks.service import current_rules, latest_run
 from ra_workbench.clock import today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.lifecycle import changed_message, transition
@@ -241,6 +243,39 @@ def approve(
     return decision
 
 
+def hard_failures(results: Iterable[CheckResult], rules: Rules) -> list[CheckResult]:
+    """The failing results no override may set aside (rules/checks.toml, [overrides])."""
+    return [r for r in results if is_hard_failure(r.rule, r.outcome, r.evidence, rules)]
+
+
+class HardRuleOverride(ReviewError):
+    """A request to override a hard rule (a forged form: the page offers none)."""
+
+    def __init__(self, results: Sequence[CheckResult], *, check_run_id: int) -> None:
+        self.rules = sorted({r.rule for r in results})
+        self.result_ids = sorted(r.id for r in results)
+        self.check_run_id = check_run_id
+        super().__init__(f"{HARD_RULE_LABEL_FR} ({', '.join(self.rules)}).")
+
+
+def record_hard_rule_override(
+    session: Session, dossier_id: int, actor: User, exc: HardRuleOverride
+) -> None:
+    """Written in its own unit of work: the refused request itself was rolled back."""
+    record(
+        session,
+        "review.override_refused_hard_rule",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=get_dossier(session, dossier_id),
+        payload={
+            "rules": exc.rules,
+            "result_ids": exc.result_ids,
+            "check_run_id": exc.check_run_id,
+        },
+    )
+
+
 def request_override(
     session: Session,
     dossier_id: int,
@@ -251,8 +286,10 @@ def request_override(
     confirmations: dict[int, str] | None = None,
     claim_minutes: int,
     today: dt.date | None = None,
+    rules: Rules | None = None,
 ) -> Decision:
-    """Approve despite failing results: takes effect only once a supervisor seconds it."""
+    """Approve despite failing results: takes effect only once a supervisor seconds it.
+    Never for a hard rule (`HardRuleOverride`, which the caller audits)."""
     ctx = _prepare(
         session,
         dossier_id,
@@ -279,6 +316,9 @@ def request_override(
     failing = _outcomes(results, Outcome.FAIL)
     if not failing:
         raise ReviewError("Aucun contrôle en échec : validez simplement le dossier.")
+    hard = hard_failures(failing, rules or current_rules())
+    if hard:
+        raise HardRuleOverride(hard, check_run_id=ctx.checked.id)
     stored = _check_confirmations(results, confirmations or {})
     overridden = [
         {"result_id": r.id, "rule": r.rule, "person_role": r.person_role, "message": r.message}

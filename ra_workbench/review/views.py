@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
+from ra_workbench.checks.overrides import HARD_RULE_LABEL_FR
 from ra_workbench.checks.results import OUTCOME_LABELS_FR, Verdict
 from ra_workbench.checks.service import latest_run
 from ra_workbench.config import Settings
@@ -189,6 +190,7 @@ def dossier_page(dossier_id: int) -> Any:
     failing = [r.rule for r in page.results if r.outcome in queue.FAILING]
     approve = forms.approve_form(page.results)
     override = forms.override_form(page.results)
+    hard = decisions.hard_failures(page.results, current_app.config["RA_RULES"])
     request_form = forms.request_documents_form(reasons, failing)
     for form in (approve, override, request_form):
         form.check_run_id.data = str(page.run.id) if page.run else ""
@@ -197,6 +199,8 @@ def dossier_page(dossier_id: int) -> Any:
         page=page,
         approve_form=approve,
         override_form=override,
+        hard_result_ids={r.id for r in hard},
+        hard_rule_label=HARD_RULE_LABEL_FR,
         request_form=request_form,
         reject_form=forms.reject_form(reasons),
         second_form=forms.SecondApprovalForm(prefix="second"),
@@ -220,6 +224,10 @@ def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) 
     except conflicts.ConflictOfInterest as exc:
         with unit_of_work() as session:
             conflicts.record_conflict(session, dossier_id, user, exc)
+        flash(str(exc), "danger")
+    except decisions.HardRuleOverride as exc:
+        with unit_of_work() as session:
+            decisions.record_hard_rule_override(session, dossier_id, user, exc)
         flash(str(exc), "danger")
     except (ReviewError, TransitionError) as exc:
         flash(str(exc), "danger")

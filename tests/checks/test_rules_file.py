@@ -130,6 +130,31 @@ def test_accepting_residence_permits_is_one_flag_in_rules(rules_copy: Path) -> N
             "checks.toml: clé files.max_pdf_pages : doit valoir au plus 50",
         ),
         (r"^\[kbis\]$", "[kbis", "checks.toml: TOML invalide"),
+        (
+            r'^never = \["identity.valid_on_date", "holder.unique"\]',
+            'never = ["identity.valid_on_date"]',
+            "checks.toml: clé overrides.never : holder.unique ne peut jamais faire l'objet",
+        ),
+        (
+            r'^"identity.document_type" = \["visa", ',
+            '"identity.document_type" = [',
+            "checks.toml: clé overrides.never_when.identity.document_type : « visa » ne peut",
+        ),
+        (
+            r'^"signatures.complete" = \["refused", ',
+            '"signatures.complete" = [',
+            "checks.toml: clé overrides.never_when.signatures.complete : « refused » ne peut",
+        ),
+        (
+            r'^"mandate.valid" = \["signature_invalid"\]',
+            '"mandate.valid" = ["signature_invalid", "too_old"]',
+            "checks.toml: clé overrides.never_when.mandate.valid : valeur inconnue 'too_old'",
+        ),
+        (
+            r'^"kbis.siren_match" = \["manual_entry"\]',
+            '"kbis.siren_match" = ["manual_entry"]\n"kbis.age" = ["old"]',
+            "checks.toml: clé overrides.never_when.kbis.age : aucun code d'échec",
+        ),
     ],
 )
 def test_a_malformed_rules_file_names_the_file_and_the_key(
