@@ -65,6 +65,13 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("request_override", frozenset({S.PENDING}), S.AWAITING_SECOND_APPROVAL),
         Transition("second_approval", frozenset({S.AWAITING_SECOND_APPROVAL}), S.APPROVED),
         Transition("refuse_override", frozenset({S.AWAITING_SECOND_APPROVAL}), S.PENDING),
+        # A step that commits the RA (second approval, issuance) found the checks changed
+        # since the decision, or the approval too old: the dossier is reviewed again.
+        Transition(
+            "return_to_queue",
+            frozenset({S.AWAITING_SECOND_APPROVAL, S.APPROVED}),
+            S.PENDING,
+        ),
         Transition(
             "reject",
             frozenset({S.PENDING, S.DOCUMENTS_REQUESTED, S.AWAITING_SECOND_APPROVAL}),

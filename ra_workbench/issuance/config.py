@@ -28,10 +28,15 @@ class IssuanceConfigError(RuntimeError):
     """rules/issuance.toml or its environment overrides are malformed (message in French)."""
 
 
+MAX_APPROVAL_HOURS = 24 * 31
+
+
 @dataclass(frozen=True)
 class IssuanceConfig:
     backend: str
     profile: CertificateProfile
+    # An approval older than this is not issued (REG-6.3.1-00B).
+    approval_valid_hours: int = 168
 
 
 def _fail(key: str, message: str) -> IssuanceConfigError:
@@ -71,7 +76,13 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Issuance
     )
     if algorithm not in KEY_ALGORITHMS:
         raise _fail("certificate.key_algorithm", f"{algorithm!r} : p256 ou rsa3072 attendu")
+    hours: Any = (raw.get("approval") or {}).get("valid_hours", 168)
+    if not isinstance(hours, int) or isinstance(hours, bool):
+        raise _fail("approval.valid_hours", f"entier attendu, lu {hours!r}")
+    if not 1 <= hours <= MAX_APPROVAL_HOURS:
+        raise _fail("approval.valid_hours", f"entre 1 et {MAX_APPROVAL_HOURS} heures")
     return IssuanceConfig(
+        approval_valid_hours=hours,
         backend=backend,
         profile=CertificateProfile(
             policy_oids=tuple(oids), validity_days=validity_days, key_algorithm=algorithm

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.clock import PARIS
 from ra_workbench.db import utcnow
 from ra_workbench.documents.extraction_service import extraction_for
 from ra_workbench.documents.models import Document, DocumentType, Extraction
@@ -32,9 +33,17 @@ from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.issuance.backends import get_backend
 from ra_workbench.issuance.ca import CAError, SubjectIdentity, new_subject_serial
-from ra_workbench.issuance.config import issuance_config
+from ra_workbench.issuance.config import IssuanceConfig, issuance_config
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.names import CertificateNames, certificate_names
+from ra_workbench.review.freshness import (
+    changed_explanation,
+    coverage_of,
+    current_freshness,
+    reassess,
+    return_to_queue,
+)
+from ra_workbench.review.models import Decision, DecisionKind
 from ra_workbench.unit import defer_job
 
 log = logging.getLogger(__name__)
@@ -46,12 +55,16 @@ class RequestState:
     QUEUED = "queued"  # waiting for the job (or for an automatic retry: last_error is set)
     ISSUED = "issued"
     FAILED = "failed"  # waits for an operator's retry
+    # The checks no longer confirm the approval, or it is too old: back to the queue; a new
+    # approval queues it again.
+    RETURNED = "returned"
 
 
 REQUEST_STATE_LABELS_FR = {
     "queued": "En attente",
     "issued": "Certificat émis",
     "failed": "Échec",
+    "returned": "Renvoyé en validation",
 }
 
 
@@ -226,8 +239,74 @@ def _fail(
     return request
 
 
+def _still_approved(
+    session: Session,
+    dossier: Dossier,
+    *,
+    now: dt.datetime,
+    today: dt.date,
+    config: IssuanceConfig,
+) -> str | None:
+    """REG-6.3.1-00B: the attributes must still be right when the certificate is issued.
+    Re-checks when the approval's basis is old or something arrived since; refuses an
+    approval older than `[approval] valid_hours`. On a stop, the dossier is back in the
+    queue and the French explanation is returned."""
+    approval = session.scalars(
+        sa.select(Decision)
+        .where(
+            Decision.dossier_id == dossier.id,
+            Decision.kind.in_((DecisionKind.APPROVE, DecisionKind.SECOND_APPROVAL)),
+        )
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+    if approval is None:  # approved outside the review service (fixtures, demo seeding)
+        return None
+    accepted = [approval]
+    if approval.seconds_decision_id is not None:
+        request = session.get(Decision, approval.seconds_decision_id)
+        accepted += [request] if request is not None else []
+    fresh = reassess(
+        session,
+        dossier,
+        coverage_of(accepted),
+        now=now,
+        today=today,
+        max_age_hours=current_freshness().recheck_after_hours,
+        trigger="issuance",
+    )
+    rules: list[str] = []
+    if not fresh.stands:
+        explanation = changed_explanation("Émission du certificat", fresh, today)
+        rules = [r.rule for r in fresh.changed]
+    elif approval.at < now - dt.timedelta(hours=config.approval_valid_hours):
+        at = approval.at.astimezone(PARIS)
+        explanation = (
+            f"Émission du certificat arrêtée : la validation du {at:%d/%m/%Y à %H:%M} a "
+            f"expiré (plus de {config.approval_valid_hours} h). Le dossier revient dans la "
+            "file de validation pour une nouvelle décision."
+        )
+    else:
+        return None
+    return_to_queue(
+        session,
+        dossier,
+        step="issuance",
+        explanation=explanation,
+        actor=SYSTEM_ACTOR,
+        check_run_id=fresh.run.id,
+        rules=rules,
+    )
+    return explanation
+
+
 def issue_certificate(
-    session: Session, dossier_id: int, *, retry_later: bool = False, today: dt.date | None = None
+    session: Session,
+    dossier_id: int,
+    *,
+    retry_later: bool = False,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> IssuanceRequest:
     """Issue the dossier's certificate once. A failure is recorded on the request: left
     queued when `retry_later` (an automatic retry is coming), marked failed otherwise."""
@@ -256,8 +335,22 @@ def issue_certificate(
             f"Le dossier n'est pas à l'état « validé » (état : {dossier.status}).",
             retry_later=False,
         )
-    today = today or utcnow().date()
+    now = now or utcnow()
+    today = today or now.date()
     config = issuance_config()
+    stopped = _still_approved(session, dossier, now=now, today=today, config=config)
+    if stopped is not None:
+        request.state = RequestState.RETURNED
+        request.last_error = stopped
+        _touch(request)
+        record(
+            session,
+            "issuance.returned_to_queue",
+            dossier=dossier,
+            payload={"request_id": request.id, "attempt": request.attempts},
+        )
+        session.flush()
+        return request
     try:
         reading = holder_reading(session, dossier, today=today)
         if reading.expiry_date is not None and reading.expiry_date < today:

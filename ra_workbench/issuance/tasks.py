@@ -30,7 +30,11 @@ def issue_certificate(dossier_id: int) -> str:
     session = cast(Session, db.session)
     retry_later = retries_left()
     request = service.issue_certificate(session, dossier_id, retry_later=retry_later)
-    if retry_later and request.state != service.RequestState.ISSUED:
+    # A dossier sent back to the queue is not retried: a new approval queues it again.
+    if retry_later and request.state not in {
+        service.RequestState.ISSUED,
+        service.RequestState.RETURNED,
+    }:
         session.commit()
         raise IssuanceNotDone(f"émission du dossier {dossier_id} : {request.last_error}")
     return request.state

@@ -24,7 +24,7 @@ from ra_workbench.checks.recheck import recheck
 from ra_workbench.checks.results import OUTCOME_ORDER, Outcome
 from ra_workbench.checks.rules import Rules
 from ra_workbench.checks.service import current_rules, latest_run
-from ra_workbench.clock import today_in_paris
+from ra_workbench.clock import PARIS, today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.lifecycle import changed_message, transition
 from ra_workbench.dossiers.models import Dossier
@@ -32,6 +32,13 @@ from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.claims import end_claim, holds_claim
 from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
 from ra_workbench.review.conflicts import ensure_no_conflict
+from ra_workbench.review.freshness import (
+    changed_explanation,
+    coverage_of,
+    current_freshness,
+    reassess,
+    return_to_queue,
+)
 from ra_workbench.review.models import Decision, DecisionKind
 from ra_workbench.review.reasons import ReviewReasons
 
@@ -56,6 +63,14 @@ class DecisionContext:
         if self.run is None:  # _prepare(require_run=True) already refused this
             raise ReviewError("Le dossier n'a pas encore été contrôlé : lancez les contrôles.")
         return self.run
+
+
+@dataclass(frozen=True)
+class Stopped:
+    """A step that commits the RA did not happen: the dossier went back to the queue (the
+    re-check and the return are kept); `message` is the French explanation to show."""
+
+    message: str
 
 
 def _prepare(
@@ -353,8 +368,12 @@ def second_approval(
     *,
     comment: str = "",
     claim_minutes: int,
-) -> Decision:
-    """A supervisor seconds another person's override (four eyes): the dossier is approved."""
+    now: dt.datetime | None = None,
+    today: dt.date | None = None,
+) -> Decision | Stopped:
+    """A supervisor seconds another person's override (four eyes): the dossier is approved,
+    unless the checks, run again when their basis is old or something arrived since, no
+    longer confirm it: then the dossier goes back to the queue and `Stopped` says why."""
     ctx = _prepare(
         session,
         dossier_id,
@@ -370,16 +389,34 @@ def second_approval(
         raise ReviewError("Aucune demande de dérogation à seconder.")
     if override.actor_id == actor.id:
         raise ReviewError("Vous ne pouvez pas seconder votre propre dérogation.")
-    overridden = {item["rule"] for item in override.overridden_rules}
-    new_failures = {r.rule for r in _outcomes(ctx.checked.results, Outcome.FAIL)} - overridden
-    if new_failures or _outcomes(ctx.checked.results, Outcome.ERROR):
-        raise ReviewError(
-            "Les contrôles ont changé depuis la demande de dérogation : refusez-la pour que "
-            "le dossier soit revu."
+    # REG-6.3.1-00B: a late second approval does not stand on old results.
+    now = now or utcnow()
+    today = today or now.astimezone(PARIS).date()
+    fresh = reassess(
+        session,
+        ctx.dossier,
+        coverage_of([override]),
+        now=now,
+        today=today,
+        max_age_hours=current_freshness().recheck_after_hours,
+        trigger="second_approval",
+    )
+    if not fresh.stands:
+        explanation = changed_explanation("Seconde validation", fresh, today)
+        return_to_queue(
+            session,
+            ctx.dossier,
+            step="second_approval",
+            explanation=explanation,
+            actor=actor.email,
+            actor_id=actor.id,
+            check_run_id=fresh.run.id,
+            rules=[r.rule for r in fresh.changed],
         )
+        return Stopped(explanation)
     decision = _decide(
         session,
-        ctx,
+        DecisionContext(dossier=ctx.dossier, run=fresh.run),
         DecisionKind.SECOND_APPROVAL,
         actor,
         transition_name="second_approval",

@@ -36,6 +36,7 @@ from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
 from ra_workbench.review import claims, conflicts, decisions, forms, queue
 from ra_workbench.review.common import ReviewError
+from ra_workbench.review.freshness import load_freshness
 from ra_workbench.review.page import (
     DECISION_LABELS_FR,
     IDENTITY_CHECK_LABELS_FR,
@@ -56,6 +57,7 @@ def _validate_reasons(state: Any) -> None:
     """rules/review.toml is checked at start-up: a malformed file stops the app."""
 
     load_reasons(state.app.config["RA_SETTINGS"].rules_dir)
+    state.app.config["RA_FRESHNESS"] = load_freshness(state.app.config["RA_SETTINGS"].rules_dir)
 
 
 @bp.app_context_processor
@@ -220,7 +222,7 @@ def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) 
     user = _me()
     try:
         with unit_of_work() as session:
-            action(session, user)
+            outcome = action(session, user)
     except conflicts.ConflictOfInterest as exc:
         with unit_of_work() as session:
             conflicts.record_conflict(session, dossier_id, user, exc)
@@ -232,7 +234,10 @@ def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) 
     except (ReviewError, TransitionError) as exc:
         flash(str(exc), "danger")
     else:
-        flash(success, "success")
+        if isinstance(outcome, decisions.Stopped):  # committed: the dossier went back
+            flash(outcome.message, "danger")
+        else:
+            flash(success, "success")
     return redirect(url_for(".dossier_page", dossier_id=dossier_id))
 
 

@@ -10,6 +10,7 @@ from flask import Flask
 
 from ra_workbench.issuance.backends import FailingCABackend
 from ra_workbench.issuance.config import CONFIG_KEY, issuance_config
+from tests.checks.test_service import extractor  # noqa: F401 - shared fixture
 
 
 @pytest.fixture
