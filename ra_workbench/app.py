@@ -20,9 +20,11 @@ from ra_workbench.checks.rules import load_rules
 from ra_workbench.cli import register_commands
 from ra_workbench.config import Settings
 from ra_workbench.db import write_intent
+from ra_workbench.documents import access as document_access
 from ra_workbench.documents import store as document_store
 from ra_workbench.extensions import csrf, db, limiter, login_manager, migrate
 from ra_workbench.jobs import queue as jobs_queue
+from ra_workbench.review.access import need_to_know
 from ra_workbench.web import register_blueprints
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +157,9 @@ def configure_rules(app: Flask) -> None:
     app.config["RA_RULES"] = rules
     # documents/ sits below checks/: it is told how many pages of a PDF it may render.
     app.config["RA_MAX_PDF_PAGES"] = rules.files.max_pdf_pages
+    # … and who has a need to know for identity copies (review/ decides, above documents/).
+    with app.app_context():
+        document_access.decide_need_to_know_with(need_to_know)
 
 
 def configure_journey(app: Flask) -> None:

@@ -40,6 +40,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 PERMISSIONS["supervisor"] = PERMISSIONS["operator"] | {
     "review:claim:release",
     "review:override:second",
+    # Need to know for every dossier's identity copies (others: the claimant, or a stated
+    # reason — documents/access.py).
+    "documents:identity:view_any",
     "audit:trail:read",
     "supervision:dashboard:read",
     "jobs:failed:retry",

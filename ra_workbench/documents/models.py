@@ -68,6 +68,28 @@ class Extraction(Base):
     )
 
 
+class IdentityAccessGrant(Base):
+    """A « bris de glace »: a staff member without need to know stated why she must open a
+    dossier's identity copies. Valid for a while (as long as a claim), listed for the
+    supervisors, and its reason is written with every view it allows. Never purged: it is
+    the record of who looked at personal data and why."""
+
+    __tablename__ = "identity_access_grants"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    granted_at: Mapped[CreatedAt]
+    expires_at: Mapped[dt.datetime]
+
+
 # The vocabulary lives in labels.py (database-free, for the pure rules); code that already
 # works with the models finds it here as well.
-__all__ = ["DOCUMENT_TYPE_LABELS_FR", "Document", "DocumentType", "Extraction"]
+__all__ = [
+    "DOCUMENT_TYPE_LABELS_FR",
+    "Document",
+    "DocumentType",
+    "Extraction",
+    "IdentityAccessGrant",
+]

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
     Response,
     abort,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -37,9 +38,18 @@ from flask import (
 from flask_login import current_user
 from PIL import Image
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit.service import record
+from ra_workbench.documents.access import (
+    NEED_TO_KNOW_TYPES,
+    Access,
+    AccessError,
+    break_glass,
+    document_access,
+    identity_access,
+)
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
@@ -59,6 +69,13 @@ from ra_workbench.extraction.media import (
 from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
+
+NEED_TO_KNOW_FR = (
+    "Pièces d'identité réservées à l'opérateur qui a pris en charge le dossier et aux "
+    "superviseurs : les données déclarées et lues restent visibles sur le dossier. "
+    "Pour consulter les images, indiquez la raison de cet accès (bris de glace) : "
+    "elle est enregistrée et visible des superviseurs."
+)
 
 # What the browser may show itself: images. A PDF is shown as our page images.
 INLINE = {MEDIA_PNG, MEDIA_JPEG}
@@ -86,8 +103,9 @@ def _document_headers(response: Response) -> Response:
     return response
 
 
-def _document(document_id: int) -> Document:
-    """The document, if it may be read at all and the user is none of its dossier's people."""
+def _document(document_id: int) -> tuple[Document, Access]:
+    """The document, if it may be read at all, the user is none of its dossier's people and
+    has a need to know for it (or stated a reason: documents/access.py)."""
     document = db.session.get(Document, document_id)
     if document is None:
         abort(404)
@@ -104,7 +122,22 @@ def _document(document_id: int) -> Document:
         )
         g.page_of_ours = True
         abort(Response(render_template("documents/refused.html", message=message), 403))
-    return document
+    if dossier is None:
+        abort(404)
+    access = document_access(cast(Session, db.session), document, dossier, current_user)
+    if access is None:
+        _audit(document, "document.need_to_know_refused")
+        g.page_of_ours = True
+        abort(Response(_need_to_know_page(dossier), 403))
+    return document, access
+
+
+def _need_to_know_page(dossier: Dossier) -> str:
+    return render_template(
+        "documents/refused.html",
+        message=NEED_TO_KNOW_FR,
+        break_glass_dossier=dossier,
+    )
 
 
 def _store() -> DocumentStore:
@@ -118,7 +151,12 @@ def _read(document: Document) -> bytes:
         abort(404)
 
 
-def _audit(document: Document, event: str = "document.viewed", **extra: Any) -> None:
+def _audit(
+    document: Document,
+    event: str = "document.viewed",
+    access: Access | None = None,
+    **extra: Any,
+) -> None:
     """In its own unit of work: a read changes nothing else, a refusal is rolled back."""
     payload = {
         "document_id": document.id,
@@ -126,6 +164,10 @@ def _audit(document: Document, event: str = "document.viewed", **extra: Any) -> 
         "person_role": document.person_role,
         "sha256": document.sha256,
     } | extra
+    if access is not None:
+        payload["access"] = access.basis
+        if access.reason:
+            payload["reason"] = access.reason
     user_email, user_id, dossier_id = current_user.email, current_user.id, document.dossier_id
     for attempt in range(AUDIT_ATTEMPTS):
         try:
@@ -165,13 +207,13 @@ def _send(data: bytes, media: str, name: str, *, download: bool) -> Response:
 def view(document_id: int) -> Any:
     """An image shown as it is; a PDF's pages on the preview page unless downloaded; any
     other content downloaded only."""
-    document = _document(document_id)
+    document, access = _document(document_id)
     data = _read(document)
     media = sniff_media_type(data)
     download = request.args.get("telecharger") == "1"
     if media == MEDIA_PDF and not download:
         return redirect(url_for("documents.preview", document_id=document.id))
-    _audit(document, download=download or media not in INLINE)
+    _audit(document, access=access, download=download or media not in INLINE)
     return _send(data, media, f"piece-{document.id}", download=download)
 
 
@@ -179,7 +221,7 @@ def view(document_id: int) -> Any:
 @requires("documents:identity:view")
 def preview(document_id: int) -> Any:
     """Our page showing the document as images: the pages of a PDF rendered here."""
-    document = _document(document_id)
+    document, _access = _document(document_id)
     media = sniff_media_type(_read(document))
     pages = document.pages_shown(current_app.config["RA_MAX_PDF_PAGES"])
     g.page_of_ours = True
@@ -215,7 +257,7 @@ def _page_png(data: bytes, sha256: str, page: int) -> bytes:
 @bp.get("/<int:document_id>/pages/<int:page>.png")
 @requires("documents:identity:view")
 def page_image(document_id: int, page: int) -> Any:
-    document = _document(document_id)
+    document, access = _document(document_id)
     if not 1 <= page <= document.pages_shown(current_app.config["RA_MAX_PDF_PAGES"]):
         abort(404)
     if (document.page_count or 0) > MAX_PDF_PAGES:
@@ -230,5 +272,49 @@ def page_image(document_id: int, page: int) -> Any:
         abort(422, str(exc))
     except ValueError:  # fewer pages than announced
         abort(404)
-    _audit(document, page=page)
+    _audit(document, access=access, page=page)
     return _send(png, MEDIA_PNG, f"piece-{document.id}-page-{page}", download=False)
+
+
+# Its own blueprint: the documents blueprint never writes the session cookie (web/auth.py),
+# and this form's answer carries a flash message back to the dossier page.
+access_bp = Blueprint("document_access", __name__, url_prefix="/documents")
+
+
+@access_bp.post("/dossiers/<int:dossier_id>/bris-de-glace")
+@requires("documents:identity:view")
+def break_glass_access(dossier_id: int) -> Any:
+    """A stated reason opens the dossier's identity copies for a while (audited, listed for
+    the supervisors); back to the dossier page."""
+    dossier = db.session.get(Dossier, dossier_id)
+    if dossier is None:
+        abort(404)
+    if conflicting_person(dossier.people, current_user) is not None:
+        message = "Conflit d'intérêts : vous ne pouvez pas consulter les pièces de ce dossier."
+        abort(Response(render_template("documents/refused.html", message=message), 403))
+    reason = request.form.get("reason", "")
+    try:
+        with unit_of_work() as session:
+            break_glass(
+                session,
+                dossier,
+                current_user,
+                reason,
+                minutes=current_app.config["RA_SETTINGS"].claim_minutes,
+            )
+    except AccessError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash("Accès aux pièces d'identité enregistré avec sa raison (bris de glace).", "success")
+    return redirect(url_for("review.dossier_page", dossier_id=dossier_id))
+
+
+@bp.app_template_global()
+def identity_copy_hidden(document: Document) -> bool:
+    """For the dossier page: is this copy's image withheld from the signed-in user?"""
+    if document.type not in NEED_TO_KNOW_TYPES:
+        return False
+    dossier = db.session.get(Dossier, document.dossier_id)
+    return (
+        dossier is None or identity_access(cast(Session, db.session), dossier, current_user) is None
+    )

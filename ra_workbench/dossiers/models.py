@@ -63,6 +63,9 @@ class Dossier(Base):
     claimed_at: Mapped[dt.datetime | None]
     # The manifest as received for the current revision, kept for the record.
     declared: Mapped[json_data]
+    # Retention: a dossier that never led to a certificate had its contact and order data
+    # erased (people, manifest, payment reference); the row stays with its order number.
+    personal_data_erased_at: Mapped[dt.datetime | None]
 
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"))
     organisation: Mapped[Organisation] = relationship(lazy="joined")

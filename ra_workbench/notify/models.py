@@ -32,3 +32,6 @@ class OutboxMessage(Base):
     certificate_serial: Mapped[str | None] = mapped_column(sa.String(80))
     created_at: Mapped[CreatedAt]
     sent_at: Mapped[dt.datetime | None]
+    # Retention: the body and attachments are gone, the metadata (who, which template,
+    # when, state) stays.
+    body_shortened_at: Mapped[dt.datetime | None]

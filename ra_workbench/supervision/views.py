@@ -19,6 +19,7 @@ from ra_workbench.jobs.rules import load_job_rules
 from ra_workbench.jobs.tasks import describe
 from ra_workbench.supervision import charts, dashboard
 from ra_workbench.supervision import quality as quality_service
+from ra_workbench.supervision.break_glass import break_glass_accesses
 from ra_workbench.supervision.rules import current_supervision_rules, load_supervision_rules
 from ra_workbench.unit import unit_of_work
 
@@ -113,6 +114,12 @@ def overrides() -> Any:
     return render_template(
         "supervision/overrides.html", rows=dashboard.awaiting_second_approval(_db())
     )
+
+
+@bp.get("/bris-de-glace")
+@requires(READ)
+def break_glass() -> Any:
+    return render_template("supervision/break_glass.html", rows=break_glass_accesses(_db()))
 
 
 @bp.get("/revue-qualite")

@@ -26,6 +26,7 @@ from playwright.sync_api import Browser, BrowserContext, Dialog, Page, Route, ex
 from pypdf import PdfReader, PdfWriter
 from pypdf.actions import JavaScript
 
+from ra_workbench.db import utcnow
 from ra_workbench.documents.views import DOCUMENT_CSP
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
@@ -208,7 +209,8 @@ def test_an_identity_image_opened_in_its_own_tab_still_shows_under_the_sandbox(
     app: Flask, live_server: str, page: Page, shot: Shot
 ) -> None:
     operator = make_user(db.session)
-    dossier = make_dossier(db.session)
+    # She holds the claim: identity copies open for the claimant (documents/access.py).
+    dossier = make_dossier(db.session, claimed_by_id=operator.id, claimed_at=utcnow())
     recto = make_document(db.session, dossier, side="recto")
     db.session.commit()
     sign_in(page, live_server, operator)

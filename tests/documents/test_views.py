@@ -15,6 +15,7 @@ from werkzeug.test import TestResponse
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
@@ -39,8 +40,10 @@ def operator(app: Flask) -> User:
 
 
 @pytest.fixture
-def dossier(app: Flask) -> Dossier:
-    dossier = make_dossier(db.session)
+def dossier(app: Flask, operator: User) -> Dossier:
+    # The operator holds the claim: she has a need to know for its identity copies
+    # (tests/documents/test_need_to_know.py tells the others' story).
+    dossier = make_dossier(db.session, claimed_by_id=operator.id, claimed_at=utcnow())
     db.session.commit()
     return dossier
 

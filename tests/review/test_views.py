@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
+from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
@@ -36,6 +37,13 @@ def as_(client: FlaskClient) -> FlaskClient:
 
 def login(client: FlaskClient, user: User) -> None:
     sign_in(client, user)
+
+
+def holds_the_claim(dossier: Dossier, user: User) -> None:
+    """Identity copies open for the dossier's claimant (documents/access.py)."""
+    dossier.claimed_by_id = user.id
+    dossier.claimed_at = utcnow()
+    db.session.commit()
 
 
 def _events(kind: str) -> list[AuditEvent]:
@@ -188,7 +196,9 @@ def test_dossier_page_shows_failures_first_and_the_mrz_beside_the_declaration(
     assert "DURANT" in html
     assert "écart" in html
     assert "IDFRADURANT&lt;&lt;" in html  # the MRZ lines under the recto
-    assert f"/documents/{recto.id}" in html
+    # Not claimed yet: the data, not the image (tests/documents/test_need_to_know.py).
+    assert f'src="/documents/{recto.id}"' not in html
+    assert "identité non affichée" in html
     assert f"/documents/{kbis.id}/pages/1.png" in html
     assert "Prendre en charge" in html
 
@@ -314,6 +324,7 @@ def test_document_bytes_are_served_to_staff_with_headers_and_every_view_is_audit
     client: FlaskClient, operator: User, clean: Dossier
 ) -> None:
     document = clean.documents[0]
+    holds_the_claim(clean, operator)
     login(client, operator)
     response = client.get(f"/documents/{document.id}")
     assert response.status_code == 200
@@ -394,7 +405,7 @@ def test_a_file_that_is_not_an_image_or_pdf_is_only_downloadable(
     hostile = make_document(
         db.session, dossier, data=b"<html><script>alert(1)</script></html>", original_name="x.png"
     )
-    db.session.commit()
+    holds_the_claim(dossier, operator)
     login(client, operator)
     response = client.get(f"/documents/{hostile.id}")
     assert response.mimetype == "application/octet-stream"

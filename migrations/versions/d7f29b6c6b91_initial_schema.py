@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8ed81b6e130e
+Revision ID: d7f29b6c6b91
 Revises: 
-Create Date: 2026-12-02 00:34:38.750499
+Create Date: 2026-12-02 01:13:19.762067
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import ra_workbench.db
 
 
 # revision identifiers, used by Alembic.
-revision = '8ed81b6e130e'
+revision = 'd7f29b6c6b91'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -135,6 +135,7 @@ def upgrade():
     sa.Column('claimed_by_id', sa.Integer(), nullable=True),
     sa.Column('claimed_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('declared', sa.JSON(), nullable=False),
+    sa.Column('personal_data_erased_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('organisation_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['claimed_by_id'], ['users.id'], name=op.f('fk_dossiers_claimed_by_id_users')),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisations.id'], name=op.f('fk_dossiers_organisation_id_organisations')),
@@ -274,6 +275,21 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_handovers')),
     sa.UniqueConstraint('dossier_id', name=op.f('uq_handovers_dossier_id'))
     )
+    op.create_table('identity_access_grants',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('granted_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_identity_access_grants_dossier_id_dossiers')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_identity_access_grants_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_access_grants'))
+    )
+    with op.batch_alter_table('identity_access_grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_identity_access_grants_dossier_id'), ['dossier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_identity_access_grants_user_id'), ['user_id'], unique=False)
+
     op.create_table('issuance_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -305,6 +321,7 @@ def upgrade():
     sa.Column('certificate_serial', sa.String(length=80), nullable=True),
     sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('body_shortened_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_outbox_messages_dossier_id_dossiers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_messages')),
     sa.UniqueConstraint('dedup_key', name=op.f('uq_outbox_messages_dedup_key'))
@@ -548,6 +565,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_issuance_requests_state'))
 
     op.drop_table('issuance_requests')
+    with op.batch_alter_table('identity_access_grants', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_identity_access_grants_user_id'))
+        batch_op.drop_index(batch_op.f('ix_identity_access_grants_dossier_id'))
+
+    op.drop_table('identity_access_grants')
     op.drop_table('handovers')
     with op.batch_alter_table('dossier_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossier_revisions_dossier_id'))
