@@ -1,7 +1,8 @@
 """The retention purge: stored identity copies are deleted once their retention ends.
 
 A copy is due a configured time after the certificate it supported stops being valid
-(expiry or revocation), or after the dossier was rejected. The Document row stays, with
+(expiry or revocation), after the dossier was rejected, or (every document) when a dossier
+that never led to a certificate is abandoned. The Document row stays, with
 its hash, type, size and dates, and `purged_at` set: the record that the copy existed.
 The audit trail is never touched (an entry is appended, none changed).
 
@@ -43,29 +44,29 @@ class DueDossier:
     ra_workbench/issuance/retention.py, which knows when certificates end)."""
 
     dossier_id: int
-    reason: str  # certificate_ended | rejected
+    reason: str  # certificate_ended | rejected | abandoned
     ended_on: dt.date
+    # False: the identity copies (rules document_types); an abandoned dossier loses them all.
+    every_type: bool = False
 
 
 def mark_due(session: Session, due: DueDossier, *, rules: RetentionRules) -> list[Document]:
     """Set `purged_at` on the dossier's un-purged copies and append the audit entry."""
 
-    documents = list(
-        session.scalars(
-            sa.select(Document)
-            .where(
-                Document.dossier_id == due.dossier_id,
-                Document.type.in_(rules.document_types),
-                Document.purged_at.is_(None),
-            )
-            .order_by(Document.id)
-        )
+    query = sa.select(Document).where(
+        Document.dossier_id == due.dossier_id, Document.purged_at.is_(None)
     )
+    if not due.every_type:
+        query = query.where(Document.type.in_(rules.document_types))
+    documents = list(session.scalars(query.order_by(Document.id)))
     if not documents:
         return []
     now = utcnow()
     for document in documents:
         document.purged_at = now
+        if due.reason == "abandoned":
+            # The uploaded name is personal data too (« CNI Claire DURAND.png »).
+            document.original_name = ""
     dossier = session.get(Dossier, due.dossier_id)
     record(
         session,

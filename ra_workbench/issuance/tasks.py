@@ -13,10 +13,10 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from ra_workbench.clock import as_day
-from ra_workbench.documents.retention import DELETE_BLOBS_TASK, mark_due
+from ra_workbench.documents.retention import DELETE_BLOBS_TASK
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
-from ra_workbench.issuance.retention import due_dossiers
+from ra_workbench.issuance.retention import run_retention
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.notify.tasks import retries_left
 from ra_workbench.unit import defer_job
@@ -40,13 +40,11 @@ def issue_certificate(dossier_id: int) -> str:
     return request.state
 
 
-def retention_purge(today: str | None = None) -> int:
-    """Mark the identity copies whose retention ended; their bytes go after the commit."""
+def retention_purge(today: str | None = None) -> dict[str, dict[str, int]]:
+    """Every retention category (issuance/retention.py), counts per category; the bytes of
+    purged copies go after the commit."""
     session = cast(Session, db.session)
-    rules = current_job_rules().retention
-    purged = 0
-    for due in due_dossiers(session, today=as_day(today), rules=rules):
-        purged += len(mark_due(session, due, rules=rules))
+    summary = run_retention(session, today=as_day(today), rules=current_job_rules().retention)
     # Always: it also finishes the deletions of a run that crashed after its commit.
     defer_job(session, DELETE_BLOBS_TASK)
-    return purged
+    return summary

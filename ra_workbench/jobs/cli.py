@@ -22,9 +22,9 @@ from flask.cli import with_appcontext
 
 from ra_workbench.checks.recheck import RECHECK_TASK, recheck, recheck_candidates
 from ra_workbench.clock import PARIS, as_day
-from ra_workbench.documents.retention import delete_blobs, mark_due, purgeable_digests
+from ra_workbench.documents.retention import delete_blobs, purgeable_digests
 from ra_workbench.extensions import db
-from ra_workbench.issuance.retention import due_dossiers
+from ra_workbench.issuance.retention import run_retention
 from ra_workbench.jobs.queue import (
     UnknownFailedJob,
     dispatch,
@@ -196,21 +196,19 @@ def recheck_pending_command(today: dt.datetime | None, enqueue: bool, as_json: b
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def purge_command(today: dt.datetime | None, as_json: bool) -> None:
-    """Purge des copies de pièces d'identité arrivées en fin de conservation."""
+    """Conservation : chaque catégorie de données (pièces d'identité, dossiers abandonnés,
+    messages), avec ses comptes."""
     day = _today(today)
-    rules = current_job_rules().retention
     with unit_of_work() as session:
-        due = due_dossiers(session, today=day, rules=rules)
-    purged = 0
-    with click.progressbar(due, label="Purge", file=sys.stderr, show_pos=True) as bar:
-        for item in bar:
-            with unit_of_work() as session:
-                purged += len(mark_due(session, item, rules=rules))
+        summary = run_retention(session, today=day, rules=current_job_rules().retention)
     with unit_of_work() as session:
-        counts = delete_blobs(session, purgeable_digests(session))
-    _print_summary(
-        {"day": day.isoformat(), "dossiers": len(due), "documents": purged} | counts, as_json
-    )
+        summary["identity_copies"] |= delete_blobs(session, purgeable_digests(session))
+    if as_json:
+        click.echo(json.dumps({"day": day.isoformat()} | summary, ensure_ascii=False))
+        return
+    click.echo(f"day: {day.isoformat()}")
+    for category, counts in summary.items():
+        click.echo(f"{category}: " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 @jobs_group.command("reminders")

@@ -38,11 +38,43 @@ class ReminderRules:
     max_reminders: int
 
 
+# EN 319 411-1 OVR-6.4.6-01: registration evidence is kept at least 7 years after the
+# certificate it supports stops being valid (7 × 365 days and two leap days).
+REGISTRATION_EVIDENCE_MIN_DAYS = 2557
+LEGAL_MINIMUM_FR = (
+    "au moins {minimum} jours : la preuve d'enregistrement est conservée 7 ans après la fin "
+    "de validité du certificat (EN 319 411-1 OVR-6.4.6-01), lu {value!r}"
+)
+
+
 @dataclass(frozen=True)
-class RetentionRules:
+class IdentityCopyRetention:
     after_certificate_end_days: int
     after_rejection_days: int
     document_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RetentionRules:
+    """rules/jobs.toml [retention.*]: one period per category of personal data."""
+
+    identity_copies: IdentityCopyRetention
+    registration_evidence_days: int
+    abandoned_after_days: int
+    outbox_bodies_after_days: int
+
+    # The identity copies' periods, under the names the purge has always read.
+    @property
+    def after_certificate_end_days(self) -> int:
+        return self.identity_copies.after_certificate_end_days
+
+    @property
+    def after_rejection_days(self) -> int:
+        return self.identity_copies.after_rejection_days
+
+    @property
+    def document_types(self) -> tuple[str, ...]:
+        return self.identity_copies.document_types
 
 
 @dataclass(frozen=True)
@@ -86,7 +118,6 @@ def load_job_rules(rules_dir: Path) -> JobRules:
     root.unknown_keys({"retry", "schedule", "reminders", "retention"})
     retry = root.table("retry")
     reminders = root.table("reminders")
-    retention = root.table("retention")
     return JobRules(
         retry=RetryRules(
             intervals=retry.integers("intervals"),
@@ -98,11 +129,45 @@ def load_job_rules(rules_dir: Path) -> JobRules:
             repeat_every_days=reminders.integer("repeat_every_days", minimum=1),
             max_reminders=reminders.integer("max_reminders", minimum=0),
         ),
-        retention=RetentionRules(
-            after_certificate_end_days=retention.integer("after_certificate_end_days"),
-            after_rejection_days=retention.integer("after_rejection_days"),
-            document_types=retention.strings("document_types"),
+        retention=_retention(root.table("retention")),
+    )
+
+
+def _legal_minimum(table: TomlReader, name: str) -> int:
+    value = table.data.get(name)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value < (REGISTRATION_EVIDENCE_MIN_DAYS)
+    ):
+        raise table.error(
+            name, LEGAL_MINIMUM_FR.format(minimum=REGISTRATION_EVIDENCE_MIN_DAYS, value=value)
+        )
+    return table.integer(name, minimum=REGISTRATION_EVIDENCE_MIN_DAYS)
+
+
+def _retention(retention: TomlReader) -> RetentionRules:
+    retention.unknown_keys(
+        {"identity_copies", "registration_evidence", "abandoned_dossiers", "outbox"}
+    )
+    copies = retention.table("identity_copies")
+    copies.unknown_keys({"after_certificate_end_days", "after_rejection_days", "document_types"})
+    evidence = retention.table("registration_evidence")
+    evidence.unknown_keys({"after_certificate_end_days"})
+    abandoned = retention.table("abandoned_dossiers")
+    abandoned.unknown_keys({"after_days"})
+    outbox = retention.table("outbox")
+    outbox.unknown_keys({"bodies_after_days"})
+    return RetentionRules(
+        identity_copies=IdentityCopyRetention(
+            after_certificate_end_days=_legal_minimum(copies, "after_certificate_end_days"),
+            after_rejection_days=copies.integer("after_rejection_days"),
+            document_types=copies.strings("document_types"),
         ),
+        registration_evidence_days=_legal_minimum(evidence, "after_certificate_end_days"),
+        # A customer may take weeks to send a missing document: never less than a month.
+        abandoned_after_days=abandoned.integer("after_days", minimum=30),
+        outbox_bodies_after_days=outbox.integer("bodies_after_days", minimum=1),
     )
 
 

@@ -44,7 +44,7 @@ def describe(task: str, args: tuple[Any, ...]) -> str:
         "ra_workbench.checks.tasks:nightly_recheck": "Contrôle nocturne des dossiers en attente",
         "ra_workbench.checks.tasks:recheck_dossier": "Nouveau contrôle d'un dossier",
         "ra_workbench.review.tasks:send_reminders": "Relances des clients",
-        "ra_workbench.issuance.tasks:retention_purge": "Purge des pièces d'identité",
+        "ra_workbench.issuance.tasks:retention_purge": "Conservation des données (par catégorie)",
         "ra_workbench.documents.tasks:delete_purged_blobs": "Suppression des fichiers purgés",
         "ra_workbench.jobs.tasks:ping": "Test de fonctionnement",
         "ra_workbench.checks.tasks:run_checks": "Contrôles automatiques",

@@ -32,8 +32,9 @@ def _store(app: Flask) -> DocumentStore:
 
 
 def _run(day: str) -> int:
+    """Identity copies purged by one run (every category runs: test_retention_categories)."""
     with unit_of_work():
-        return retention_purge(day)
+        return retention_purge(day)["identity_copies"]["documents"]
 
 
 def _state() -> list[tuple[int, str, bool]]:
@@ -114,7 +115,8 @@ def test_a_copy_shared_with_a_live_dossier_keeps_its_bytes(app: Flask) -> None:
     card = png_bytes(text="same card")
     with unit_of_work() as session:
         old = make_dossier(session, status="delivered")
-        live = make_dossier(session)
+        # Live on the day of the run (years from now: it is not abandoned).
+        live = make_dossier(session, updated_at=dt.datetime(2029, 12, 1, tzinfo=dt.UTC))
         old_doc = make_document(session, old, data=card)
         make_document(session, live, data=card)
         session.add(
