@@ -12,6 +12,7 @@ Services flush and write the audit entry; the request or job commits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import secrets
 from dataclasses import dataclass
@@ -678,11 +679,16 @@ def record_handover(
     if appointment is not None and appointment.state == "booked":
         appointment.state = "done"
     session.flush()
+    # The trail is kept for ever: ids and a hash, not the name and document number (which
+    # are on the handover row, as long as the dossier's data is kept).
     payload = {
         "handover_id": handover.id,
         "handed_to_role": handed_to_role,
-        "handed_to_name": person.full_name,
-        "identity_document_shown": handover.identity_document_shown,
+        "person_id": person.id,
+        "identity_document_type": identity_document_type,
+        "identity_document_sha256": hashlib.sha256(
+            handover.identity_document_shown.encode()
+        ).hexdigest(),
         "token_serial": certificate.token_serial,
         "certificate_serial": certificate.serial_number,
     }
