@@ -32,6 +32,7 @@ from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.claims import end_claim, holds_claim
 from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
 from ra_workbench.review.conflicts import ensure_no_conflict
+from ra_workbench.review.evidence import write_evidence
 from ra_workbench.review.freshness import (
     changed_explanation,
     coverage_of,
@@ -255,6 +256,16 @@ def approve(
         comment=comment.strip(),
         confirmations=stored,
     )
+    write_evidence(
+        session,
+        ctx.dossier,
+        decision,
+        run=ctx.run,
+        decided_by=actor.email,
+        decided_at=decision.at,
+        seconded_by=None,
+        confirmations=stored,
+    )
     return decision
 
 
@@ -423,6 +434,17 @@ def second_approval(
         comment=comment.strip(),
         overridden_rules=list(override.overridden_rules),
         seconds_decision_id=override.id,
+    )
+    write_evidence(
+        session,
+        ctx.dossier,
+        decision,
+        run=fresh.run,
+        decided_by=override.actor.email,
+        decided_at=decision.at,
+        seconded_by=actor.email,
+        confirmations=override.confirmations or {},
+        overridden_rules=override.overridden_rules or [],
     )
     return decision
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ra_workbench.accounts.models import User
-from ra_workbench.db import Base, CreatedAt, intpk
+from ra_workbench.db import Base, CreatedAt, UTCDateTime, intpk
 
 
 class DecisionKind:
@@ -39,6 +39,50 @@ class Decision(Base):
     seconds_decision_id: Mapped[int | None] = mapped_column(sa.ForeignKey("decisions.id"))
 
     actor: Mapped[User] = relationship(foreign_keys=[actor_id])
+
+
+class RegistrationEvidence(Base):
+    """What was checked for one person at one decision (EN 319 411-1 REG-6.4.5-04,
+    REG-6.2.2-06/-18, REG-6.3.4-07/-08): written when the dossier is approved or an override
+    seconded, never rewritten (a later decision writes new rows). Every value is copied, not
+    referenced, so the record outlives the identity copies and the extraction cache."""
+
+    __tablename__ = "registration_evidence"
+    __table_args__ = (sa.UniqueConstraint("decision_id", "person_role"),)
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    decision_id: Mapped[int] = mapped_column(sa.ForeignKey("decisions.id"), index=True)
+    person_role: Mapped[str] = mapped_column(sa.String(32))
+    # As on the identity document (MRZ), else as declared (then `name_source` says so).
+    full_name: Mapped[str] = mapped_column(sa.String(300))
+    name_source: Mapped[str] = mapped_column(sa.String(16))  # mrz | declared
+    birth_date: Mapped[dt.date | None]
+    document_type: Mapped[str] = mapped_column(sa.String(32), default="")
+    document_number: Mapped[str] = mapped_column(sa.String(64), default="")
+    issuing_state: Mapped[str] = mapped_column(sa.String(8), default="")
+    expiry_date: Mapped[dt.date | None]
+    # How the document was validated: MRZ check digits, GoSign evidence id and time (the
+    # signature event), the operator's visual checks (confirmed manual results).
+    validation: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    accepted_by: Mapped[str] = mapped_column(sa.String(254))
+    check_run_id: Mapped[int | None] = mapped_column(sa.ForeignKey("check_runs.id"))
+    rules_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    documents: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)  # id, type, side, sha256
+    decided_by: Mapped[str] = mapped_column(sa.String(254))
+    seconded_by: Mapped[str | None] = mapped_column(sa.String(254))
+    decided_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[CreatedAt]
+
+
+class EvidenceIsInsertOnly(RuntimeError):
+    """A registration evidence row was about to be changed or deleted."""
+
+
+@sa.event.listens_for(RegistrationEvidence, "before_update")
+@sa.event.listens_for(RegistrationEvidence, "before_delete")
+def _refuse_rewrite(*_args: Any) -> None:
+    raise EvidenceIsInsertOnly("registration evidence is insert-only")
 
 
 class QualityReview(Base):

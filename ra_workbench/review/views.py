@@ -6,6 +6,8 @@ outcome, redirect.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -25,16 +27,18 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
+from ra_workbench.audit.service import record
 from ra_workbench.checks.overrides import HARD_RULE_LABEL_FR
 from ra_workbench.checks.results import OUTCOME_LABELS_FR, Verdict
 from ra_workbench.checks.service import latest_run
+from ra_workbench.clock import local_time
 from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
-from ra_workbench.review import claims, conflicts, decisions, forms, queue
+from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue
 from ra_workbench.review.common import ReviewError
 from ra_workbench.review.freshness import load_freshness
 from ra_workbench.review.page import (
@@ -58,6 +62,15 @@ def _validate_reasons(state: Any) -> None:
 
     load_reasons(state.app.config["RA_SETTINGS"].rules_dir)
     state.app.config["RA_FRESHNESS"] = load_freshness(state.app.config["RA_SETTINGS"].rules_dir)
+
+
+@bp.app_template_filter("paris")
+def _paris(value: dt.datetime | str | None) -> str:
+    """A UTC time (or its ISO text) as people read it: Europe/Paris, « 02/12/2026 14:05 »."""
+    if not value:
+        return "—"
+    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    return local_time(when).strftime("%d/%m/%Y %H:%M")
 
 
 @bp.app_context_processor
@@ -213,8 +226,49 @@ def dossier_page(dossier_id: int) -> Any:
         signature_labels=SIGNATURE_LABELS_FR,
         identity_check_labels=IDENTITY_CHECK_LABELS_FR,
         can_second=_me().can("review:override:second"),
+        evidence=evidence.evidence_for(_db(), dossier.id),
+        evidence_type_labels=evidence.DOCUMENT_TYPE_LABELS_FR,
+        can_export_evidence=_me().can(EVIDENCE_EXPORT_PERMISSION),
         can_release=_me().can("review:claim:release"),
     )
+
+
+# The auditors' export of the registration evidence: for supervisors (and admins).
+EVIDENCE_EXPORT_PERMISSION = "audit:trail:read"
+
+
+@bp.get("/dossiers/<int:dossier_id>/preuves.json")
+@requires(EVIDENCE_EXPORT_PERMISSION)
+def evidence_export(dossier_id: int) -> Any:
+    """The dossier's evidence records as sealed JSON; the download is audited."""
+    _dossier(dossier_id)
+    user = _me()
+    with unit_of_work() as session:
+        dossier = session.get(Dossier, dossier_id)
+        if dossier is None:  # deleted since the check above
+            abort(404)
+        sealed = evidence.export(
+            session,
+            dossier,
+            key=_settings().audit_key,
+            exported_by=user.email,
+            now=utcnow(),
+        )
+        record(
+            session,
+            "review.evidence_exported",
+            actor=user.email,
+            actor_id=user.id,
+            dossier=dossier,
+            payload={"records": len(sealed["body"]["records"]), "sha256": sealed["sha256"]},
+        )
+        name = f"preuves-{dossier.order_number}.json"
+    response = current_app.response_class(
+        json.dumps(sealed, ensure_ascii=False, indent=2, sort_keys=True),
+        mimetype="application/json",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) -> Any:

@@ -1,0 +1,193 @@
+"""One evidence record per person (REG-6.4.5-04; REQUIREMENTS 2, 3, 10): written at the
+approval or the second approval, never rewritten, still read after the purge, exported
+sealed for auditors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask, g
+from flask.testing import FlaskClient
+
+from ra_workbench.audit.models import AuditEvent
+from ra_workbench.checks.models import CheckRun
+from ra_workbench.checks.service import evaluate_dossier
+from ra_workbench.documents.models import Extraction
+from ra_workbench.documents.retention import DueDossier, delete_blobs, mark_due, purgeable_digests
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.extensions import db
+from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.review.claims import claim
+from ra_workbench.review.decisions import approve, request_override, second_approval
+from ra_workbench.review.evidence import evidence_for, verify_export
+from ra_workbench.review.models import EvidenceIsInsertOnly, RegistrationEvidence
+from tests.auth import sign_in
+from tests.checks.test_service import FakeExtractor, complete_dossier, sign
+from tests.factories import make_user
+
+CLAIM = 60
+DAY = dt.date(2026, 11, 22)  # the signatures are of 2026-11-21, the Kbis of 2026-11-01
+
+
+def _checked(fake: FakeExtractor, day: dt.date = DAY) -> tuple[Dossier, CheckRun]:
+    dossier = complete_dossier(fake)
+    sign(dossier, "holder")
+    sign(dossier, "legal_representative", minutes=1)
+    return dossier, evaluate_dossier(db.session, dossier.id, trigger="ingest", at=day)
+
+
+def _approved(fake: FakeExtractor) -> tuple[Dossier, CheckRun]:
+    dossier, run = _checked(fake)
+    operator = make_user(db.session, email="olivia.perrin@certeurope.test")
+    claim(db.session, dossier.id, operator, claim_minutes=CLAIM)
+    approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM, today=DAY)
+    return dossier, run
+
+
+def _by_role(dossier: Dossier) -> dict[str, RegistrationEvidence]:
+    return {row.person_role: row for row in evidence_for(db.session, dossier.id)}
+
+
+def test_the_approval_writes_one_evidence_record_per_person(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    dossier, run = _approved(extractor)
+    rows = _by_role(dossier)
+    assert set(rows) == {"holder", "legal_representative"}
+    holder = rows["holder"]
+    assert (holder.full_name, holder.name_source) == ("DURAND CLAIRE MARIE", "mrz")
+    assert holder.birth_date == dt.date(1985, 4, 12)
+    assert (holder.document_number, holder.issuing_state) == ("X4RTBPFW4", "FRA")
+    assert holder.expiry_date == dt.date(2031, 3, 1)
+    assert holder.validation["mrz"]["check_digits_valid"] is True
+    assert holder.validation["gosign"]["evidence_id"] == "GS-hold-0"
+    assert holder.validation["gosign"]["at"] == "2026-11-21T09:00:00+00:00"
+    assert (holder.check_run_id, holder.rules_hash) == (run.id, run.rules_hash)
+    assert holder.decided_by == holder.accepted_by == "olivia.perrin@certeurope.test"
+    assert holder.seconded_by is None
+    digests = {d["sha256"] for d in holder.documents}
+    assert {
+        d.sha256 for d in dossier.current_documents() if d.person_role != "legal_representative"
+    } <= digests
+    assert rows["legal_representative"].full_name == "MOREL PAUL"
+    assert rows["legal_representative"].validation["gosign"]["evidence_id"] == "GS-lega-1"
+
+
+def test_the_evidence_is_not_rewritten_by_a_later_run_and_refuses_changes(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    dossier, _ = _approved(extractor)
+    before = {role: (r.id, r.full_name, r.check_run_id) for role, r in _by_role(dossier).items()}
+    extractor.by_content.clear()  # a later reading finds nothing
+    evaluate_dossier(db.session, dossier.id, trigger="manual", at=DAY + dt.timedelta(days=1))
+    db.session.expire_all()
+    after = {role: (r.id, r.full_name, r.check_run_id) for role, r in _by_role(dossier).items()}
+    assert after == before
+
+    row = _by_role(dossier)["holder"]
+    row.full_name = "AUTRE NOM"
+    with pytest.raises(EvidenceIsInsertOnly):
+        db.session.flush()
+    db.session.rollback()
+
+
+def _override_seconded(fake: FakeExtractor) -> Dossier:
+    day = dt.date(2027, 2, 2)  # the Kbis is over 3 months old
+    dossier, run = _checked(fake, day)
+    operator = make_user(db.session, email="nicolas.roux@certeurope.test")
+    claim(db.session, dossier.id, operator, claim_minutes=CLAIM)
+    request_override(
+        db.session,
+        dossier.id,
+        operator,
+        check_run_id=run.id,
+        justification="Kbis de 3 mois et 1 jour, société connue, renouvellement",
+        claim_minutes=CLAIM,
+        today=day,
+    )
+    supervisor = make_user(db.session, role="supervisor", email="sophie.blanc@certeurope.test")
+    claim(db.session, dossier.id, supervisor, claim_minutes=CLAIM)
+    second_approval(db.session, dossier.id, supervisor, claim_minutes=CLAIM, today=day)
+    return dossier
+
+
+def test_the_second_approval_records_who_decided_and_who_seconded(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    dossier = _override_seconded(extractor)
+    rows = evidence_for(db.session, dossier.id)
+    assert {r.person_role for r in rows} == {"holder", "legal_representative"}
+    for row in rows:
+        assert row.decided_by == "nicolas.roux@certeurope.test"
+        assert row.seconded_by == "sophie.blanc@certeurope.test"
+
+
+def _page(client: FlaskClient, dossier: Dossier) -> str:
+    g.pop("_login_user", None)
+    response = client.get(f"/validation/dossiers/{dossier.id}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def test_the_evidence_survives_the_purge_of_the_identity_copies(
+    app: Flask, client: FlaskClient, extractor: FakeExtractor
+) -> None:
+    dossier, _ = _approved(extractor)
+    rules = current_job_rules().retention
+    mark_due(db.session, DueDossier(dossier.id, "rejected", DAY), rules=rules)
+    delete_blobs(db.session, purgeable_digests(db.session))
+    identity = [d.sha256 for d in dossier.current_documents() if d.type == "identity"]
+    assert not db.session.scalars(
+        sa.select(Extraction).where(Extraction.sha256.in_(identity))
+    ).all()
+    supervisor = make_user(db.session, role="supervisor")
+    db.session.commit()
+
+    sign_in(client, supervisor)
+    page = _page(client, dossier)
+    assert "Preuves d&#39;enregistrement" in page or "Preuves d'enregistrement" in page
+    for text in ("DURAND CLAIRE MARIE", "12/04/1985", "X4RTBPFW4", "01/03/2031", "GS-hold-0"):
+        assert text in page
+    assert "olivia.perrin@certeurope.test" in page
+    assert "preuves.json" in page
+
+
+def test_the_export_verifies_and_a_modified_export_does_not(
+    app: Flask, client: FlaskClient, extractor: FakeExtractor
+) -> None:
+    dossier, _ = _approved(extractor)
+    supervisor = make_user(db.session, role="supervisor")
+    operator = make_user(db.session)
+    db.session.commit()
+    key = app.config["RA_SETTINGS"].audit_key
+
+    sign_in(client, operator)
+    g.pop("_login_user", None)
+    assert client.get(f"/validation/dossiers/{dossier.id}/preuves.json").status_code == 403
+
+    client2 = app.test_client()
+    sign_in(client2, supervisor)
+    g.pop("_login_user", None)
+    response = client2.get(f"/validation/dossiers/{dossier.id}/preuves.json")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_data()
+    assert verify_export(data, key=key)
+    sealed = json.loads(data)
+    assert {r["full_name"] for r in sealed["body"]["records"]} == {
+        "DURAND CLAIRE MARIE",
+        "MOREL PAUL",
+    }
+    sealed["body"]["records"][0]["document_number"] = "Z9999999"
+    assert not verify_export(json.dumps(sealed), key=key)
+    assert not verify_export(data, key="another key")
+
+    db.session.expire_all()
+    (entry,) = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.event_type == "review.evidence_exported")
+    ).all()
+    assert entry.actor == supervisor.email
+    assert entry.payload["records"] == 2
