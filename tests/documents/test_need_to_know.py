@@ -195,3 +195,19 @@ def test_a_pdf_identity_copy_pages_follow_the_same_rule(
     assert client.get(f"/documents/{scan.id}/pages/1.png").status_code == 200
     [viewed] = _events("document.viewed")
     assert viewed.payload["reason"] == REASON
+
+
+def test_a_stated_reason_never_opens_the_copies_of_a_dossier_she_is_part_of(
+    client: FlaskClient, recto: Document
+) -> None:
+    # The operator is the dossier's holder (tests.factories.make_person: Claire DURAND).
+    conflicted = make_user(db.session, first_name="Claire", last_name="Durand")
+    db.session.commit()
+    _as(client, conflicted)
+    response = client.post(
+        f"/documents/dossiers/{recto.dossier_id}/bris-de-glace", data={"reason": REASON}
+    )
+    assert response.status_code == 403
+    assert "Conflit d" in response.get_data(as_text=True)
+    assert _events("document.break_glass") == []
+    assert client.get(f"/documents/{recto.id}").status_code == 403
