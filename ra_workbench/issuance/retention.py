@@ -29,7 +29,7 @@ from ra_workbench.dossiers.retention import erase_personal_data
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.jobs.rules import RetentionRules
 from ra_workbench.notify.retention import erase_dossier_messages, shorten_bodies
-from ra_workbench.review.models import Decision, DecisionKind
+from ra_workbench.review.models import Decision, DecisionKind, RegistrationEvidence
 
 
 def _day_end(day: dt.date) -> dt.datetime:
@@ -143,9 +143,13 @@ def erase_abandoned(
     return counts
 
 
-def registration_evidence_kept(session: Session) -> int:
-    """Dossiers whose registration evidence is kept (they led to a certificate)."""
-    return int(session.scalar(sa.select(sa.func.count(sa.distinct(Certificate.dossier_id)))) or 0)
+def registration_evidence_kept(session: Session) -> dict[str, int]:
+    """Dossiers whose registration evidence is kept (they led to a certificate), and the
+    per-person evidence records (review/evidence.py, insert-only: no category erases them,
+    an abandoned dossier's included)."""
+    dossiers = session.scalar(sa.select(sa.func.count(sa.distinct(Certificate.dossier_id))))
+    records = session.scalar(sa.select(sa.func.count(RegistrationEvidence.id)))
+    return {"dossiers_kept": int(dossiers or 0), "evidence_records_kept": int(records or 0)}
 
 
 def run_retention(
@@ -167,7 +171,7 @@ def run_retention(
     cutoff = _day_end(today - dt.timedelta(days=rules.outbox_bodies_after_days))
     return {
         "identity_copies": {"dossiers": len(due), "documents": purged},
-        "registration_evidence": {"dossiers_kept": registration_evidence_kept(session)},
+        "registration_evidence": registration_evidence_kept(session),
         "abandoned_dossiers": abandoned,
         "outbox": {"bodies_shortened": shorten_bodies(session, created_before=cutoff)},
     }

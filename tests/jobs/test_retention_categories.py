@@ -29,9 +29,16 @@ from ra_workbench.extensions import db
 from ra_workbench.issuance.tasks import retention_purge
 from ra_workbench.jobs.rules import current_job_rules, load_job_rules
 from ra_workbench.notify.models import OutboxMessage
+from ra_workbench.review.models import Decision, RegistrationEvidence
 from ra_workbench.rulesfile import RulesError
 from ra_workbench.unit import unit_of_work
-from tests.factories import make_check_run, make_document, make_dossier, make_issuance_request
+from tests.factories import (
+    make_check_run,
+    make_document,
+    make_dossier,
+    make_issuance_request,
+    make_user,
+)
 
 REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
 LAST_ACTIVITY = dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.UTC)
@@ -149,6 +156,27 @@ def test_contact_and_order_data_of_an_abandoned_dossier_are_erased_after_the_per
             ],
         )
         _message(dossier, state="sent", created_at=LAST_ACTIVITY)
+        # An approval once wrote its evidence record (the dossier then went back to the
+        # customer): registration evidence is kept, whatever happens to the dossier.
+        operator = make_user(session)
+        approval = Decision(
+            dossier_id=dossier.id, kind="approve", actor_id=operator.id, at=LAST_ACTIVITY
+        )
+        session.add(approval)
+        session.flush()
+        session.add(
+            RegistrationEvidence(
+                dossier_id=dossier.id,
+                decision_id=approval.id,
+                person_role="holder",
+                full_name="CLAIRE DURAND",
+                name_source="mrz",
+                document_number="X4RTBPFW4",
+                accepted_by=operator.email,
+                decided_by=operator.email,
+                decided_at=LAST_ACTIVITY,
+            )
+        )
         # Same age, but it led to a certificate: registration evidence, kept.
         certified = make_dossier(session, status="delivered", updated_at=LAST_ACTIVITY)
         session.add(
@@ -183,7 +211,7 @@ def test_contact_and_order_data_of_an_abandoned_dossier_are_erased_after_the_per
     assert summary["abandoned_dossiers"]["documents"] == 2
     assert summary["abandoned_dossiers"]["check_results"] >= 1
     assert summary["abandoned_dossiers"]["outbox_messages"] == 1
-    assert summary["registration_evidence"]["dossiers_kept"] == 1
+    assert summary["registration_evidence"] == {"dossiers_kept": 1, "evidence_records_kept": 1}
     assert set(summary) == {
         "identity_copies",
         "registration_evidence",
@@ -216,6 +244,8 @@ def test_contact_and_order_data_of_an_abandoned_dossier_are_erased_after_the_per
     assert (message.recipient, message.body, message.attachments) == ("", "", [])
     assert message.template == "documents_requested"  # the metadata stays
 
+    [evidence] = db.session.scalars(sa.select(RegistrationEvidence)).all()
+    assert (evidence.full_name, evidence.document_number) == ("CLAIRE DURAND", "X4RTBPFW4")
     kept = db.session.scalars(sa.select(Person).where(Person.dossier_id == certified.id)).all()
     assert all(p.last_name for p in kept)
 
