@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from ra_workbench.audit.models import AuditEvent
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.overrides import is_hard_failure
 from ra_workbench.checks.results import Outcome
@@ -34,6 +35,7 @@ from ra_workbench.clock import PARIS
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.lifecycle import transition
 from ra_workbench.dossiers.models import Dossier, DossierRevision, SignatureEvent
+from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.claims import end_claim
 from ra_workbench.review.models import Decision
 
@@ -249,3 +251,20 @@ def changed_explanation(step_fr: str, reassessment: Reassessment, today: dt.date
         f"{step_fr} arrêtée : {when} ne confirment plus la décision — "
         f"{reassessment.changed_fr()}. Le dossier revient dans la file de validation."
     )
+
+
+def returned_explanation(session: Session, dossier: Dossier) -> str | None:
+    """Why the dossier is back in the queue (French), while it waits for a new decision:
+    the explanation of its latest transition when that was a return to the queue (an
+    issuance stopped by the job has nobody to tell but the next operator)."""
+    if dossier.status != DossierStatus.PENDING.value:
+        return None
+    entry = session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.dossier_id == dossier.id, AuditEvent.event_type == "dossier.transition")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    ).first()
+    if entry is None or (entry.payload or {}).get("transition") != "return_to_queue":
+        return None
+    return str(entry.payload.get("explanation") or "")

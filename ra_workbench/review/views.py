@@ -40,7 +40,7 @@ from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
 from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue
 from ra_workbench.review.common import ReviewError
-from ra_workbench.review.freshness import load_freshness
+from ra_workbench.review.freshness import load_freshness, returned_explanation
 from ra_workbench.review.page import (
     DECISION_LABELS_FR,
     IDENTITY_CHECK_LABELS_FR,
@@ -226,6 +226,7 @@ def dossier_page(dossier_id: int) -> Any:
         signature_labels=SIGNATURE_LABELS_FR,
         identity_check_labels=IDENTITY_CHECK_LABELS_FR,
         can_second=_me().can("review:override:second"),
+        returned=returned_explanation(_db(), dossier),
         evidence=evidence.evidence_for(_db(), dossier.id),
         evidence_type_labels=evidence.DOCUMENT_TYPE_LABELS_FR,
         can_export_evidence=_me().can(EVIDENCE_EXPORT_PERMISSION),

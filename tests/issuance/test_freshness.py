@@ -6,14 +6,17 @@ queue with a French explanation."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
+from flask.testing import FlaskClient
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.service import evaluate_dossier
+from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier, DossierRevision, SignatureEvent
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
@@ -22,6 +25,7 @@ from ra_workbench.issuance.service import RequestState, issue_certificate
 from ra_workbench.review.claims import claim
 from ra_workbench.review.decisions import Stopped, approve, request_override, second_approval
 from ra_workbench.review.models import Decision
+from tests.auth import sign_in
 from tests.checks.test_service import (
     FakeExtractor,
     complete_dossier,
@@ -237,3 +241,57 @@ def test_a_signature_refused_before_the_second_approval_sends_the_dossier_back(
             Decision.dossier_id == dossier.id, Decision.kind == "second_approval"
         )
     ).all()
+
+
+# -- what the operator reads -----------------------------------------------------------------
+
+
+def _page(client: FlaskClient, dossier_id: int, response: Any = None) -> str:
+    g.pop("_login_user", None)
+    page = response or client.get(f"/validation/dossiers/{dossier_id}")
+    assert page.status_code == 200
+    return str(page.get_data(as_text=True))
+
+
+def test_the_operator_reads_why_issuance_sent_the_dossier_back(
+    app: Flask, client: FlaskClient, extractor: FakeExtractor
+) -> None:
+    dossier = _approved(extractor, dt.date(2027, 1, 30))
+    issue_certificate(
+        db.session, dossier.id, now=_at(dt.date(2027, 2, 2)), today=dt.date(2027, 2, 2)
+    )
+    operator = make_user(db.session)
+    db.session.commit()
+    sign_in(client, operator)
+    page = _page(client, dossier.id)
+    assert "Émission du certificat arrêtée" in page
+    assert "kbis.age" in page
+
+
+def test_the_supervisor_reads_why_the_second_approval_stopped(
+    app: Flask, client: FlaskClient, extractor: FakeExtractor
+) -> None:
+    day = dt.date(2027, 2, 2)
+    dossier = _override_requested(extractor, day)
+    # The view runs on the real clock: the override's run two hours ago, a refusal since.
+    db.session.execute(
+        sa.update(CheckRun)
+        .where(CheckRun.dossier_id == dossier.id)
+        .values(created_at=utcnow() - dt.timedelta(hours=2))
+    )
+    _refuse_signature(dossier, utcnow() - dt.timedelta(hours=1))
+    supervisor = make_user(db.session, role="supervisor")
+    claim(db.session, dossier.id, supervisor, claim_minutes=CLAIM)
+    db.session.commit()
+    sign_in(client, supervisor)
+    g.pop("_login_user", None)
+    response = client.post(
+        f"/validation/dossiers/{dossier.id}/seconder",
+        data={"second-comment": "D'accord"},
+        follow_redirects=True,
+    )
+    page = _page(client, dossier.id, response)
+    assert "Seconde validation arrêtée" in page
+    assert "signatures.complete" in page
+    db.session.expire_all()
+    assert db.session.get(Dossier, dossier.id).status == DossierStatus.PENDING  # type: ignore[union-attr]
