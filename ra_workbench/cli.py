@@ -119,6 +119,7 @@ def register_commands(app: Flask) -> None:
     from ra_workbench.demo import demo_command
     from ra_workbench.extraction.cli import extract_command
     from ra_workbench.jobs.cli import jobs_group, scheduler_command, worker_command
+    from ra_workbench.review.cli import evidence_group
 
     for command in (
         ingest_command,
@@ -129,6 +130,7 @@ def register_commands(app: Flask) -> None:
         check_command,
         extract_command,
         audit_group,
+        evidence_group,
         jobs_group,
         worker_command,
         scheduler_command,

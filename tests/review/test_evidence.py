@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,14 +16,16 @@ from flask.testing import FlaskClient
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.service import evaluate_dossier
+from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Extraction
 from ra_workbench.documents.retention import DueDossier, delete_blobs, mark_due, purgeable_digests
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.review.claims import claim
+from ra_workbench.review.cli import evidence_group
 from ra_workbench.review.decisions import approve, request_override, second_approval
-from ra_workbench.review.evidence import evidence_for, verify_export
+from ra_workbench.review.evidence import evidence_for, export, verify_export
 from ra_workbench.review.models import EvidenceIsInsertOnly, RegistrationEvidence
 from tests.auth import sign_in
 from tests.checks.test_service import FakeExtractor, complete_dossier, sign
@@ -191,3 +194,29 @@ def test_the_export_verifies_and_a_modified_export_does_not(
     ).all()
     assert entry.actor == supervisor.email
     assert entry.payload["records"] == 2
+
+
+def test_the_auditors_command_checks_the_seal_of_an_export(
+    app: Flask, extractor: FakeExtractor, tmp_path: Path
+) -> None:
+    dossier, _ = _approved(extractor)
+    sealed = export(
+        db.session,
+        dossier,
+        key=app.config["RA_SETTINGS"].audit_key,
+        exported_by="sophie.blanc@certeurope.test",
+        now=utcnow(),
+    )
+    good = tmp_path / "preuves.json"
+    good.write_text(json.dumps(sealed), encoding="utf-8")
+    sealed["body"]["records"][0]["expiry_date"] = "2040-01-01"
+    bad = tmp_path / "preuves-modifie.json"
+    bad.write_text(json.dumps(sealed), encoding="utf-8")
+
+    runner = app.test_cli_runner()
+    ok = runner.invoke(evidence_group, ["verify", str(good)])
+    assert ok.exit_code == 0, ok.output
+    assert "sceau valide" in ok.output
+    refused = runner.invoke(evidence_group, ["verify", str(bad)])
+    assert refused.exit_code != 0
+    assert "sceau invalide" in refused.output
