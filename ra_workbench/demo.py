@@ -16,13 +16,14 @@ import sqlalchemy as sa
 from flask import current_app
 from flask.cli import with_appcontext
 
-from ra_workbench.accounts.models import User
+from ra_workbench.accounts.models import Offer, User
 from ra_workbench.accounts.service import create_user
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.ingest.package import read_package_path
 from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+from ra_workbench.synth.offers import OFFERS, PICKUP_SURCHARGE
 from ra_workbench.unit import unit_of_work
 
 DEMO_PASSWORD = "demo-ra-2026!"  # noqa: S105 - printed demo login, documented in the README
@@ -56,6 +57,19 @@ def ensure_demo_users() -> list[tuple[str, str, str]]:
                 user.totp_confirmed_at = utcnow()
             accounts.append((email, role, user.totp_secret or ""))
     return accounts
+
+
+def ensure_offers() -> int:
+    """The offers table with the offers the synthetic packages order and the pickup
+    surcharge (payment.amount compares with them). Idempotent: creates only the missing rows,
+    never changes a price an admin set. Returns how many rows it created."""
+    created = 0
+    with unit_of_work() as session:
+        for code, label, price in (*OFFERS, PICKUP_SURCHARGE):
+            if session.scalar(sa.select(Offer.id).where(Offer.code == code)) is None:
+                session.add(Offer(code=code, label=label, price_ttc=price, active=True))
+                created += 1
+    return created
 
 
 def demo_signature_events(order_number: str, signers: list[str], rng: random.Random) -> list[bytes]:
@@ -103,6 +117,7 @@ def demo_command(count: int, seed: int) -> None:
     from ra_workbench.synth.packages import build_dossier, plan_batch  # noqa: PLC0415 - OpenCV
 
     users = ensure_demo_users()
+    ensure_offers()
     existing = db.session.scalar(sa.select(sa.func.count(Dossier.id))) or 0
     if existing == 0:
         out = Path(current_app.config["RA_SETTINGS"].data_dir) / "demo-packages"

@@ -12,10 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pyotp
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from ra_workbench.accounts.models import User
+from ra_workbench.accounts.models import Offer, User
 from ra_workbench.accounts.service import create_user
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.results import RULE_IDS
@@ -24,6 +25,7 @@ from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.documents.store import DocumentStore
 from ra_workbench.dossiers.models import Dossier, Organisation, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.synth.offers import OFFERS, PICKUP_SURCHARGE
 
 _order_numbers = itertools.count(300001)
 _emails = itertools.count(1)
@@ -62,6 +64,14 @@ def make_person(role: str, **overrides: Any) -> Person:
     return Person(**defaults)
 
 
+def ensure_offers(session: Session) -> None:
+    """The offers table as the demo seeds it: payment.amount compares with its prices."""
+    for code, label, price in (*OFFERS, PICKUP_SURCHARGE):
+        if session.scalar(sa.select(Offer.id).where(Offer.code == code)) is None:
+            session.add(Offer(code=code, label=label, price_ttc=price, active=True))
+    session.flush()
+
+
 def make_dossier(
     session: Session,
     *,
@@ -87,6 +97,7 @@ def make_dossier(
         "declared": {},
     }
     values.update(overrides)
+    ensure_offers(session)
     dossier = Dossier(**values)
     dossier.organisation = organisation or Organisation(
         siren="732829320", name="ATELIERS MOREL", legal_form="SAS", address=dict(ADDRESS)

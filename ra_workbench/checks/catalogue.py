@@ -9,6 +9,7 @@ declared value beside the extracted one.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from collections.abc import Callable, Iterable
 from pathlib import PurePosixPath
@@ -28,7 +29,7 @@ from ra_workbench.checks.rules import MEGABYTE, Rules
 from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
 from ra_workbench.extraction.kbis.identifiers import siren_is_valid
-from ra_workbench.extraction.names import compact, first_name_among
+from ra_workbench.extraction.names import compact, first_name_among, fold
 
 RuleFunction = Callable[[DossierFacts, Rules, dt.date], list[RuleResult]]
 CATALOGUE: dict[str, RuleFunction] = {}
@@ -751,11 +752,24 @@ def _kbis_siren(
     facts: DossierFacts, rules: Rules, on: dt.date, doc: DocumentFacts, kbis: KbisFacts
 ) -> RuleResult:
     declared = _digits(facts.organisation.siren)
+    # A SIREN typed by hand (« Je souhaite passer en saisie manuelle ») was never looked up
+    # in the SIRENE directory: only the Kbis confirms it, so its match is required (and a
+    # mismatch is a hard rule, rules/checks.toml [overrides]).
+    manual = facts.organisation.manual_entry
     evidence: dict[str, Any] = {
         "document": doc,
         "declared": facts.organisation.siren,
         "extracted": kbis.siren,
+        "manual_entry": True if manual else None,
     }
+    if not kbis.siren and manual:
+        return _result(
+            "kbis.siren_match",
+            Outcome.FAIL,
+            f"SIREN saisi manuellement ({facts.organisation.siren}) : l'extrait doit le "
+            "confirmer, or aucun SIREN n'y a été lu.",
+            **evidence,
+        )
     if not kbis.siren:
         return _result(
             "kbis.siren_match",
@@ -763,14 +777,15 @@ def _kbis_siren(
             "SIREN non lu sur l'extrait (immatriculation en cours ?) : vérifier sur le document.",
             **evidence,
         )
+    how = " (saisi manuellement)" if manual else ""
     if kbis.siren == declared:
         return _result(
-            "kbis.siren_match", Outcome.PASS, f"SIREN {kbis.siren} conforme.", **evidence
+            "kbis.siren_match", Outcome.PASS, f"SIREN {kbis.siren}{how} conforme.", **evidence
         )
     return _result(
         "kbis.siren_match",
         Outcome.FAIL,
-        f"SIREN déclaré {facts.organisation.siren}, SIREN de l'extrait {kbis.siren}.",
+        f"SIREN déclaré{how} {facts.organisation.siren}, SIREN de l'extrait {kbis.siren}.",
         **evidence,
     )
 
@@ -807,6 +822,76 @@ def _kbis_name(
         "kbis.name_match",
         Outcome.FAIL,
         f"Dénomination déclarée « {facts.organisation.name} », sur l'extrait « {kbis.name} ».",
+        **evidence,
+    )
+
+
+def _normal_form(text: str) -> str:
+    """« Société à responsabilité limitée (sans autre indication) » → « SOCIETE A
+    RESPONSABILITE LIMITEE »: folded, without a parenthesised note."""
+    return fold(re.sub(r"\([^)]*\)", " ", text))
+
+
+def legal_form_code(text: str, rules: Rules) -> str | None:
+    """The legal form's code (rules/checks.toml [legal_forms]) for a declared or read text."""
+    normal = _normal_form(text)
+    if not normal:
+        return None
+    for code, spellings in rules.legal_forms.items():
+        if normal == _normal_form(code) or any(normal == _normal_form(s) for s in spellings):
+            return code
+    return None
+
+
+def _kbis_legal_form(
+    facts: DossierFacts, rules: Rules, on: dt.date, doc: DocumentFacts, kbis: KbisFacts
+) -> RuleResult:
+    declared, read = facts.organisation.legal_form, kbis.legal_form
+    declared_code, read_code = legal_form_code(declared, rules), legal_form_code(read, rules)
+    evidence: dict[str, Any] = {
+        "document": doc,
+        "declared": declared,
+        "extracted": read,
+        "normalised": {"declared": declared_code, "extracted": read_code},
+    }
+    if not read.strip():
+        return _result(
+            "kbis.legal_form",
+            Outcome.WARN,
+            "Forme juridique non lue sur l'extrait : vérifier sur le document.",
+            **evidence,
+        )
+    if not declared.strip():
+        # fields.required reports (and asks for) the empty declaration.
+        return _result(
+            "kbis.legal_form",
+            Outcome.WARN,
+            f"Forme juridique non déclarée ; l'extrait indique « {read} ».",
+            **evidence,
+        )
+    if declared_code and read_code:
+        if declared_code == read_code:
+            return _result(
+                "kbis.legal_form",
+                Outcome.PASS,
+                f"Forme juridique {declared_code} conforme (« {read} » sur l'extrait).",
+                **evidence,
+            )
+        return _result(
+            "kbis.legal_form",
+            Outcome.FAIL,
+            f"Forme juridique déclarée {declared_code}, sur l'extrait « {read} » ({read_code}).",
+            **evidence,
+        )
+    if _normal_form(declared) == _normal_form(read):
+        return _result(
+            "kbis.legal_form", Outcome.PASS, f"Forme juridique « {read} » conforme.", **evidence
+        )
+    return _result(
+        "kbis.legal_form",
+        Outcome.WARN,
+        f"Forme juridique déclarée « {declared} », sur l'extrait « {read} » : forme non "
+        "répertoriée, vérifier.",
         **evidence,
     )
 
@@ -868,6 +953,7 @@ def _kbis_legal_representative(
 CATALOGUE["kbis.age"] = _kbis_rule("kbis.age", _kbis_age)
 CATALOGUE["kbis.siren_match"] = _kbis_rule("kbis.siren_match", _kbis_siren)
 CATALOGUE["kbis.name_match"] = _kbis_rule("kbis.name_match", _kbis_name)
+CATALOGUE["kbis.legal_form"] = _kbis_rule("kbis.legal_form", _kbis_legal_form)
 CATALOGUE["kbis.legal_representative"] = _kbis_rule(
     "kbis.legal_representative", _kbis_legal_representative
 )
@@ -945,6 +1031,79 @@ def no_accents(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResul
     return _per_item(
         "fields.no_accents", problems, "Aucun accent ni caractère spécial dans les champs saisis."
     )
+
+
+FIELD_LABELS_FR = {
+    "name": "raison sociale",
+    "legal_form": "forme juridique",
+    "civility": "civilité",
+    "first_name": "prénom",
+    "last_name": "nom",
+    "email": "e-mail",
+    "mobile": "mobile",
+    "address.line1": "adresse",
+    "address.line2": "complément d'adresse",
+    "address.postcode": "code postal",
+    "address.city": "ville",
+    "address.country": "pays",
+}
+
+
+@rule("fields.required")
+def required_fields(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    """« Tous les champs sont obligatoires » (guide, section 5), civilities from a closed list."""
+    org = facts.organisation
+    subjects: list[tuple[str | None, dict[str, str], tuple[str, ...]]] = [
+        (
+            None,
+            {"name": org.name, "legal_form": org.legal_form}
+            | {f"address.{k}": v for k, v in org.address},
+            rules.fields.organisation_required,
+        )
+    ]
+    for p in facts.declared_people():
+        values = {
+            "civility": p.civility,
+            "first_name": p.first_name,
+            "last_name": p.last_name,
+            "email": p.email,
+            "mobile": p.mobile,
+        } | {f"address.{k}": v for k, v in p.address}
+        subjects.append((p.role, values, rules.fields.person_required))
+    problems = []
+    for role, values, required in subjects:
+        missing = [f for f in required if not str(values.get(f) or "").strip()]
+        civility = values.get("civility", "")
+        wrong_civility = (
+            role is not None
+            and bool(civility.strip())
+            and (civility not in rules.fields.civilities)
+        )
+        if not missing and not wrong_civility:
+            continue
+        parts = []
+        if missing:
+            parts.append(
+                "champs obligatoires vides : " + ", ".join(FIELD_LABELS_FR[f] for f in missing)
+            )
+        if wrong_civility:
+            parts.append(
+                f"civilité « {civility} » non admise ({', '.join(sorted(rules.fields.civilities))})"
+            )
+        problems.append(
+            _result(
+                "fields.required",
+                Outcome.FAIL,
+                f"{_who(role)} : {' ; '.join(parts)}.",
+                person=role,
+                declared={
+                    f: values.get(f, "")
+                    for f in [*missing, *(["civility"] if wrong_civility else [])]
+                },
+                missing_fields=missing or None,
+            )
+        )
+    return _per_item("fields.required", problems, "Tous les champs obligatoires sont renseignés.")
 
 
 def national_mobile(raw: str) -> str:
@@ -1151,6 +1310,108 @@ def payment_settled(facts: DossierFacts, rules: Rules, on: dt.date) -> list[Rule
             Outcome.FAIL,
             f"Mode de paiement inconnu « {facts.payment_method} ».",
             declared=facts.payment_method,
+        )
+    ]
+
+
+def _euros(amount: decimal.Decimal) -> str:
+    return f"{amount:.2f}".replace(".", ",") + " €"
+
+
+@rule("payment.amount")
+def payment_amount(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    """The amount paid is the offer's price in the offers table, plus the pickup surcharge
+    for « À retirer en personne » (guide, section 4)."""
+    order = facts.order
+    price = order.price_of(order.offer_code)
+    pickup = order.delivery_mode == "pickup"
+    surcharge_code = rules.payment.pickup_surcharge_offer
+    surcharge = order.price_of(surcharge_code) if pickup else decimal.Decimal(0)
+    evidence: dict[str, Any] = {
+        "declared": f"{order.amount_paid:.2f}" if order.amount_paid is not None else None,
+        "offer": order.offer_code,
+        "delivery_mode": order.delivery_mode,
+    }
+    if price is None or surcharge is None:
+        absent = order.offer_code if price is None else surcharge_code
+        return [
+            _result(
+                "payment.amount",
+                Outcome.WARN,
+                f"Offre « {absent} » absente de la table des offres : montant non comparé, "
+                "vérifier le prix.",
+                **evidence,
+            )
+        ]
+    expected = price + surcharge
+    evidence["expected"] = f"{expected:.2f}"
+    detail = f"offre {order.offer_code} {_euros(price)}" + (
+        f" + retrait en personne {_euros(surcharge)}" if pickup else ""
+    )
+    if order.amount_paid is None:
+        return [
+            _result(
+                "payment.amount",
+                Outcome.FAIL,
+                f"Montant payé absent ; attendu {_euros(expected)} ({detail}).",
+                **evidence,
+            )
+        ]
+    if order.amount_paid != expected:
+        return [
+            _result(
+                "payment.amount",
+                Outcome.FAIL,
+                f"Montant payé {_euros(order.amount_paid)}, attendu {_euros(expected)} ({detail}).",
+                **evidence,
+            )
+        ]
+    return [
+        _result(
+            "payment.amount",
+            Outcome.PASS,
+            f"Montant payé {_euros(order.amount_paid)} conforme ({detail}).",
+            **evidence,
+        )
+    ]
+
+
+@rule("delivery.holder_address")
+def holder_address(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    """« Expédié en courrier suivi à l'adresse du porteur » (guide, section 8): never to the
+    organisation's address in its place."""
+    if facts.order.delivery_mode != "shipping":
+        return [
+            _result(
+                "delivery.holder_address",
+                Outcome.PASS,
+                "Sans objet : certificat à retirer en personne.",
+            )
+        ]
+    holder = facts.person(PersonRole.HOLDER)
+    address = dict(holder.address) if holder is not None else {}
+    missing = [f for f in rules.delivery.shipping_address_fields if not address.get(f, "").strip()]
+    if missing:
+        labels = ", ".join(FIELD_LABELS_FR[f"address.{f}"] for f in missing)
+        return [
+            _result(
+                "delivery.holder_address",
+                Outcome.FAIL,
+                f"Porteur : adresse postale incomplète ({labels} manquant) ; la clé USB n'est "
+                "expédiée qu'à l'adresse du porteur.",
+                person=PersonRole.HOLDER,
+                declared=address,
+                missing_fields=missing,
+            )
+        ]
+    return [
+        _result(
+            "delivery.holder_address",
+            Outcome.PASS,
+            "Expédition à l'adresse du porteur : "
+            + ", ".join(v for k, v in sorted(address.items()) if k in ("line1", "postcode", "city"))
+            + ".",
+            person=PersonRole.HOLDER,
         )
     ]
 

@@ -8,6 +8,7 @@ are testable without a database.
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,6 +190,20 @@ class DuplicateFacts:
 
 
 @dataclass(frozen=True)
+class OrderFacts:
+    """What was ordered and paid, beside the price list (the offers table)."""
+
+    offer_code: str = ""
+    delivery_mode: str = "shipping"  # shipping | pickup
+    amount_paid: decimal.Decimal | None = None
+    # The offers table's active prices (code, price TTC), the pickup surcharge's included.
+    price_list: tuple[tuple[str, decimal.Decimal], ...] = ()
+
+    def price_of(self, code: str) -> decimal.Decimal | None:
+        return next((price for c, price in self.price_list if c == code), None)
+
+
+@dataclass(frozen=True)
 class DossierFacts:
     order_number: str
     revision: int
@@ -202,6 +217,7 @@ class DossierFacts:
     # The latest event per signer.
     signatures: tuple[SignatureFacts, ...] = ()
     holder_duplicates: tuple[DuplicateFacts, ...] = field(default=())
+    order: OrderFacts = field(default_factory=OrderFacts)
 
     def person(self, role: str) -> PersonFacts | None:
         return next((p for p in self.people if p.role == role), None)

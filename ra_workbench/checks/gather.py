@@ -5,6 +5,7 @@ and certificates included."""
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -14,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from ra_workbench.accounts.models import Offer
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.facts import (
     DocumentFacts,
@@ -22,6 +24,7 @@ from ra_workbench.checks.facts import (
     KbisFacts,
     MandateFacts,
     MrzFacts,
+    OrderFacts,
     OrganisationFacts,
     PersonFacts,
     SignatureFacts,
@@ -147,7 +150,24 @@ def build_facts(
             for _signer, e in sorted(latest_signatures(dossier).items())
         ),
     )
-    return replace(facts, holder_duplicates=holder_duplicates(session, dossier, facts, today=today))
+    return replace(
+        facts,
+        holder_duplicates=holder_duplicates(session, dossier, facts, today=today),
+        order=OrderFacts(
+            offer_code=dossier.offer_code,
+            delivery_mode=dossier.delivery_mode,
+            amount_paid=dossier.payment_amount_ttc,
+            price_list=price_list(session),
+        ),
+    )
+
+
+def price_list(session: Session) -> tuple[tuple[str, decimal.Decimal], ...]:
+    """The active offers' prices (reference data, a few rows)."""
+    rows = session.execute(
+        sa.select(Offer.code, Offer.price_ttc).where(Offer.active.is_(True)).order_by(Offer.code)
+    )
+    return tuple((code, price) for code, price in rows)
 
 
 # -- the holder's other dossiers and certificates ---------------------------------------------

@@ -67,14 +67,18 @@ RULE_IDS: tuple[str, ...] = (
     "kbis.age",
     "kbis.siren_match",
     "kbis.name_match",
+    "kbis.legal_form",
     "kbis.legal_representative",
     "organisation.siren",
     "fields.no_accents",
+    "fields.required",
     "contact.mobile",
     "contact.email",
     "holder.unique",
     "mandate.valid",
     "payment.settled",
+    "payment.amount",
+    "delivery.holder_address",
     "signatures.complete",
 )
 

@@ -80,9 +80,33 @@ class ContactRules:
     excluded_prefixes: tuple[str, ...]
 
 
+ADDRESS_FIELDS = (
+    "address.line1",
+    "address.line2",
+    "address.postcode",
+    "address.city",
+    "address.country",
+)
+ORGANISATION_FIELDS = ("name", "legal_form", *ADDRESS_FIELDS)
+PERSON_FIELDS = ("civility", "first_name", "last_name", "email", "mobile", *ADDRESS_FIELDS)
+
+
 @dataclass(frozen=True)
 class FieldRules:
     allowed_punctuation: str
+    organisation_required: tuple[str, ...] = ()
+    person_required: tuple[str, ...] = ()
+    civilities: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class PaymentRules:
+    pickup_surcharge_offer: str
+
+
+@dataclass(frozen=True)
+class DeliveryRules:
+    shipping_address_fields: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -145,6 +169,10 @@ class Rules:
     mandate: MandateRules
     contact: ContactRules
     fields: FieldRules
+    payment: PaymentRules
+    delivery: DeliveryRules
+    # Declared legal form code → the ways an extract writes it (folded when compared).
+    legal_forms: Mapping[str, tuple[str, ...]]
     documents: tuple[DocumentRequirement, ...]
     signatures: tuple[SignatureRequirement, ...]
     verdict: VerdictRules
@@ -334,8 +362,47 @@ def _fields(root: _Table) -> FieldRules:
     punctuation = t.raw("allowed_punctuation")
     if not isinstance(punctuation, str) or any(c.isalnum() or ord(c) > 127 for c in punctuation):
         raise t.error("allowed_punctuation", "doit être une suite de signes ASCII")
+    civilities = t.strings("civilities")
+    bad = [c for c in civilities if not re.fullmatch(r"[A-Z]{1,8}", c)]
+    if bad:
+        raise t.error("civilities", f"code en majuscules attendu (ex. « MME »), reçu {bad[0]!r}")
+    rules = FieldRules(
+        allowed_punctuation=punctuation,
+        organisation_required=t.strings("organisation_required", allowed=ORGANISATION_FIELDS),
+        person_required=t.strings("person_required", allowed=PERSON_FIELDS),
+        civilities=frozenset(civilities),
+    )
     t.finish()
-    return FieldRules(allowed_punctuation=punctuation)
+    return rules
+
+
+def _payment(root: _Table) -> PaymentRules:
+    t = root.table("payment")
+    rules = PaymentRules(pickup_surcharge_offer=t.string("pickup_surcharge_offer"))
+    t.finish()
+    return rules
+
+
+def _delivery(root: _Table) -> DeliveryRules:
+    t = root.table("delivery")
+    fields = t.strings(
+        "shipping_address_fields", allowed=tuple(f.removeprefix("address.") for f in ADDRESS_FIELDS)
+    )
+    t.finish()
+    return DeliveryRules(shipping_address_fields=fields)
+
+
+def _legal_forms(root: _Table) -> dict[str, tuple[str, ...]]:
+    t = root.table("legal_forms")
+    forms: dict[str, tuple[str, ...]] = {}
+    for code in list(t.data):
+        if not re.fullmatch(r"[A-Z]{1,12}", code):
+            raise t.error(code, "code de forme juridique en majuscules attendu (ex. « SAS »)")
+        forms[code] = t.strings(code)
+    if not forms:
+        raise t.error(None, "ne doit pas être vide")
+    t.finish()
+    return forms
 
 
 def _conditions(t: _Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -458,6 +525,9 @@ def parse_rules(text: bytes, source: str) -> Rules:
         mandate=_mandate(root),
         contact=_contact(root),
         fields=_fields(root),
+        payment=_payment(root),
+        delivery=_delivery(root),
+        legal_forms=_legal_forms(root),
         documents=_documents(root),
         signatures=_signatures(root),
         verdict=verdict,

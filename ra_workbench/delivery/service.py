@@ -160,15 +160,18 @@ def schedule_delivery(
         if shipment is None:
             holder = dossier.holder
             address = dict(holder.address) if holder is not None and holder.address else {}
-            if not address.get("line1"):
-                # Declared address missing: the organisation's, and the log says so.
-                address = dict(dossier.organisation.address or {})
-                payload["address_source"] = "organisation"
+            if holder is None or not address.get("line1"):
+                # « Expédié à l'adresse du porteur » (guide §8), never the organisation's in
+                # its place: delivery.holder_address keeps such a dossier from approval.
+                raise DeliveryError(
+                    "Adresse postale du porteur absente : la clé USB ne peut pas être "
+                    "expédiée (jamais à l'adresse de l'organisme à sa place)."
+                )
             shipment = Shipment(
                 dossier_id=dossier.id,
                 tracking_number=_unused_tracking_number(session),
                 address=address,
-                recipient=holder.full_name if holder is not None else dossier.organisation.name,
+                recipient=holder.full_name,
                 state="prepared",
             )
             session.add(shipment)

@@ -73,6 +73,8 @@ class QueueRow:
     organisation: str
     siren: str
     holder: str
+    # « Je souhaite passer en saisie manuelle »: the SIREN was typed, not looked up.
+    manual_entry: bool
     delivery_mode: str
     payment_method: str
     status: str
@@ -262,6 +264,7 @@ def queue(
             Dossier.claimed_at,
             Organisation.name,
             Organisation.siren,
+            Organisation.manual_entry,
         )
         .join(Organisation, Organisation.id == Dossier.organisation_id)
         .where(_tab_condition(filters.tab), *conditions)
@@ -304,6 +307,7 @@ def queue(
                 organisation=r.name,
                 siren=r.siren,
                 holder=holders.get(r.id, ""),
+                manual_entry=bool(r.manual_entry),
                 delivery_mode=r.delivery_mode,
                 payment_method=r.payment_method,
                 status=r.status,

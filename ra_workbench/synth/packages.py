@@ -58,6 +58,7 @@ from ra_workbench.synth.identity import (
     render_identity_side,
 )
 from ra_workbench.synth.kbis import make_siren, random_company, render_kbis_pdf
+from ra_workbench.synth.offers import OFFERS, PICKUP_FEE
 
 FORMAT = "portail-commande/1"
 MAX_FILE_BYTES = 3_000_000  # the portal's 3 Mo, read as 10^6 bytes (the stricter reading)
@@ -140,11 +141,6 @@ KBIS_RULES = (
     "kbis.legal_representative",
 )
 
-OFFERS = (
-    ("PP-RGS2-USB", "Certificat personne physique sur cle USB", Decimal("228.00")),
-    ("PP-EIDAS-USB", "Certificat qualifie eIDAS personne physique sur cle USB", Decimal("294.00")),
-)
-PICKUP_FEE = Decimal("60.00")  # « À retirer en personne » comes at an extra cost
 DELIVERY_NOTES = (
     "",
     "",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from ra_workbench.checks.facts import (
     ManagerFacts,
     MandateFacts,
     MrzFacts,
+    OrderFacts,
     OrganisationFacts,
     PersonFacts,
     SignatureFacts,
@@ -124,7 +126,10 @@ def person(role: str, **overrides: Any) -> PersonFacts:
             "has_valid_mandate": False,
         },
     }[role]
-    values = {"role": role, "address": (("city", "LYON"), ("line1", "12 RUE DES LILAS"))} | values
+    values = {
+        "role": role,
+        "address": (("city", "LYON"), ("line1", "12 RUE DES LILAS"), ("postcode", "69003")),
+    } | values
     values.update(overrides)
     return PersonFacts(**values)
 
@@ -167,7 +172,7 @@ def clean_facts(**overrides: Any) -> DossierFacts:
             siren="732829320",
             name="ATELIERS MOREL",
             legal_form="SAS",
-            address=(("city", "LYON"), ("line1", "12 RUE DES LILAS")),
+            address=(("city", "LYON"), ("line1", "12 RUE DES LILAS"), ("postcode", "69003")),
         ),
         "people": (person("holder"), person("legal_representative")),
         "documents": (
@@ -176,6 +181,12 @@ def clean_facts(**overrides: Any) -> DossierFacts:
             *legal_docs,
         ),
         "signatures": (signed("holder"), signed("legal_representative")),
+        "order": OrderFacts(
+            offer_code="PP-RGS2-USB",
+            delivery_mode="shipping",
+            amount_paid=Decimal("228.00"),
+            price_list=(("OPT-RETRAIT", Decimal("60.00")), ("PP-RGS2-USB", Decimal("228.00"))),
+        ),
     }
     values.update(overrides)
     return DossierFacts(**values)

@@ -14,12 +14,12 @@ from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Shipment
-from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
-from tests.factories import make_approved_dossier, make_user
+from tests.factories import make_approved_dossier, make_dossier, make_person, make_user
 
 
 @pytest.fixture
@@ -138,3 +138,17 @@ def test_summary_for_the_portal(shipped_dossier: tuple[Dossier, Shipment, User])
     assert summary["state"] == "prepared"
     assert summary["state_label"] == "En préparation"
     assert summary["tracking_number"] == shipment.tracking_number
+
+
+def test_no_shipment_without_the_holders_own_address(app: Flask) -> None:
+    """Guide §8: tracked mail to the holder's address, never the organisation's instead
+    (delivery.holder_address keeps such a dossier from approval; this is the last guard)."""
+    holder = make_person(PersonRole.HOLDER, address={})
+    dossier = make_dossier(
+        db.session,
+        people=[holder, make_person(PersonRole.LEGAL_REPRESENTATIVE)],
+        status=DossierStatus.CERTIFICATE_ISSUED.value,
+    )
+    with pytest.raises(service.DeliveryError, match="Adresse postale du porteur absente"):
+        service.schedule_delivery(db.session, dossier)
+    assert db.session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id)) is None
