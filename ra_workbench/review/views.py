@@ -6,7 +6,6 @@ outcome, redirect.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Callable
 from typing import Any, cast
@@ -31,7 +30,6 @@ from ra_workbench.audit.service import record
 from ra_workbench.checks.overrides import HARD_RULE_LABEL_FR
 from ra_workbench.checks.results import OUTCOME_LABELS_FR, Verdict
 from ra_workbench.checks.service import latest_run
-from ra_workbench.clock import local_time
 from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
@@ -62,15 +60,6 @@ def _validate_reasons(state: Any) -> None:
 
     load_reasons(state.app.config["RA_SETTINGS"].rules_dir)
     state.app.config["RA_FRESHNESS"] = load_freshness(state.app.config["RA_SETTINGS"].rules_dir)
-
-
-@bp.app_template_filter("paris")
-def _paris(value: dt.datetime | str | None) -> str:
-    """A UTC time (or its ISO text) as people read it: Europe/Paris, « 02/12/2026 14:05 »."""
-    if not value:
-        return "—"
-    when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-    return local_time(when).strftime("%d/%m/%Y %H:%M")
 
 
 @bp.app_context_processor

@@ -16,11 +16,13 @@ from ra_workbench.supervision.views import bp as supervision_bp
 from ra_workbench.web.admin import init_admin
 from ra_workbench.web.auth import bp as auth_bp
 from ra_workbench.web.auth import init_login
+from ra_workbench.web.filters import register_filters
 from ra_workbench.web.home import bp as home_bp
 from ra_workbench.web.webauthn import bp as account_bp
 
 
 def register_blueprints(app: Flask) -> None:
+    register_filters(app)
     init_login(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)

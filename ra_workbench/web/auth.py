@@ -319,12 +319,7 @@ def sessions_page() -> Any:
         rows=rows,
         current_id=current.id if current else None,
         labels=staff_sessions.FACTOR_LABELS_FR,
-        when=_paris,
     )
-
-
-def _paris(value: dt.datetime | None) -> str:
-    return local_time(value).strftime("%d/%m/%Y %H:%M") if value else "—"
 
 
 @bp.post("/admin/sessions/<int:session_id>/revoquer")

@@ -35,10 +35,10 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from ra_workbench.accounts import keys, mfa
 from ra_workbench.accounts.models import User
-from ra_workbench.clock import local_time
 from ra_workbench.extensions import db
 from ra_workbench.unit import unit_of_work
 from ra_workbench.web.auth import finish_sign_in, pending_sign_in
+from ra_workbench.web.filters import paris
 
 bp = Blueprint("account", __name__)
 
@@ -140,10 +140,6 @@ def _me() -> User:
     return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
 
 
-def _paris(value: Any) -> str:
-    return local_time(value).strftime("%d/%m/%Y à %H:%M") if value else "jamais"
-
-
 @bp.get("/compte/securite")
 @login_required
 def security() -> Any:
@@ -152,11 +148,10 @@ def security() -> Any:
     return render_template(
         "account/security.html",
         user=user,
-        totp_since=_paris(user.totp_confirmed_at) if user.has_totp else None,
+        totp_since=paris(user.totp_confirmed_at, "%d/%m/%Y à %H:%M") if user.has_totp else None,
         recovery_left=mfa.remaining_recovery_codes(_db(), user),
         recovery_total=mfa.RECOVERY_CODES,
         keys=keys.keys_of(_db(), user),
-        when=_paris,
         keys_usable=rp.usable,
         ip_note=keys.IP_ADDRESS_FR,
     )
