@@ -28,7 +28,7 @@ from ra_workbench.review.decisions import approve, request_override, second_appr
 from ra_workbench.review.evidence import evidence_for, export, verify_export
 from ra_workbench.review.models import EvidenceIsInsertOnly, RegistrationEvidence
 from tests.auth import sign_in
-from tests.checks.test_service import FakeExtractor, complete_dossier, sign
+from tests.checks.test_service import FakeExtractor, complete_dossier, mrz_result, sign
 from tests.factories import make_user
 
 CLAIM = 60
@@ -77,6 +77,78 @@ def test_the_approval_writes_one_evidence_record_per_person(
     } <= digests
     assert rows["legal_representative"].full_name == "MOREL PAUL"
     assert rows["legal_representative"].validation["gosign"]["evidence_id"] == "GS-lega-1"
+
+
+BELGIAN_CARD = mrz_result(
+    "MOREL",
+    "PAUL",
+    document_number="592123456",
+    issuing_state="BEL",
+    nationality="BEL",
+    sex="M",
+)
+VISUAL_CHECK = "Carte d'identité belge examinée : émetteur reconnu, photo et hologramme conformes"
+
+
+def test_the_record_says_which_document_and_what_the_operator_checked_by_eye(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    """Claire DURAND shows a French identity card, Paul MOREL a Belgian one: a foreign card
+    goes to an operator, who looks at it and says what she saw. Each person's record names
+    the type of document and carries her visual check, and only that person's."""
+    dossier = complete_dossier(extractor)
+    extractor.by_content[f"{dossier.order_number}:passeport-morel-p1.jpg".encode()] = {
+        "mrz": BELGIAN_CARD
+    }
+    sign(dossier, "holder")
+    sign(dossier, "legal_representative", minutes=1)
+    run = evaluate_dossier(db.session, dossier.id, trigger="ingest", at=DAY)
+    manual = [r for r in run.results if r.outcome == "manual"]
+    assert [(r.rule, r.person_role) for r in manual] == [
+        ("identity.document_type", "legal_representative")
+    ]
+    operator = make_user(db.session, email="olivia.perrin@certeurope.test")
+    claim(db.session, dossier.id, operator, claim_minutes=CLAIM)
+    approve(
+        db.session,
+        dossier.id,
+        operator,
+        check_run_id=run.id,
+        confirmations={manual[0].id: VISUAL_CHECK},
+        claim_minutes=CLAIM,
+        today=DAY,
+    )
+
+    db.session.expire_all()
+    rows = _by_role(dossier)
+    holder, representative = rows["holder"], rows["legal_representative"]
+    assert holder.document_type == "cnie"  # the French electronic identity card
+    assert representative.document_type == "identity_card"  # another state's card
+    assert (representative.document_number, representative.issuing_state) == (
+        "592123456",
+        "BEL",
+    )
+    assert representative.validation["visual_checks"] == [
+        {"rule": "identity.document_type", "comment": VISUAL_CHECK}
+    ]
+    assert representative.validation["results"]["identity.document_type"] == "manual"
+    assert holder.validation["visual_checks"] == []  # nothing was looked at by eye for her
+    assert holder.validation["results"]["identity.document_type"] == "pass"
+
+    # The auditors' export carries the same two fields.
+    sealed = export(
+        db.session,
+        dossier,
+        key=app.config["RA_SETTINGS"].audit_key,
+        exported_by="sophie.blanc@certeurope.test",
+        now=utcnow(),
+    )
+    exported = {r["person_role"]: r for r in sealed["body"]["records"]}
+    assert exported["legal_representative"]["document_type"] == "identity_card"
+    assert exported["legal_representative"]["validation"]["visual_checks"] == [
+        {"rule": "identity.document_type", "comment": VISUAL_CHECK}
+    ]
+    assert exported["holder"]["document_type"] == "cnie"
 
 
 def test_the_evidence_is_not_rewritten_by_a_later_run_and_refuses_changes(
