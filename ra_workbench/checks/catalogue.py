@@ -27,6 +27,7 @@ from ra_workbench.checks.facts import (
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, Outcome, RuleResult
 from ra_workbench.checks.rules import MEGABYTE, Rules
 from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
+from ra_workbench.documents.labels import IDENTITY_TYPE_LABELS_FR as IDENTITY_LABELS_FR
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR, PersonRole
 from ra_workbench.extraction.kbis.identifiers import siren_is_valid
 from ra_workbench.extraction.names import compact, first_name_among, fold
@@ -35,14 +36,9 @@ RuleFunction = Callable[[DossierFacts, Rules, dt.date], list[RuleResult]]
 CATALOGUE: dict[str, RuleFunction] = {}
 
 MEDIA_LABELS_FR = {"image/png": "PNG", "image/jpeg": "JPEG", "application/pdf": "PDF"}
+# Inside sentences: « … est un passeport … ».
 IDENTITY_TYPE_LABELS_FR = {
-    "cni": "carte nationale d'identité (ancien modèle)",
-    "cnie": "carte nationale d'identité électronique",
-    "identity_card": "carte d'identité étrangère",
-    "passport": "passeport",
-    "residence_permit": "titre de séjour",
-    "visa": "visa",
-    "unknown": "document non reconnu",
+    kind: label[0].lower() + label[1:] for kind, label in IDENTITY_LABELS_FR.items()
 }
 # Capacity of the MRZ name field(s) per format: a name that fills it may be truncated.
 NAME_CAPACITY = {"TD1": 30, "TD2": 31, "TD3": 39, "MRVA": 39, "MRVB": 31}

@@ -21,3 +21,14 @@ DOCUMENT_TYPE_LABELS_FR = {
     DocumentType.PAYMENT_PROOF: "Preuve de paiement",
     DocumentType.MANDATE: "Mandat",
 }
+
+# Kinds of identity document, as the checks and the evidence record name them.
+IDENTITY_TYPE_LABELS_FR = {
+    "cni": "Carte nationale d'identité (ancien modèle)",
+    "cnie": "Carte nationale d'identité électronique",
+    "identity_card": "Carte d'identité étrangère",
+    "passport": "Passeport",
+    "residence_permit": "Titre de séjour",
+    "visa": "Visa",
+    "unknown": "Document non reconnu",
+}

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.audit.service import record
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.retention import erase_check_evidence
+from ra_workbench.clock import PARIS, local_time
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.retention import DueDossier, mark_due
 from ra_workbench.dossiers.models import Dossier, SignatureEvent
@@ -33,7 +34,8 @@ from ra_workbench.review.models import Decision, DecisionKind, RegistrationEvide
 
 
 def _day_end(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    """The end of `day` in Paris, where the job's `today` is counted (clock.as_day)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=PARIS)
 
 
 def due_dossiers(session: Session, *, today: dt.date, rules: RetentionRules) -> list[DueDossier]:
@@ -60,7 +62,7 @@ def due_dossiers(session: Session, *, today: dt.date, rules: RetentionRules) -> 
         .group_by(Decision.dossier_id)
         .having(sa.func.max(Decision.at) < rejected_cutoff)
     )
-    due += [DueDossier(d, "rejected", at.date()) for d, at in rejected]
+    due += [DueDossier(d, "rejected", local_time(at).date()) for d, at in rejected]
     # A dossier may carry several certificates: its copies go when the last one ends.
     cert_cutoff = _day_end(today - dt.timedelta(days=rules.after_certificate_end_days))
     ends: dict[int, dt.datetime] = {}
@@ -73,7 +75,7 @@ def due_dossiers(session: Session, *, today: dt.date, rules: RetentionRules) -> 
         end = min(not_after, revoked_at) if revoked_at else not_after
         ends[dossier_id] = max(ends.get(dossier_id, end), end)
     due += [
-        DueDossier(d, "certificate_ended", end.date())
+        DueDossier(d, "certificate_ended", local_time(end).date())
         for d, end in sorted(ends.items())
         if end < cert_cutoff
     ]

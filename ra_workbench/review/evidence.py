@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.audit.chain import entry_mac
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.clock import PARIS
+from ra_workbench.documents.labels import IDENTITY_TYPE_LABELS_FR
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier, Person, PersonRole, SignatureEvent
@@ -35,10 +36,7 @@ from ra_workbench.review.models import Decision, RegistrationEvidence
 EXPORT_FORMAT = "ra-workbench-registration-evidence/1"
 
 DOCUMENT_TYPE_LABELS_FR = {
-    "identity_card": "Carte nationale d'identité",
-    "passport": "Passeport",
-    "residence_permit": "Titre de séjour",
-    "visa": "Visa",
+    **IDENTITY_TYPE_LABELS_FR,
     "ID": "Carte d'identité (code MRZ ID)",
     "P": "Passeport (code MRZ P)",
 }

@@ -12,6 +12,7 @@ from flask import Flask
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.audit.service import verify
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.clock import local_time
 from ra_workbench.documents.models import Document
 from ra_workbench.documents.store import DocumentStore
 from ra_workbench.dossiers.models import Person, SignatureEvent
@@ -173,8 +174,10 @@ def _signatures(dossier_id: int) -> list[tuple[str, str, str, str, dt.datetime, 
             dt.datetime(2029, 12, 1, 10, 0, tzinfo=dt.UTC),
             dt.datetime(2027, 6, 15, 14, 0, tzinfo=dt.UTC),
         ),
+        # Expired at 23:30 UTC, already 00:30 the next day in Paris, where days are counted.
+        (dt.datetime(2029, 12, 1, 23, 30, tzinfo=dt.UTC), None),
     ],
-    ids=["expired", "revoked"],
+    ids=["expired", "revoked", "expired-after-midnight-in-paris"],
 )
 def test_a_certified_dossiers_copies_stay_to_the_last_day_and_its_agreement_survives(
     app: Flask, not_after: dt.datetime, revoked_at: dt.datetime | None
@@ -232,7 +235,7 @@ def test_a_certified_dossiers_copies_stay_to_the_last_day_and_its_agreement_surv
         )
         dossier_id = dossier.id
     store = _store(app)
-    ended_on = (revoked_at or not_after).date()
+    ended_on = local_time(revoked_at or not_after).date()  # the job counts Paris days
     agreement = _signatures(dossier_id)
     assert [(signer, evidence) for signer, _, _, evidence, _, _ in agreement] == [
         ("holder", "GS-holder-20261121"),
