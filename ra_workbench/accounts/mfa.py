@@ -131,11 +131,7 @@ def use_recovery_code(session: Session, user: User, code: str) -> bool:
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     if spent:
-        left = session.scalar(
-            sa.select(sa.func.count(RecoveryCode.id)).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
-            )
-        )
+        left = remaining_recovery_codes(session, user)
         record(
             session,
             "auth.recovery_code_used",
