@@ -200,6 +200,7 @@ def make_document(
     )
     session.add(document)
     session.flush()
+    session.expire(dossier, ["documents"])  # added by id: the loaded list is now stale
     return document
 
 
@@ -320,18 +321,49 @@ def make_read_identity(
     return document
 
 
-def make_approved_dossier(
-    session: Session, reading: dict[str, Any] | None = None, **overrides: Any
-) -> Dossier:
-    """An APPROVED dossier whose holder's identity document has been read, with its
-    issuance request (what the review service's approval leaves behind)."""
-    from ra_workbench.issuance.models import IssuanceRequest
+def approve_through_review(
+    session: Session, dossier: Dossier, *, operator: User | None = None
+) -> Any:
+    """Approve `dossier` (PENDING, checked clean) the way an operator does: claim, then the
+    review service's `approve`, which stores the decision, writes the evidence and records
+    the issuance request. The issuance job it defers is dropped: tests run it themselves."""
+    from ra_workbench.issuance.service import ISSUE_TASK
+    from ra_workbench.review.claims import claim
+    from ra_workbench.review.decisions import approve
+    from ra_workbench.unit import DEFERRED_JOBS
 
-    overrides.setdefault("status", DossierStatus.APPROVED.value)
+    operator = operator or make_user(session)
+    claim(session, dossier.id, operator, claim_minutes=60)
+    run = session.scalars(
+        sa.select(CheckRun).where(CheckRun.dossier_id == dossier.id).order_by(CheckRun.id.desc())
+    ).first()
+    decision = approve(
+        session,
+        dossier.id,
+        operator,
+        check_run_id=run.id if run else None,
+        claim_minutes=60,
+        today=run.evaluation_date if run else None,
+    )
+    jobs = session.info.get(DEFERRED_JOBS, [])
+    jobs[:] = [job for job in jobs if not (job[0] == ISSUE_TASK and job[1] == (dossier.id,))]
+    return decision
+
+
+def make_approved_dossier(
+    session: Session,
+    reading: dict[str, Any] | None = None,
+    *,
+    operator: User | None = None,
+    **overrides: Any,
+) -> Dossier:
+    """An APPROVED dossier whose holder's identity document has been read: checked clean
+    and approved through the review service (decision, evidence, issuance request)."""
+    overrides.setdefault("status", DossierStatus.PENDING.value)
     dossier = make_dossier(session, **overrides)
     make_read_identity(session, dossier, reading)
-    session.add(IssuanceRequest(dossier_id=dossier.id, state="queued", attempts=0))
-    session.flush()
+    make_check_run(session, dossier)
+    approve_through_review(session, dossier, operator=operator)
     return dossier
 
 

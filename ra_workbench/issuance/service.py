@@ -249,8 +249,9 @@ def _still_approved(
 ) -> str | None:
     """REG-6.3.1-00B: the attributes must still be right when the certificate is issued.
     Re-checks when the approval's basis is old or something arrived since; refuses an
-    approval older than `[approval] valid_hours`. On a stop, the dossier is back in the
-    queue and the French explanation is returned."""
+    approval older than `[approval] valid_hours`, and a dossier with no approval decision
+    on record. On a stop, the dossier is back in the queue and the French explanation is
+    returned."""
     approval = session.scalars(
         sa.select(Decision)
         .where(
@@ -260,8 +261,24 @@ def _still_approved(
         .order_by(Decision.id.desc())
         .limit(1)
     ).first()
-    if approval is None:  # approved outside the review service (fixtures, demo seeding)
-        return None
+    if approval is None:
+        # Fail closed: with no decision on record nobody can say who approved the dossier,
+        # on which checks, or when (so whether the approval has expired). Only the review
+        # service approves; a dossier APPROVED some other way goes back for a decision.
+        explanation = (
+            "Émission du certificat arrêtée : aucune décision de validation n'est "
+            "enregistrée pour ce dossier (ni qui l'a validé, ni sur quels contrôles). Le "
+            "dossier revient dans la file de validation pour une décision."
+        )
+        return_to_queue(
+            session,
+            dossier,
+            step="issuance",
+            explanation=explanation,
+            actor=SYSTEM_ACTOR,
+            rules=[],
+        )
+        return explanation
     accepted = [approval]
     if approval.seconds_decision_id is not None:
         request = session.get(Decision, approval.seconds_decision_id)

@@ -28,7 +28,9 @@ from ra_workbench.review.models import Decision
 from tests.auth import sign_in
 from tests.checks.test_service import (
     FakeExtractor,
+    add_document,
     complete_dossier,
+    kbis_result,
     sign,
 )
 from tests.factories import make_user
@@ -72,6 +74,38 @@ def _approved(extractor: FakeExtractor, day: dt.date) -> Dossier:
     db.session.flush()
     assert dossier.status == DossierStatus.APPROVED
     return dossier
+
+
+def _revised(
+    dossier: Dossier, extractor: FakeExtractor, received: dt.datetime, kbis: dict[str, Any]
+) -> None:
+    """The portal's re-export of the order, with another Kbis, as the ingest records a
+    revision: the old Kbis superseded, the new one on the next revision, the revision row."""
+    for document in dossier.current_documents():
+        if document.type == "kbis":
+            document.superseded = True
+            document.superseded_at = received
+    dossier.revision += 1
+    add_document(
+        dossier,
+        extractor,
+        "kbis",
+        f"kbis-revision-{dossier.revision}.pdf",
+        media_type="application/pdf",
+        read={"kbis": kbis},
+    )
+    db.session.add(
+        DossierRevision(
+            dossier_id=dossier.id,
+            revision=dossier.revision,
+            received_at=received,
+            source="api",
+            package_name=f"{dossier.order_number}-r{dossier.revision}.zip",
+            summary={},
+        )
+    )
+    db.session.flush()
+    db.session.refresh(dossier)
 
 
 def _refuse_signature(dossier: Dossier, received: dt.datetime) -> None:
@@ -175,6 +209,72 @@ def test_an_expired_approval_is_not_issued(app: Flask, extractor: FakeExtractor)
     assert dossier.status == DossierStatus.PENDING
     assert _certificates(dossier.id) == 0
     assert len(_returns(dossier.id)) == 1
+
+
+def test_a_revision_with_another_siren_arriving_after_the_approval_sends_the_dossier_back(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    # The ingest refuses a re-export of a validated dossier (tests/ingest); should one be
+    # recorded all the same, the issuance job sees it and runs the checks again.
+    day = dt.date(2026, 11, 22)
+    dossier = _approved(extractor, day)
+    _revised(dossier, extractor, _at(day, 11), kbis_result(siren="356000000"))
+    request = issue_certificate(db.session, dossier.id, now=_at(day, 12), today=day)
+    assert request.state == RequestState.RETURNED
+    assert "Émission du certificat arrêtée" in (request.last_error or "")
+    assert "une nouvelle révision du dossier est arrivée depuis" in (request.last_error or "")
+    assert "kbis.siren_match" in (request.last_error or "")
+    assert dossier.status == DossierStatus.PENDING
+    assert _certificates(dossier.id) == 0
+    (entry,) = _returns(dossier.id)
+    assert (entry.payload["step"], entry.actor) == ("issuance", "system")
+    assert entry.payload["rules"] == ["kbis.siren_match"]
+    run = db.session.get(CheckRun, entry.payload["check_run_id"])
+    assert run is not None
+    assert (run.trigger, run.revision, run.evaluation_date) == ("issuance", 2, day)
+
+
+def test_a_revision_after_the_approval_that_changes_no_verdict_is_checked_again_then_issued(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    day = dt.date(2026, 11, 22)
+    dossier = _approved(extractor, day)
+    _revised(dossier, extractor, _at(day, 11), kbis_result())
+    request = issue_certificate(db.session, dossier.id, now=_at(day, 12), today=day)
+    assert request.state == RequestState.ISSUED
+    assert _returns(dossier.id) == []
+    latest = db.session.scalars(
+        sa.select(CheckRun).where(CheckRun.dossier_id == dossier.id).order_by(CheckRun.id.desc())
+    ).first()
+    assert latest is not None
+    assert (latest.trigger, latest.revision, latest.verdict) == ("issuance", 2, "ready")
+
+
+def test_a_dossier_approved_with_no_approval_decision_on_record_is_not_issued(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    # Checked clean, but APPROVED without the review service: nobody's decision to rely on.
+    day = dt.date(2026, 11, 22)
+    dossier, run = _checked(extractor, day)
+    assert run.verdict == "ready"
+    db.session.execute(
+        sa.update(Dossier)
+        .where(Dossier.id == dossier.id)
+        .values(status=DossierStatus.APPROVED.value)
+    )
+    db.session.add(IssuanceRequest(dossier_id=dossier.id, state="queued", attempts=0))
+    db.session.flush()
+    db.session.expire_all()
+    request = issue_certificate(db.session, dossier.id, now=_at(day, 12), today=day)
+    assert request.state == RequestState.RETURNED
+    assert "aucune décision de validation" in (request.last_error or "")
+    assert "revient dans la file de validation" in (request.last_error or "")
+    db.session.refresh(dossier)
+    assert dossier.status == DossierStatus.PENDING
+    assert _certificates(dossier.id) == 0
+    (entry,) = _returns(dossier.id)
+    assert entry.payload["step"] == "issuance"
+    assert "aucune décision de validation" in entry.payload["explanation"]
 
 
 # -- the second approval ------------------------------------------------------------------

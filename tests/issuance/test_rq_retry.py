@@ -19,7 +19,7 @@ from ra_workbench.issuance import service
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.jobs.queue import rq_queue
 from ra_workbench.unit import unit_of_work
-from tests.factories import make_dossier, make_read_identity
+from tests.factories import make_approved_dossier
 
 # A database of its own on the test Redis: other suites' workers never see these jobs.
 REDIS_DB = 9
@@ -48,8 +48,7 @@ def test_rq_retries_a_failing_ca_and_the_certificate_is_issued_once(
     app: Flask, redis: Redis, use_backend: Callable[[str], None]
 ) -> None:
     use_backend("failing:1")
-    dossier = make_dossier(db.session, status="approved")
-    make_read_identity(db.session, dossier)
+    dossier = make_approved_dossier(db.session)
     db.session.commit()
     with unit_of_work() as session:
         service.on_approved(session, dossier, actor="op@example.fr")
@@ -87,8 +86,7 @@ def test_after_the_last_rq_attempt_the_request_is_listed_as_failed(
     app: Flask, redis: Redis, use_backend: Callable[[str], None]
 ) -> None:
     use_backend("failing")
-    dossier = make_dossier(db.session, status="approved")
-    make_read_identity(db.session, dossier)
+    dossier = make_approved_dossier(db.session)
     db.session.commit()
     with unit_of_work() as session:
         service.on_approved(session, dossier, actor="op@example.fr")

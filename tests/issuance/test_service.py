@@ -22,7 +22,9 @@ from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import DEFERRED_JOBS, unit_of_work
 from tests.factories import (
+    approve_through_review,
     make_approved_dossier,
+    make_check_run,
     make_dossier,
     make_person,
     mrz_reading,
@@ -89,7 +91,7 @@ def test_issuance_moves_the_dossier_and_schedules_the_shipment(app: Flask) -> No
     service.issue_certificate(db.session, dossier.id)
 
     transitions = [e.payload["transition"] for e in _events("dossier.transition")]
-    assert transitions == ["issue_certificate", "schedule_delivery"]
+    assert transitions == ["approve", "issue_certificate", "schedule_delivery"]
     assert dossier.status == DossierStatus.DELIVERY_SCHEDULED.value
     shipment = db.session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
     assert shipment is not None
@@ -186,9 +188,9 @@ def test_only_a_failed_request_can_be_retried(app: Flask) -> None:
 
 
 def test_without_a_reading_of_the_identity_document_nothing_is_issued(app: Flask) -> None:
-    dossier = make_dossier(db.session, status=DossierStatus.APPROVED.value)
-    db.session.add(IssuanceRequest(dossier_id=dossier.id, state="queued", attempts=0))
-    db.session.flush()
+    dossier = make_dossier(db.session)
+    make_check_run(db.session, dossier)
+    approve_through_review(db.session, dossier)
     request = service.issue_certificate(db.session, dossier.id)
     assert request.state == "failed"
     assert "Aucune lecture de la pièce d'identité" in (request.last_error or "")
