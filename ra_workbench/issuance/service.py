@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
@@ -208,11 +209,50 @@ def holder_reading(session: Session, dossier: Dossier, *, today: dt.date) -> Hol
 # -- issuing ----------------------------------------------------------------------------------
 
 
-def _subject(dossier: Dossier, names: CertificateNames) -> SubjectIdentity:
+# REQ 11: a DN is never reused for another person. Two holders may share every name and the
+# organisation: the subject's serialNumber tells them apart, so it must never be one already
+# given. A draw found in the register is drawn again, a bounded number of times.
+SUBJECT_SERIAL_DRAWS = 5
+# PostgreSQL advisory lock namespace (two-key form): one transaction at a time per drawn
+# value, so two jobs drawing the same value never both find it free.
+_SUBJECT_SERIAL_LOCK = 7_311_533
+
+
+class SubjectSerialUnavailable(IssuanceError):
+    """No unused subject serialNumber after `SUBJECT_SERIAL_DRAWS` draws."""
+
+
+def unused_subject_serial(session: Session) -> str:
+    """A subject serialNumber no certificate in the register carries. On PostgreSQL the
+    value stays locked to this transaction until it commits (the certificate is recorded)
+    or rolls back; taken before the transaction writes to the audit trail, whose lock every
+    writer takes, so the two locks always come in the same order."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for _ in range(SUBJECT_SERIAL_DRAWS):
+        serial = new_subject_serial()
+        if postgres:
+            session.execute(
+                sa.select(
+                    sa.func.pg_advisory_xact_lock(_SUBJECT_SERIAL_LOCK, sa.func.hashtext(serial))
+                )
+            )
+        taken = session.scalar(
+            sa.select(Certificate.id).where(Certificate.subject_serial == serial).limit(1)
+        )
+        if taken is None:
+            return serial
+        log.warning("subject serial drawn again: already given to certificate %s", taken)
+    raise SubjectSerialUnavailable(
+        f"Aucun numéro de série de sujet inédit après {SUBJECT_SERIAL_DRAWS} tirages : "
+        "émission arrêtée, rien n'a été demandé à l'AC (un DN n'est jamais réattribué)."
+    )
+
+
+def _subject(dossier: Dossier, names: CertificateNames, subject_serial: str) -> SubjectIdentity:
     return SubjectIdentity(
         given_name=names.given_name,
         surname=names.surname,
-        subject_serial=new_subject_serial(),
+        subject_serial=subject_serial,
         organisation_name=dossier.organisation.name,
         siren="".join(c for c in dossier.organisation.siren if c.isdigit()),
     )
@@ -355,6 +395,10 @@ def issue_certificate(
     now = now or utcnow()
     today = today or now.date()
     config = issuance_config()
+    try:
+        subject_serial = unused_subject_serial(session)
+    except SubjectSerialUnavailable as exc:
+        return _fail(session, request, dossier, str(exc), retry_later=retry_later)
     stopped = _still_approved(session, dossier, now=now, today=today, config=config)
     if stopped is not None:
         request.state = RequestState.RETURNED
@@ -384,7 +428,7 @@ def issue_certificate(
             read_given_names=reading.given_names,
         )
         backend = get_backend(config.backend)
-        issued = backend.issue(_subject(dossier, names), config.profile)
+        issued = backend.issue(_subject(dossier, names, subject_serial), config.profile)
     except (IssuanceError, CAError, ValueError) as exc:
         return _fail(session, request, dossier, str(exc), retry_later=retry_later)
     except Exception as exc:  # a backend's transport error is a failed attempt, not a crash
@@ -409,7 +453,34 @@ def issue_certificate(
         holder_given_names=" ".join(reading.given_names),
         holder_birth_date=reading.birth_date,
     )
-    session.add(certificate)
+    try:
+        with session.begin_nested():
+            session.add(certificate)
+    except IntegrityError:
+        # The register refuses it (a subject serial, serial or fingerprint already there, a
+        # second valid certificate for the dossier): never recorded, so never delivered.
+        # The CA's serial and fingerprint are in the trail for its revocation.
+        record(
+            session,
+            "issuance.certificate_refused_by_register",
+            dossier=dossier,
+            payload={
+                "request_id": request.id,
+                "serial_number": issued.serial_number,
+                "subject_serial": issued.subject_serial,
+                "fingerprint_sha256": issued.fingerprint_sha256,
+            },
+        )
+        return _fail(
+            session,
+            request,
+            dossier,
+            f"Le certificat n° {issued.serial_number} rendu par l'AC est refusé par le "
+            "registre (numéro de série de sujet, numéro de série ou empreinte déjà "
+            "attribué) : il n'est ni enregistré ni remis, et doit être révoqué auprès de "
+            "l'AC. Un nouvel essai tire un autre numéro de série de sujet.",
+            retry_later=retry_later,
+        )
     request.state = RequestState.ISSUED
     request.last_error = None
     _touch(request)
