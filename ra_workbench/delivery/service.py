@@ -3,7 +3,8 @@
 Shipping: a shipment to the holder's declared address with a tracked-mail number, prepared →
 shipped → delivered | returned. Pickup: staff phone the holder, mandataire or legal
 representative, book a slot (capacity held by a conditional UPDATE, so concurrent bookings
-never overfill it) and record the hand-over. The token's serial is recorded on the
+never overfill it) and record the hand-over, to the holder in person only (a hand-over to
+anyone else is refused and audited). The token's serial is recorded on the
 certificate when the token is prepared; nothing ships or is handed over before that.
 
 Services flush and write the audit entry; the request or job commits.
@@ -64,9 +65,11 @@ CALL_OUTCOME_LABELS_FR = {
     "voicemail": "Message laissé",
     "wrong_number": "Numéro erroné",
 }
-# REQ 12: the token goes to the holder; the mandataire may collect it for them (never the
-# activation code, which only ever goes to the holder).
-HANDOVER_ROLES = (PersonRole.HOLDER, PersonRole.MANDATAIRE)
+# REQ 12 (SDP-6.3.3-09A): the token goes to the registered holder. The customer guide
+# promises « la remise du certificat sur clé USB au porteur en main propre »; the mandataire
+# or the legal representative may be the one phoned to fix the appointment, never the one
+# who collects the token.
+HANDOVER_ROLES = (PersonRole.HOLDER,)
 IDENTITY_DOCUMENT_LABELS_FR = {
     "cni": "Carte nationale d'identité",
     "passport": "Passeport",
@@ -76,6 +79,43 @@ IDENTITY_DOCUMENT_LABELS_FR = {
 
 class DeliveryError(Exception):
     """A delivery step refused (message in French, shown to staff)."""
+
+
+class HandoverRefused(DeliveryError):
+    """The token was about to go to someone other than the holder: refused, and the
+    attempt written to the audit trail in a unit of work of its own (`record_refused_handover`)."""
+
+    def __init__(self, dossier_id: int, handed_to_role: str) -> None:
+        self.dossier_id = dossier_id
+        self.handed_to_role = handed_to_role
+        label = ROLE_LABELS_FR.get(handed_to_role)
+        who = (
+            f"Le {label.lower()} ne peut pas la retirer"
+            if label
+            else "Nul autre ne peut la retirer"
+        )
+        super().__init__(
+            "La clé ne se remet qu'au porteur, en main propre, sur présentation de sa pièce "
+            f"d'identité. {who} à sa place : fixez le rendez-vous avec le porteur."
+        )
+
+
+def record_refused_handover(session: Session, exc: HandoverRefused, *, actor: User) -> None:
+    """Written in its own unit of work: the refused hand-over itself was rolled back."""
+    dossier = session.get(Dossier, exc.dossier_id)
+    person = dossier.person(exc.handed_to_role) if dossier is not None else None
+    record(
+        session,
+        "delivery.handover_refused",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        dossier_id=exc.dossier_id if dossier is None else None,
+        payload={
+            "handed_to_role": exc.handed_to_role[:32],
+            "person_id": person.id if person is not None else None,
+        },
+    )
 
 
 def _luhn_key(digits: str) -> str:
@@ -657,12 +697,13 @@ def record_handover(
     identity_document_type: str,
     identity_document_number: str,
 ) -> Handover:
-    """The token is handed over in person: who handed it, to whom, on which identity
-    document. Moves the dossier to « remis » and sends the holder their activation code."""
+    """The token is handed over to the holder in person: who handed it, on which identity
+    document. Anyone else is refused (`HandoverRefused`, which the caller audits). Moves the
+    dossier to « remis » and sends the holder their activation code."""
     dossier = _pickup_dossier(session, dossier_id)
-    certificate = _require_token(session, dossier)
     if handed_to_role not in HANDOVER_ROLES:
-        raise DeliveryError("La clé ne peut être remise qu'au porteur ou au mandataire.")
+        raise HandoverRefused(dossier.id, handed_to_role)
+    certificate = _require_token(session, dossier)
     person: Person | None = dossier.person(handed_to_role)
     if person is None:
         raise DeliveryError("Cette personne ne figure pas au dossier.")

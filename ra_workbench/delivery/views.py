@@ -64,11 +64,9 @@ class BookingForm(FlaskForm):
 
 
 class HandoverForm(FlaskForm):
-    handed_to_role = SelectField(
-        "Remise à",
-        choices=[(r, ROLE_LABELS_FR[r]) for r in service.HANDOVER_ROLES],
-        validators=[DataRequired()],
-    )
+    # The holder only (REQ 12): not a choice on the page. A hidden field, so that a forged
+    # recipient reaches the service, which refuses it and writes the attempt to the trail.
+    handed_to_role = HiddenField("Remise à", default="holder", validators=[DataRequired()])
     identity_document_type = SelectField(
         "Pièce d'identité présentée",
         choices=list(service.IDENTITY_DOCUMENT_LABELS_FR.items()),
@@ -91,6 +89,10 @@ def _act(target: str, success: str, action: Callable[[Session, User], Any]) -> A
     try:
         with unit_of_work() as session:
             action(session, _me())
+    except service.HandoverRefused as exc:
+        with unit_of_work() as session:
+            service.record_refused_handover(session, exc, actor=_me())
+        flash(str(exc), "danger")
     except (service.DeliveryError, TransitionError) as exc:
         flash(str(exc), "danger")
     else:

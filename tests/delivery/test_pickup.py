@@ -7,7 +7,8 @@ import threading
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g
+from flask.testing import FlaskClient
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
@@ -20,6 +21,7 @@ from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import unit_of_work
+from tests.auth import sign_in
 from tests.factories import make_approved_dossier, make_person, make_slot, make_user
 
 
@@ -156,29 +158,31 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     with pytest.raises(service.DeliveryError, match="pas encore préparé"):
         service.record_handover(db.session, dossier.id, handed_to_role="holder", **arguments)  # type: ignore[arg-type]
     _prepare_token(dossier, operator)
-    with pytest.raises(service.DeliveryError, match="porteur ou au mandataire"):
-        service.record_handover(
-            db.session,
-            dossier.id,
-            handed_to_role="legal_representative",
-            **arguments,  # type: ignore[arg-type]
-        )
+    for someone_else in ("mandataire", "legal_representative"):
+        with pytest.raises(service.HandoverRefused, match="qu'au porteur, en main propre"):
+            service.record_handover(
+                db.session,
+                dossier.id,
+                handed_to_role=someone_else,
+                **arguments,  # type: ignore[arg-type]
+            )
 
     handover = service.record_handover(
         db.session,
         dossier.id,
-        handed_to_role="mandataire",
+        handed_to_role="holder",
         **arguments,  # type: ignore[arg-type]
     )
     assert handover.handed_by_id == operator.id
-    assert handover.handed_to_name == "MARC ROUX"
+    assert handover.handed_to_role == "holder"
+    assert handover.handed_to_name == "CLAIRE DURAND"
     assert handover.identity_document_shown == "Carte nationale d'identité n° X4RTBPFW4"
     assert dossier.status == DossierStatus.DELIVERED.value
     assert service.delivery_summary(db.session, dossier)["state"] == "handed_over"  # type: ignore[index]
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment is not None
     assert appointment.state == "done"
-    # The token went through the mandataire; the activation code goes to the holder only.
+    # The token went to the holder; so does the activation code, never to the mandataire.
     [activation] = _messages("activation_code")
     assert activation.recipient == "0698765432"
     event = db.session.scalar(
@@ -186,11 +190,80 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     )
     assert event is not None
     assert event.payload["token_serial"] == "TK-77"
-    assert event.payload["handed_to_role"] == "mandataire"
+    assert event.payload["handed_to_role"] == "holder"
+    assert event.payload["person_id"] == dossier.person("holder").id  # type: ignore[union-attr]
     # The trail keeps ids and a hash, not the name or the document number.
-    assert "ROUX" not in str(event.payload)
+    assert "DURAND" not in str(event.payload)
     assert "X4RTBPFW4" not in str(event.payload)
     assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 1
+
+
+def test_the_mandataire_at_the_desk_is_refused_the_token_and_the_attempt_is_audited(
+    app: Flask, client: FlaskClient
+) -> None:
+    # MARC ROUX, the mandataire, phoned to fix the appointment and comes in the holder's place.
+    dossier = _pickup_dossier(people=_with_mandataire())
+    operator = make_user(db.session)
+    service.book_slot(db.session, dossier.id, make_slot(db.session).id, actor=operator)
+    _prepare_token(dossier, operator)
+    mandataire = dossier.person("mandataire")
+    assert mandataire is not None
+    dossier_id, mandataire_id = dossier.id, mandataire.id
+    db.session.commit()
+    sign_in(client, operator)
+
+    g.pop("_login_user", None)
+    page = client.get(f"/remise/retraits/{dossier_id}").get_data(as_text=True)
+    handover_form = page.split(f'action="/remise/retraits/{dossier_id}/remise"')[1]
+    handover_form = handover_form.split("</form>")[0]
+    assert "Remise en main propre au porteur : <strong>CLAIRE DURAND</strong>" in handover_form
+    # No recipient to choose: the holder, fixed.
+    assert '<input id="handed_to_role" name="handed_to_role" type="hidden" value="holder">' in (
+        handover_form
+    )
+    assert 'name="handed_to_role" required' not in handover_form
+    assert "MARC ROUX" not in handover_form
+    assert "PAUL MOREL" not in handover_form
+    # The mandataire may still be the one phoned to fix the appointment.
+    assert '<option value="mandataire">Mandataire de certification — MARC ROUX' in page
+    g.pop("_login_user", None)
+    response = client.post(
+        f"/remise/retraits/{dossier_id}/remise",
+        data={
+            "handed_to_role": "mandataire",  # a forged form: the page offers no choice
+            "identity_document_type": "cni",
+            "identity_document_number": "MR1234567",
+        },
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "La clé ne se remet qu&#39;au porteur, en main propre" in text
+    assert "Le mandataire de certification ne peut pas la retirer à sa place" in text
+
+    db.session.expire_all()
+    [refused] = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.event_type == "delivery.handover_refused")
+    ).all()
+    assert (refused.actor, refused.dossier_id) == (operator.email, dossier_id)
+    assert refused.payload == {"handed_to_role": "mandataire", "person_id": mandataire_id}
+    assert "ROUX" not in str(refused.payload)
+    assert "MR1234567" not in str(refused.payload)
+    # Nothing was handed over: no hand-over row, no event, the dossier and appointment wait.
+    assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.event_type == "delivery.handover"
+            )
+        )
+        == 0
+    )
+    refreshed = db.session.get(Dossier, dossier_id)
+    assert refreshed is not None
+    assert refreshed.status == DossierStatus.DELIVERY_SCHEDULED.value
+    assert service.delivery_summary(db.session, refreshed)["state"] == "appointment_booked"  # type: ignore[index]
+    assert _messages("activation_code") == []
 
 
 def test_reminders_go_once_for_appointments_within_a_day(app: Flask) -> None:
