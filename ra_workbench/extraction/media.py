@@ -7,8 +7,6 @@ Pure functions: bytes in, arrays or errors out.
 from __future__ import annotations
 
 import io
-import subprocess
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,9 @@ from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
+from ra_workbench.extraction import tools
+from ra_workbench.extraction.tools import Budget, ToolError
+
 # Limits. An A4 page at 300 dpi is ~8.7 Mpx; phone photos are ~12-50 Mpx.
 MAX_IMAGE_PIXELS = 60_000_000
 # What the readers work on: a larger image is decoded downscaled (a JPEG by libjpeg itself,
@@ -26,7 +27,8 @@ DECODE_MAX_PIXELS = 16_000_000
 # The extractor's own ceiling; rules/checks.toml's files.max_pdf_pages (what the checks
 # refuse and the dossier page shows) may not exceed it.
 MAX_PDF_PAGES = 50
-PDF_RENDER_TIMEOUT_S = 30
+# CPU seconds poppler may spend rendering the pages asked for (a clean page: well under 1 s).
+PDF_RENDER_CPU_S = 30
 DEFAULT_PDF_DPI = 200
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -187,33 +189,22 @@ def render_pdf_pages(
     dpi: int = DEFAULT_PDF_DPI,
     first_page: int = 1,
     last_page: int | None = None,
-    timeout_s: int = PDF_RENDER_TIMEOUT_S,
+    cpu_seconds: int = PDF_RENDER_CPU_S,
     *,
     max_pixels: int = MAX_IMAGE_PIXELS,
 ) -> list[np.ndarray]:
-    """Render PDF pages to RGB arrays with poppler (pdf2image), bounded in pages and time."""
-    from pdf2image import convert_from_bytes  # noqa: PLC0415 - pdf2image (poppler) only when a PDF is rasterised
-    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError  # noqa: PLC0415 - pdf2image, as above
-
+    """Render PDF pages to RGB arrays with poppler, bounded in pages, pixels, CPU time and
+    memory (`tools.run_tool`)."""
     info = check_pdf(data)
     last = min(last_page or info.page_count, info.page_count)
     dpi = bounded_dpi(data, dpi, first_page, last, max_pixels)
     try:
-        with tempfile.TemporaryDirectory(prefix="ra-pdf-") as tmp:
-            pages = convert_from_bytes(
-                data,
-                dpi=dpi,
-                first_page=first_page,
-                last_page=last,
-                output_folder=tmp,
-                fmt="ppm",  # uncompressed: PNG encoding of a 300 dpi page takes ~20 s
-                timeout=timeout_s,
-                thread_count=1,
-            )
-            return [np.asarray(p.convert("RGB")) for p in pages]
-    except subprocess.TimeoutExpired as exc:
-        raise MediaError("rendu du PDF trop long (délai dépassé)") from exc
-    except (PDFPageCountError, PDFSyntaxError, PDFInfoNotInstalledError, OSError) as exc:
+        return tools.pdftoppm_pages(
+            data, dpi=dpi, first_page=first_page, last_page=last, budget=Budget(cpu_seconds)
+        )
+    except ToolError as exc:
+        raise MediaError(str(exc)) from exc
+    except OSError as exc:  # a page file poppler wrote that PIL cannot read
         raise MediaError(f"PDF impossible à afficher ({type(exc).__name__})") from exc
 
 

@@ -507,7 +507,7 @@ def issue_certificate(
             "certificate_id": certificate.id,
             "serial_number": certificate.serial_number,
             "fingerprint_sha256": certificate.fingerprint_sha256,
-            "subject": certificate.subject,
+            "subject_serial": certificate.subject_serial,  # names stay in the register
             "not_after": certificate.not_after.isoformat(),
             "backend": certificate.backend,
             "attempt": request.attempts,

@@ -68,6 +68,9 @@ def test_the_approval_writes_one_evidence_record_per_person(
     assert holder.validation["mrz"]["check_digits_valid"] is True
     assert holder.validation["gosign"]["evidence_id"] == "GS-hold-0"
     assert holder.validation["gosign"]["at"] == "2026-11-21T09:00:00+00:00"
+    # The remote identity check's own outcome (GoSign Self ID), which the copies only support.
+    assert holder.validation["gosign"]["status"] == "signed"
+    assert holder.validation["gosign"]["identity_verification"] == "self_id_passed"
     assert (holder.check_run_id, holder.rules_hash) == (run.id, run.rules_hash)
     assert holder.decided_by == holder.accepted_by == "olivia.perrin@certeurope.test"
     assert holder.seconded_by is None

@@ -1,7 +1,7 @@
 """The text of a document: its PDF text layer when it has a usable one, else OCR.
 
 Text layer through pypdf (one parse, the first pages only); OCR through media.py's bounded
-rendering and decoding, then tesseract `-l fra` with a timeout per page. Every failure on
+rendering and decoding, then tesseract `-l fra` within a CPU-time budget per page. Every failure on
 hostile input becomes a `MediaError` with a French message.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import numpy as np
 from PIL import Image
 from pypdf import PdfReader
 
-from ra_workbench.extraction import media
+from ra_workbench.extraction import media, tools
 from ra_workbench.extraction.media import MediaError
 
 log = logging.getLogger(__name__)
@@ -28,7 +27,7 @@ MAX_TEXT_PAGES = 10  # registry extracts run to 2-4 pages; what matters is on th
 MAX_OCR_PAGES = 3
 MIN_OCR_DPI = 200
 OCR_DPI = 250  # scans arrive at 200-300 dpi; 250 reads 9 pt text as well as 300, 25% faster
-OCR_TIMEOUT_S = 20  # per page; a clean A4 page takes 1-3 s
+OCR_CPU_S = 20  # CPU seconds per page; a clean A4 page takes 1-3 s
 OCR_LANGUAGE = "fra"
 # psm 4: one column of text lines, so a label and its value stay on one line (psm 3 splits
 # them into two columns; psm 6 drops large titles). No inverted-text pass: ~10% faster.
@@ -183,13 +182,8 @@ def assemble_rows(data: dict[str, list]) -> str:  # type: ignore[type-arg]
     return "\n".join(texts)
 
 
-def ocr_image(image: np.ndarray, *, timeout_s: float = OCR_TIMEOUT_S) -> str:
+def ocr_image(image: np.ndarray, *, cpu_seconds: int = OCR_CPU_S) -> str:
     """French OCR of one page image (RGB or grey array), one printed row per line."""
-    import pytesseract  # noqa: PLC0415 - pytesseract only when a page needs OCR
-
-    # Tesseract's OpenMP threads fight each other and the other workers on a small
-    # machine: one thread per call is faster (and parallelism comes from the job queue).
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     grey = Image.fromarray(image).convert("L")
     if max(grey.size) < 1800:
         # Phone captures and low-dpi scans: tesseract reads body text best at ~30 px x-height.
@@ -198,17 +192,11 @@ def ocr_image(image: np.ndarray, *, timeout_s: float = OCR_TIMEOUT_S) -> str:
             (round(grey.width * factor), round(grey.height * factor)), Image.Resampling.LANCZOS
         )
     try:
-        data = pytesseract.image_to_data(
-            grey,
-            lang=OCR_LANGUAGE,
-            config=OCR_CONFIG,
-            timeout=timeout_s,
-            output_type=pytesseract.Output.DICT,
+        data = tools.tesseract_tsv(
+            grey, lang=OCR_LANGUAGE, config=OCR_CONFIG, budget=tools.Budget(cpu_seconds)
         )
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise MediaError("reconnaissance de texte trop longue (délai dépassé)") from exc
-    except pytesseract.TesseractError as exc:
-        raise MediaError(f"reconnaissance de texte impossible ({exc.status})") from exc
+    except tools.ToolError as exc:
+        raise MediaError(str(exc)) from exc
     return assemble_rows(data)
 
 
@@ -217,7 +205,7 @@ def document_text(
     *,
     max_ocr_pages: int = MAX_OCR_PAGES,
     ocr_dpi: int = OCR_DPI,
-    ocr_timeout_s: float = OCR_TIMEOUT_S,
+    ocr_cpu_seconds: int = OCR_CPU_S,
     ocr: bool = True,
 ) -> DocumentText:
     """The text of a PDF, PNG or JPEG file: text layer first, OCR when there is none.
@@ -255,7 +243,7 @@ def document_text(
         raise MediaError(f"format non pris en charge ({media_type})")
     timings["decode"] = time.perf_counter() - started - timings.get("text_layer", 0.0)
     ocr_started = time.perf_counter()
-    texts = [ocr_image(image, timeout_s=ocr_timeout_s) for image in images]
+    texts = [ocr_image(image, cpu_seconds=ocr_cpu_seconds) for image in images]
     timings["ocr"] = time.perf_counter() - ocr_started
     log.debug("OCR de %d page(s) en %.2f s", len(images), timings["ocr"])
     return DocumentText(media_type, pages, "\n".join(texts), "ocr", timings)

@@ -23,7 +23,9 @@ from datetime import date
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from ra_workbench.extraction import tools
 from ra_workbench.extraction.mrz import codec, glyphs
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,7 @@ LOCATE_SIZE = 1000  # longest side of the image the locator works on
 LINE_WIDTH_PX = 1400  # straightened crops are resampled so an MRZ line is about this wide
 MAX_CANDIDATES = 6
 TARGET_CHAR_PX = 30.0  # character height the straightened crops are resampled to
-TESSERACT_TIMEOUT_S = 4
+TESSERACT_CPU_S = 4  # CPU seconds for one line strip (a strip takes ~0.1 s)
 NAME_LETTER_CONFIDENCE = 0.8  # ceiling when a digit read in a name was taken as a letter
 TESSERACT_WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
@@ -574,8 +576,6 @@ def _bbox_in_page(
 
 def _tesseract_line(strip: np.ndarray, width: int) -> str | None:
     """Tesseract's reading of one upright line strip, if it has the expected width."""
-    import pytesseract  # noqa: PLC0415 - pytesseract only for the OCR fallback
-
     # Tesseract likes ~30-40 px capitals, dark on white, and a quiet margin.
     ink = glyphs.ink_map(strip)
     image: np.ndarray = np.clip(255.0 - ink * 255.0, 0, 255).astype(np.uint8)
@@ -585,12 +585,12 @@ def _tesseract_line(strip: np.ndarray, width: int) -> str | None:
     image = cv2.copyMakeBorder(image, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255)
     config = f"--psm 7 -c tessedit_char_whitelist={TESSERACT_WHITELIST}"
     try:
-        text = pytesseract.image_to_string(
-            image, lang="eng", config=config, timeout=TESSERACT_TIMEOUT_S
+        text = tools.tesseract_text(
+            Image.fromarray(image), lang="eng", config=config, budget=tools.Budget(TESSERACT_CPU_S)
         )
-    except (RuntimeError, OSError, pytesseract.TesseractError) as exc:
-        # RuntimeError is pytesseract's timeout; OSError/TesseractNotFoundError a missing binary.
-        log.debug("tesseract indisponible ou trop lent : %s", exc)
+    except tools.ToolError as exc:
+        # Over its CPU budget, or a missing binary: the second opinion is only a fallback.
+        log.debug("tesseract indisponible ou trop long : %s", exc)
         return None
     text = "".join(c for c in text.upper() if c in TESSERACT_WHITELIST)
     return text if len(text) == width else None
