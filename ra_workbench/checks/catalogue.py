@@ -24,6 +24,7 @@ from ra_workbench.checks.facts import (
     MrzFacts,
     best_mrz,
 )
+from ra_workbench.checks.mandate_signatures import judge_signatures
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, Outcome, RuleResult
 from ra_workbench.checks.rules import MEGABYTE, Rules
 from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR
@@ -1247,7 +1248,16 @@ def mandate_valid(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
                 **evidence,
             )
         ]
-    if rules.mandate.require_signature_field and not mandate.has_signature_field:
+    if not mandate.has_signature_field:
+        if not rules.mandate.require_signature_field:
+            return [
+                _result(
+                    "mandate.valid",
+                    Outcome.PASS,
+                    f"Mandat du {_fr_date(mandate.date)}, de moins de {months} mois.",
+                    **evidence,
+                )
+            ]
         return [
             _result(
                 "mandate.valid",
@@ -1257,15 +1267,29 @@ def mandate_valid(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
                 **evidence,
             )
         ]
-    return [
-        _result(
-            "mandate.valid",
-            Outcome.PASS,
-            f"Mandat du {_fr_date(mandate.date)}, signé électroniquement, de moins de "
-            f"{months} mois.",
-            **evidence,
+    legal_representative = facts.person(PersonRole.LEGAL_REPRESENTATIVE) or (
+        facts.person(PersonRole.HOLDER) if facts.holder_is_legal_representative else None
+    )
+    verdict = judge_signatures(
+        mandate.signatures,
+        rules.mandate,
+        mandate_date=mandate.date,
+        on=on,
+        legal_representative=legal_representative,
+        mandataire=mandataire,
+    )
+    evidence["extracted"]["signature_valid"] = verdict.intact
+    evidence["extracted"]["signatures"] = [s.to_evidence() for s in verdict.signatures]
+    evidence["trust_store"] = rules.mandate.trust_store
+    if verdict.outcome == Outcome.PASS:
+        message = (
+            f"Mandat du {_fr_date(mandate.date)}, de moins de {months} mois, {verdict.message}."
         )
-    ]
+    elif verdict.outcome == Outcome.FAIL:
+        message = f"Mandat du {_fr_date(mandate.date)} : signature invalide — {verdict.message}."
+    else:
+        message = f"Mandat du {_fr_date(mandate.date)} : vérifier — {verdict.message}."
+    return [_result("mandate.valid", verdict.outcome, message, **evidence)]
 
 
 @rule("payment.settled")

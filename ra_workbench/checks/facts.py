@@ -15,6 +15,7 @@ from typing import Any
 
 from ra_workbench.documents.labels import DocumentType
 from ra_workbench.dossiers.labels import PersonRole
+from ra_workbench.extraction.signatures import SignatureCheck
 
 
 def _date(value: Any) -> dt.date | None:
@@ -119,14 +120,28 @@ class MandateFacts:
     has_signature_field: bool
     signing_time: str | None
     date: dt.date | None
+    # pyHanko's verification of each signature field, in signing order (what the bytes
+    # tell; the chain to the trust store is the rule's to check).
+    signatures: tuple[SignatureCheck, ...] = ()
 
     @classmethod
     def from_extraction(cls, mandate: Mapping[str, Any]) -> MandateFacts:
         signing = mandate.get("signing_time") or mandate.get("signing time")
+        checks = []
+        for signature in mandate.get("signatures") or ():
+            if not isinstance(signature, Mapping):
+                continue
+            verification = signature.get("verification")
+            if isinstance(verification, Mapping):
+                checks.append(SignatureCheck.from_json(verification))
+            else:
+                name = str(signature.get("field_name") or "")
+                checks.append(SignatureCheck.unverifiable(name, "signature non vérifiée"))
         return cls(
             has_signature_field=bool(mandate.get("has_signature_field")),
             signing_time=str(signing) if signing else None,
             date=_date(mandate.get("date")),
+            signatures=tuple(checks),
         )
 
 

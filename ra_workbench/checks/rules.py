@@ -1,8 +1,9 @@
 """The checks' rules as data: rules/checks.toml, loaded and validated once at start-up.
 
 A malformed file stops the application with a `RulesError` naming the file and the key
-(« rules/checks.toml: clé kbis.max_age_months : … »). The file's sha256 is kept with the
-rules and recorded on every check run.
+(« rules/checks.toml: clé kbis.max_age_months : … »). The sha256 of the file (and of the
+mandate trust store's certificates it names) is kept with the rules and recorded on every
+check run.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
 from ra_workbench.checks.results import RULE_IDS
 from ra_workbench.extraction.media import MAX_PDF_PAGES
@@ -72,6 +76,14 @@ class KbisRules:
 class MandateRules:
     max_age_months: int
     require_signature_field: bool
+    # REQUIREMENTS 7 « countersigned »: the mandataire's signature beside the legal
+    # representative's, else manual review.
+    require_countersignature: bool
+    # The authorities whose certificates may sign a mandate (rules/<trust_store>, PEM):
+    # each anchor's DER and subject, for the chain check and the evidence.
+    trust_store: str
+    trust_anchors: tuple[bytes, ...]
+    trust_subjects: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -134,8 +146,8 @@ class VerdictRules:
 FAILURE_CODES: Mapping[str, tuple[str, ...]] = {
     "identity.document_type": (*IDENTITY_TYPES, "unknown"),
     "signatures.complete": ("refused", "expired", "self_id_failed"),
-    # Reserved for the day the mandate's CMS signature is verified (extraction/mandate.py
-    # does not yet): a signature that does not verify is never set aside.
+    # A mandate signature that is not intact or was modified after signing (pyHanko,
+    # extraction/signatures.py): never set aside.
     "mandate.valid": ("signature_invalid",),
     "kbis.siren_match": ("manual_entry",),
 }
@@ -335,11 +347,62 @@ def _kbis(root: _Table) -> KbisRules:
     return rules
 
 
-def _mandate(root: _Table) -> MandateRules:
+TRUST_SUFFIXES = (".pem", ".crt", ".cer")
+
+
+def _trust_store(t: _Table, name: str, base: Path | None) -> tuple[str, list[x509.Certificate]]:
+    """The PEM certificates of a file or a directory (its *.pem, *.crt, *.cer), relative to
+    the rules directory."""
+    relative = t.string(name)
+    if base is None:
+        raise t.error(name, "magasin de confiance sans répertoire des règles")
+    path = (base / relative).resolve()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in TRUST_SUFFIXES)
+    elif path.is_file():
+        files = [path]
+    else:
+        raise t.error(name, f"magasin de confiance introuvable : {_display(path)}")
+    anchors: list[x509.Certificate] = []
+    for file in files:
+        try:
+            found = x509.load_pem_x509_certificates(file.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise t.error(
+                name, f"{file.name} : certificat PEM illisible ({type(exc).__name__})"
+            ) from exc
+        for certificate in found:
+            try:
+                constraints = certificate.extensions.get_extension_for_class(
+                    x509.BasicConstraints
+                ).value
+            except x509.ExtensionNotFound:
+                constraints = None
+            if constraints is None or not constraints.ca:
+                raise t.error(
+                    name,
+                    f"{file.name} : « {certificate.subject.rfc4514_string()} » n'est pas "
+                    "un certificat d'autorité (BasicConstraints CA)",
+                )
+            anchors.append(certificate)
+    if not anchors:
+        raise t.error(name, f"magasin de confiance vide : {_display(path)}")
+    return relative, anchors
+
+
+def _mandate(root: _Table, base: Path | None) -> MandateRules:
     t = root.table("mandate")
+    max_age_months = t.integer("max_age_months", minimum=1)
+    require_signature_field = t.boolean("require_signature_field")
+    require_countersignature = t.boolean("require_countersignature")
+    store, anchors = _trust_store(t, "trust_store", base)
     rules = MandateRules(
-        max_age_months=t.integer("max_age_months", minimum=1),
-        require_signature_field=t.boolean("require_signature_field"),
+        max_age_months=max_age_months,
+        require_signature_field=require_signature_field,
+        require_countersignature=require_countersignature,
+        trust_store=store,
+        trust_anchors=tuple(a.public_bytes(serialization.Encoding.DER) for a in anchors),
+        trust_subjects=tuple(a.subject.rfc4514_string() for a in anchors),
     )
     t.finish()
     return rules
@@ -508,8 +571,9 @@ def _customer_requests(root: _Table, verdict: VerdictRules) -> dict[str, str]:
     return wording
 
 
-def parse_rules(text: bytes, source: str) -> Rules:
-    """Validate the content of checks.toml; `source` names the file in error messages."""
+def parse_rules(text: bytes, source: str, base: Path | None = None) -> Rules:
+    """Validate the content of checks.toml; `source` names the file in error messages,
+    `base` is the rules directory the files it names (the trust store) are relative to."""
     try:
         data = tomllib.loads(text.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -518,11 +582,16 @@ def parse_rules(text: bytes, source: str) -> Rules:
         raise RulesError(f"{source}: TOML invalide : {exc}") from exc
     root = _Table(source, "", data)
     verdict = _verdict(root)
+    mandate = _mandate(root, base)
+    # The trust store is part of the rules a run applied: its certificates are in the hash.
+    digest = hashlib.sha256(text)
+    for anchor in sorted(mandate.trust_anchors):
+        digest.update(b"\0trust-anchor\0" + anchor)
     rules = Rules(
         files=_files(root),
         identity=_identity(root),
         kbis=_kbis(root),
-        mandate=_mandate(root),
+        mandate=mandate,
         contact=_contact(root),
         fields=_fields(root),
         payment=_payment(root),
@@ -533,7 +602,7 @@ def parse_rules(text: bytes, source: str) -> Rules:
         verdict=verdict,
         overrides=_overrides(root),
         customer_requests=_customer_requests(root, verdict),
-        content_hash=hashlib.sha256(text).hexdigest(),
+        content_hash=digest.hexdigest(),
         source=source,
     )
     root.finish()
@@ -547,4 +616,4 @@ def load_rules(rules_dir: Path) -> Rules:
         text = path.read_bytes()
     except OSError as exc:
         raise RulesError(f"{source}: fichier illisible ou absent ({exc.strerror})") from exc
-    return parse_rules(text, source)
+    return parse_rules(text, source, rules_dir)

@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The envelope's own version (keys, type guessing); the readers carry theirs.
-ENTRY_VERSION = "extract-1"
+# The envelope's own version (keys, type guessing), and the mandate reader's (which has no
+# version of its own: extract-2 added the pyHanko verification of its signatures).
+ENTRY_VERSION = "extract-2"
 TYPES = ("identity", "kbis", "mandate", "payment_proof", "unknown")
 
 _MANDATE_WORDS = re.compile(r"mandat\s*de\s*certification|mandataire\s*de\s*certification")

@@ -1,14 +1,17 @@
-"""Reading a certification mandate: its date and whether it carries an electronic signature.
+"""Reading a certification mandate: its date and its electronic signatures, verified.
 
-What counts as "carries an electronic signature" (what `mandate.valid` relies on): the PDF
-has a form field of type `/FT /Sig` whose value `/V` is a signature dictionary with a
-`/ByteRange` and `/Contents` — what every PDF signing tool writes. We also report the
+What counts as "carries an electronic signature": the PDF has a form field of type
+`/FT /Sig` whose value `/V` is a signature dictionary with a `/ByteRange` and `/Contents` —
+what every PDF signing tool writes (found with pypdf, bounded). We also report the
 signature's `/SubFilter` (adbe.pkcs7.detached, ETSI.CAdES.detached...), its `/M` signing
-time and whether its byte range covers the whole file (it does not after an incremental
-edit made past the signature). The CMS signature itself is not verified here: that takes
-the signer's certificate chain and is the operator's job in a PDF reader.
+time and whether its byte range covers the whole file. Each signature found is then
+verified with pyHanko (`extraction/signatures.py`): intact, valid, what changed after it,
+who signed and the certificates it embeds. Whether the signer's chain leads to a trusted
+authority is not a property of the bytes: `mandate.valid` asks it of the trust store in
+rules/ (`signatures.trust_chain`).
 
-Pure: bytes in, `MandateReading` out; bad input raises `MediaError`.
+Pure: bytes in, `MandateReading` out; a file pypdf cannot read raises `MediaError`, a
+signature pyHanko cannot verify is a `SignatureCheck` with its `error`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import io
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pypdf import PdfReader
@@ -28,6 +31,7 @@ from ra_workbench.extraction import media
 from ra_workbench.extraction.kbis.dates import find_date_after, first_date
 from ra_workbench.extraction.kbis.text import DocumentText, document_text
 from ra_workbench.extraction.media import MediaError
+from ra_workbench.extraction.signatures import SignatureCheck, verify_pdf_signatures
 
 __all__ = [
     "MandateReading",
@@ -55,6 +59,8 @@ class SignatureReading:
     signing_time: dt.datetime | None
     signer: str | None
     covers_whole_file: bool
+    # pyHanko's verification of this signature (None only before `with_verification`).
+    verification: SignatureCheck | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +69,7 @@ class SignatureReading:
             "signing_time": self.signing_time.isoformat() if self.signing_time else None,
             "signer": self.signer,
             "covers_whole_file": self.covers_whole_file,
+            "verification": self.verification.to_json() if self.verification else None,
         }
 
 
@@ -192,6 +199,26 @@ def pdf_signatures(data: bytes) -> tuple[SignatureReading, ...]:
     return tuple(signatures)
 
 
+def with_verification(
+    data: bytes, signatures: tuple[SignatureReading, ...]
+) -> tuple[SignatureReading, ...]:
+    """The signature fields found, each with pyHanko's verification (matched by field name;
+    a field the verifier does not see, or a file it cannot read, is an unverifiable one)."""
+    if not signatures:
+        return signatures
+    checks, error = verify_pdf_signatures(data)
+    by_name = {c.field_name: c for c in checks}
+    verified = []
+    for signature in signatures:
+        check = by_name.get(signature.field_name)
+        if check is None:
+            check = SignatureCheck.unverifiable(
+                signature.field_name, error or "signature absente pour le vérificateur"
+            )
+        verified.append(replace(signature, verification=check))
+    return tuple(verified)
+
+
 def read_mandate(data: bytes) -> MandateReading:
     """Signature fields (PDF only) and the date of a mandate file."""
     return mandate_from_text(data, document_text(data))
@@ -201,6 +228,7 @@ def mandate_from_text(data: bytes, text: DocumentText) -> MandateReading:
     """`read_mandate` for a file whose text was already read."""
     started = time.perf_counter()
     signatures = pdf_signatures(data) if text.media_type == media.MEDIA_PDF else ()
+    signatures = with_verification(data, signatures)
     found = find_date_after(text.text, _DATE_LABELS, within=30)
     text_date = found.value if found else first_date(text.text)
     signing_times = [s.signing_time for s in signatures if s.signing_time]

@@ -1,16 +1,15 @@
 """Synthetic supporting documents: proof of payment and certification mandate, plus the
 page layout and "scanner" shared with the Kbis generator.
 
-Seeded and reproducible: every random choice comes from the `random.Random` passed in
-(the mandate's signature is the exception: ECDSA signatures are randomised, so two
-renderings of the same mandate differ in their /Contents bytes only).
+Seeded and reproducible: every random choice comes from the `random.Random` passed in, the
+mandate's signatures included (Ed25519, deterministic; see synth/signing.py).
 
-A mandate rendered with `electronically_signed=True` carries what a PDF signing tool
-leaves behind, and what `ra_workbench.extraction.mandate.read_mandate` looks for:
-an AcroForm with /SigFlags 3 and a field `/FT /Sig` whose value `/V` is a signature
-dictionary (`/Type /Sig`, `/Filter /Adobe.PPKLite`, `/SubFilter /adbe.pkcs7.detached`,
-`/M` signing time, `/ByteRange` covering the whole file but `/Contents`, and `/Contents`
-a real detached CMS signature by a throw-away self-signed certificate).
+A mandate rendered with `electronically_signed=True` is signed with pyHanko as a PDF
+signing tool signs it: the legal representative's signature (field
+`Signature_representant_legal`, adbe.pkcs7.detached, /M the signing time), then the
+mandataire's countersignature (`Signature_mandataire`) in an incremental update, each by a
+certificate in the signer's name issued by the demo's test authority, whose certificate is
+in the demo trust store (rules/trust/mandates/).
 """
 
 from __future__ import annotations
@@ -18,27 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import NameOID
 from PIL import Image, ImageFilter
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    DictionaryObject,
-    NameObject,
-    NumberObject,
-    TextStringObject,
-)
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
@@ -46,6 +30,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from ra_workbench.extraction.kbis.dates import french_date_words
+from ra_workbench.synth.signing import DEMO_CA, TestAuthority, sign_pdf_as
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
@@ -274,9 +259,6 @@ def render_payment_proof_pdf(
 
 # -- mandate ------------------------------------------------------------------------------------
 
-SIGNATURE_CONTENTS_BYTES = 8192  # room reserved for the CMS signature, hex-encoded in /Contents
-_BYTE_RANGE_PLACEHOLDER = [0, 9_999_999_999, 9_999_999_999, 9_999_999_999]
-
 
 def _mandate_text_pdf(
     *,
@@ -316,120 +298,37 @@ def _mandate_text_pdf(
     return layout.render()
 
 
-def _pdf_date(moment: dt.datetime) -> str:
-    offset = moment.strftime("%z") or "+0000"
-    return moment.strftime("D:%Y%m%d%H%M%S") + f"{offset[:3]}'{offset[3:]}'"
-
-
-def _self_signed(name: str, when: dt.datetime):  # type: ignore[no-untyped-def]
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(when - dt.timedelta(days=1))
-        .not_valid_after(when + dt.timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
-
-
-def sign_pdf(pdf: bytes, *, signer: str, signed_at: dt.datetime, reason: str) -> bytes:
-    """`pdf` with an invisible signature field holding a detached CMS signature over the
-    whole file but the signature itself (the layout PDF signing tools produce)."""
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
-    signature = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Sig"),
-            NameObject("/Filter"): NameObject("/Adobe.PPKLite"),
-            NameObject("/SubFilter"): NameObject("/adbe.pkcs7.detached"),
-            NameObject("/Name"): TextStringObject(signer),
-            NameObject("/Reason"): TextStringObject(reason),
-            NameObject("/M"): TextStringObject(_pdf_date(signed_at)),
-            NameObject("/ByteRange"): ArrayObject(NumberObject(n) for n in _BYTE_RANGE_PLACEHOLDER),
-            NameObject("/Contents"): ByteStringObject(b"\x00" * SIGNATURE_CONTENTS_BYTES),
-        }
-    )
-    page = writer.pages[-1]
-    widget = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Annot"),
-            NameObject("/Subtype"): NameObject("/Widget"),
-            NameObject("/FT"): NameObject("/Sig"),
-            NameObject("/T"): TextStringObject("Signature1"),
-            NameObject("/F"): NumberObject(132),
-            NameObject("/Rect"): ArrayObject([NumberObject(0)] * 4),
-            NameObject("/V"): writer._add_object(signature),
-            NameObject("/P"): page.indirect_reference,
-        }
-    )
-    widget_ref = writer._add_object(widget)
-    annotations = page.get("/Annots")
-    if annotations is None:
-        page[NameObject("/Annots")] = ArrayObject([widget_ref])
-    else:
-        annotations.get_object().append(widget_ref)
-    writer._root_object[NameObject("/AcroForm")] = DictionaryObject(
-        {
-            NameObject("/Fields"): ArrayObject([widget_ref]),
-            NameObject("/SigFlags"): NumberObject(3),
-        }
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    document = out.getvalue()
-
-    contents = re.search(rb"/Contents\s*<(0{%d})>" % (2 * SIGNATURE_CONTENTS_BYTES), document)
-    byte_range = re.search(
-        rb"/ByteRange\s*\[\s*0\s+9999999999\s+9999999999\s+9999999999\s*\]", document
-    )
-    if contents is None or byte_range is None:
-        raise RuntimeError("signature placeholders not found in the written PDF")
-    hole_start, hole_end = contents.start(1) - 1, contents.end(1) + 1  # with the < >
-    ranges = [0, hole_start, hole_end, len(document) - hole_end]
-    filled = ("/ByteRange [" + " ".join(str(n) for n in ranges) + "]").encode()
-    filled = filled.ljust(byte_range.end() - byte_range.start(), b" ")
-    document = document[: byte_range.start()] + filled + document[byte_range.end() :]
-    signed_data = document[:hole_start] + document[hole_end:]
-
-    key, certificate = _self_signed(signer, signed_at)
-    cms = (
-        pkcs7.PKCS7SignatureBuilder()
-        .set_data(signed_data)
-        .add_signer(certificate, key, hashes.SHA256())
-        .sign(
-            serialization.Encoding.DER,
-            # Binary: no S/MIME newline canonicalisation of the signed bytes.
-            [pkcs7.PKCS7Options.DetachedSignature, pkcs7.PKCS7Options.Binary],
-        )
-    )
-    if len(cms) > SIGNATURE_CONTENTS_BYTES:
-        raise RuntimeError("CMS signature larger than the reserved /Contents")
-    hex_signature = cms.hex().encode().ljust(2 * SIGNATURE_CONTENTS_BYTES, b"0")
-    return document[: hole_start + 1] + hex_signature + document[hole_end - 1 :]
+def _person_name(name: str | tuple[str, str]) -> tuple[str, str]:
+    """(given name, surname): a "PAUL MOREL" string is split at its first space."""
+    if isinstance(name, tuple):
+        return name
+    given, _, surname = name.partition(" ")
+    return given, surname
 
 
 def render_mandate_pdf(
     *,
     organisation: str,
-    legal_representative: str,
-    mandataire: str,
+    legal_representative: str | tuple[str, str],
+    mandataire: str | tuple[str, str],
     signed_on: date,
     electronically_signed: bool,
     rng: random.Random,
+    countersigned: bool = True,
+    authority: TestAuthority = DEMO_CA,
 ) -> bytes:
     """The certification mandate the legal representative gives the mandataire, dated
-    `signed_on` in its text ("Fait à Lyon, le 20 novembre 2026"); with a PDF signature
-    field when `electronically_signed`, else a plain (printed-and-scanned-like) PDF."""
+    `signed_on` in its text ("Fait à Lyon, le 20 novembre 2026"). When
+    `electronically_signed`, the legal representative signs it (PAdES-style, a certificate
+    issued by `authority` in their name) and, when `countersigned`, the mandataire then
+    countersigns it in an incremental update; else a plain (printed-and-scanned-like) PDF.
+    A name is "GIVEN SURNAME" or (given, surname)."""
+    representative, agent = _person_name(legal_representative), _person_name(mandataire)
     city = rng.choice(("Lyon", "Nantes", "Rennes", "Lille", "Bordeaux", "Toulouse", "Paris"))
     pdf = _mandate_text_pdf(
         organisation=organisation,
-        legal_representative=legal_representative,
-        mandataire=mandataire,
+        legal_representative=" ".join(representative),
+        mandataire=" ".join(agent),
         signed_on=signed_on,
         city=city,
     )
@@ -440,6 +339,21 @@ def render_mandate_pdf(
         dt.time(rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59)),
         tzinfo=dt.timezone(dt.timedelta(hours=1)),
     )
-    return sign_pdf(
-        pdf, signer=legal_representative, signed_at=signed_at, reason="Mandat de certification"
+    pdf = sign_pdf_as(
+        pdf,
+        authority.issue(*representative, on=signed_on),
+        signed_at=signed_at,
+        field_name="Signature_representant_legal",
+        reason="Mandat de certification",
+        rng=rng,
+    )
+    if not countersigned:
+        return pdf
+    return sign_pdf_as(
+        pdf,
+        authority.issue(*agent, on=signed_on),
+        signed_at=signed_at + dt.timedelta(minutes=rng.randint(5, 240)),
+        field_name="Signature_mandataire",
+        reason="Acceptation du mandat (contreseing)",
+        rng=rng,
     )

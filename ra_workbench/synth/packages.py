@@ -11,9 +11,8 @@ Seeded and reproducible: the same arguments give byte-identical files. Every ran
 comes from `random.Random` streams derived from the seed, one per concern (facts, defects,
 each person's identity document, the Kbis…), so injecting a defect changes what it targets
 and little else. Timestamps are pinned (reportlab's invariant mode, fixed zip entry dates,
-no EXIF). One exception, owned by the mandate generator: an electronically signed mandate
-carries a fresh ECDSA signature and certificate in its `/Contents`, so those bytes differ
-from one run to the next (the rest of the file does not).
+no EXIF); an electronically signed mandate's signatures are Ed25519 (deterministic) by keys
+derived from the signers' names (synth/signing.py), at a time drawn from the seed.
 
 Clean dossiers follow the portal's rules (guide, section 5): no accents in declared fields,
 names consistent between the form, the MRZ and the Kbis, a Luhn-valid SIREN, a Kbis under

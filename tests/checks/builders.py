@@ -26,6 +26,7 @@ from ra_workbench.checks.facts import (
     SignatureFacts,
 )
 from ra_workbench.checks.rules import Rules, load_rules
+from tests.extraction.mandates import mandate_facts, signed_mandate
 
 REPO_RULES = Path(__file__).resolve().parents[2] / "rules"
 TODAY = dt.date(2026, 11, 20)
@@ -200,12 +201,9 @@ def with_mandataire(facts: DossierFacts, *, mandate: MandateFacts | None = None)
         document(
             "mandate",
             original_name="mandat-leroy.pdf",
-            mandate=mandate
-            or MandateFacts(
-                has_signature_field=True,
-                signing_time="2026-11-02T10:00:00+01:00",
-                date=TODAY - dt.timedelta(days=18),
-            ),
+            # Signed by the legal representative and countersigned by the mandataire, with
+            # certificates of the demo's test authority (in the repository's trust store).
+            mandate=mandate or mandate_facts(signed_mandate()),
         ),
     ]
     return replace(

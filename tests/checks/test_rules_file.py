@@ -35,9 +35,11 @@ def edit(rules_dir: Path, pattern: str, replacement: str) -> None:
 
 def test_the_repository_rules_load_with_their_content_hash() -> None:
     rules = load_rules(REPO_RULES)
-    assert (
-        rules.content_hash == hashlib.sha256((REPO_RULES / "checks.toml").read_bytes()).hexdigest()
-    )
+    # checks.toml, then the mandate trust store's certificates it names.
+    digest = hashlib.sha256((REPO_RULES / "checks.toml").read_bytes())
+    for anchor in sorted(rules.mandate.trust_anchors):
+        digest.update(b"\0trust-anchor\0" + anchor)
+    assert rules.content_hash == digest.hexdigest()
     assert rules.kbis.max_age_months == 3
     assert rules.files.max_size_bytes == 3_000_000
     assert "visa" not in rules.identity.accepted_types

@@ -3,6 +3,7 @@ page (no override offered, the reason shown) nor by a forged request (refused, a
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -222,3 +223,67 @@ def test_forged_override_of_a_hard_rule_is_refused_and_audited(
     assert event.payload["rules"] == [HARD_FAILURES[case]["rule"]]
     assert event.payload["check_run_id"] == run.id
     assert event.actor_id == operator.id
+
+
+# --- the mandate's signature, as the catalogue judges a real PDF ---------------------------
+
+
+def _mandate_failure(pdf: bytes) -> dict[str, Any]:
+    from ra_workbench.checks.catalogue import CATALOGUE
+    from tests.checks.builders import TODAY, clean_facts, repo_rules, with_mandataire
+    from tests.extraction.mandates import mandate_facts
+
+    facts = with_mandataire(clean_facts(), mandate=mandate_facts(pdf))
+    [result] = CATALOGUE["mandate.valid"](facts, repo_rules(), TODAY)
+    return {
+        "rule": result.rule,
+        "outcome": result.outcome,
+        "message": result.message,
+        "person_role": "mandataire",
+        "evidence": json.loads(json.dumps(dict(result.evidence))),
+    }
+
+
+def test_a_mandate_changed_after_signing_fails_hard_and_its_override_is_refused(
+    app: Flask, client: FlaskClient
+) -> None:
+    from tests.extraction.mandates import flipped_inside_signed_range, signed_mandate
+
+    operator = make_user(db.session)
+    failure = _mandate_failure(flipped_inside_signed_range(signed_mandate()))
+    assert failure["outcome"] == "fail"
+    dossier = make_dossier(db.session)
+    make_check_run(db.session, dossier, [failure])
+    with pytest.raises(HardRuleOverride, match="Règle impérative") as refused:
+        _request(dossier, operator)
+    assert refused.value.rules == ["mandate.valid"]
+    assert _decisions(dossier.id) == []
+    db.session.commit()
+
+    # The operator sees who signed, when, and the chain, in French.
+    sign_in(client, operator)
+    page = as_(client).get(f"/validation/dossiers/{dossier.id}").get_data(as_text=True)
+    assert 'data-hard-rule="mandate.valid"' in page
+    assert "Signatures du mandat" in page
+    assert "PAUL MOREL" in page
+    assert "02/11/2026 à " in page
+    assert "le contenu signé a été modifié (empreinte différente)" in page
+
+
+def test_the_dossier_page_shows_each_mandate_signature_its_time_and_chain(
+    app: Flask, client: FlaskClient
+) -> None:
+    from tests.extraction.mandates import signed_mandate
+
+    operator = make_user(db.session)
+    result = _mandate_failure(signed_mandate())
+    assert result["outcome"] == "pass"
+    dossier = make_dossier(db.session)
+    make_check_run(db.session, dossier, [result])
+    db.session.commit()
+    sign_in(client, operator)
+    page = as_(client).get(f"/validation/dossiers/{dossier.id}").get_data(as_text=True)
+    assert "data-mandate-signatures" in page
+    assert "PAUL MOREL (FR) → RA Workbench DEMO - AC de test des mandats" in page
+    assert "(autorité reconnue)" in page
+    assert "SOPHIE LEROY" in page
