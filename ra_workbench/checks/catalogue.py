@@ -452,6 +452,8 @@ def _document_type(facts: DossierFacts, rules: Rules, on: dt.date, role: str) ->
     accepted = kind in rules.identity.accepted_types or (
         kind == "residence_permit" and rules.identity.accept_residence_permit
     )
+    issuer = mrz.issuing_state.rstrip("<")
+    trusted = issuer in rules.identity.trusted_issuers
     evidence: dict[str, Any] = {
         "document": doc,
         "person": role,
@@ -459,13 +461,22 @@ def _document_type(facts: DossierFacts, rules: Rules, on: dt.date, role: str) ->
             "type": kind,
             "document_code": mrz.document_code,
             "issuing_state": mrz.issuing_state,
+            "trusted_issuer": trusted,
         },
     }
-    if accepted:
+    if accepted and trusted:
         return _result(
             "identity.document_type",
             Outcome.PASS,
-            f"{_who(role)} : {label} ({mrz.issuing_state}), type accepté.",
+            f"{_who(role)} : {label} ({issuer}), type accepté, émetteur reconnu.",
+            **evidence,
+        )
+    if accepted:
+        return _result(
+            "identity.document_type",
+            Outcome.MANUAL,
+            f"{_who(role)} : {label} émis(e) par « {issuer} », État absent de la liste des "
+            "émetteurs reconnus : vérifier que l'émetteur est reconnu et le document authentique.",
             **evidence,
         )
     if kind in rules.identity.manual_types:

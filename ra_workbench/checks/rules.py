@@ -28,6 +28,8 @@ MEGABYTE = 1_000_000  # « Mo » as the portal's users read it
 
 MEDIA_TYPES = ("image/png", "image/jpeg", "application/pdf")
 IDENTITY_TYPES = ("cni", "cnie", "identity_card", "passport", "residence_permit", "visa")
+# An ICAO 9303 issuing-state code as the MRZ gives it, fillers stripped: FRA, D (Germany), EUE.
+ISSUING_STATE = re.compile(r"[A-Z]{1,3}")
 KBIS_KINDS = ("kbis", "extrait_k", "rne", "sirene")
 DOCUMENT_TYPES = ("kbis", "identity", "payment_proof", "mandate")
 ROLES = ("holder", "legal_representative", "mandataire")
@@ -64,6 +66,8 @@ class IdentityRules:
     manual_types: frozenset[str]
     accept_residence_permit: bool
     residence_permit_codes: frozenset[str]
+    # ICAO 9303 issuing-state codes whose documents pass without an operator's look.
+    trusted_issuers: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -332,9 +336,18 @@ def _identity(root: _Table) -> IdentityRules:
         manual_types=frozenset(manual),
         accept_residence_permit=t.boolean("accept_residence_permit"),
         residence_permit_codes=frozenset(t.strings("residence_permit_codes")),
+        trusted_issuers=frozenset(_issuing_states(t, "trusted_issuers")),
     )
     t.finish()
     return rules
+
+
+def _issuing_states(t: _Table, name: str) -> tuple[str, ...]:
+    codes = t.strings(name)
+    bad = [c for c in codes if not ISSUING_STATE.fullmatch(c)]
+    if bad:
+        raise t.error(name, f"code d'État émetteur OACI mal formé {bad[0]!r} (ex. « FRA », « D »)")
+    return codes
 
 
 def _kbis(root: _Table) -> KbisRules:

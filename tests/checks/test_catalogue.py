@@ -8,8 +8,11 @@ from dataclasses import replace
 import pytest
 
 from ra_workbench.checks.catalogue import CATALOGUE, identity_type, is_french_mobile
-from ra_workbench.checks.facts import DuplicateFacts, MandateFacts
+from ra_workbench.checks.facts import DossierFacts, DuplicateFacts, KbisFacts, MandateFacts
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, RuleResult
+from ra_workbench.checks.rules import Rules
+from ra_workbench.extraction.kbis import KbisReading
+from ra_workbench.extraction.kbis.parser import parse_extract
 from tests.checks.builders import (
     TODAY,
     clean_facts,
@@ -318,6 +321,40 @@ def test_a_residence_permit_depends_on_configuration_and_a_foreign_card_on_a_hum
     )
 
 
+def holder_type_result(facts: DossierFacts, rules: Rules = RULES) -> RuleResult:
+    return next(
+        r
+        for r in CATALOGUE["identity.document_type"](facts, rules, TODAY)
+        if r.person_role == "holder"
+    )
+
+
+def test_a_passport_from_a_state_outside_the_trusted_issuers_goes_to_an_operator() -> None:
+    facts = clean_facts()
+    verso = the_doc(facts, "identity", "holder", "verso")
+    german = replace_document(
+        facts, verso, mrz=mrz(document_code="P", issuing_state="D<<", nationality="D<<")
+    )
+    assert holder_type_result(german).outcome == "pass"
+    assert "émetteur reconnu" in holder_type_result(german).message
+    utopian = replace_document(
+        facts, verso, mrz=mrz(document_code="P", issuing_state="UTO", nationality="UTO")
+    )
+    result = holder_type_result(utopian)
+    assert result.outcome == "manual"
+    assert "« UTO »" in result.message
+    assert "liste des émetteurs reconnus" in result.message
+    assert result.evidence["extracted"]["trusted_issuer"] is False
+    # The list is the rules': once UTO is trusted, the same passport passes.
+    trusting = replace(
+        RULES,
+        identity=replace(RULES.identity, trusted_issuers=RULES.identity.trusted_issuers | {"UTO"}),
+    )
+    assert holder_type_result(utopian, trusting).outcome == "pass"
+    # A French card is French: its issuer is on the list as shipped.
+    assert holder_type_result(facts).outcome == "pass"
+
+
 def test_an_identity_document_expired_the_day_before_the_evaluation_fails() -> None:
     facts = clean_facts()
     verso = the_doc(facts, "identity", "holder", "verso")
@@ -442,6 +479,68 @@ def test_an_avis_de_situation_sirene_is_an_accepted_equivalent() -> None:
     assert outcomes("kbis.legal_representative", with_kbis(kind="sirene", managers=())) == [
         "manual"
     ]
+
+
+RNE_ATTESTATION = """\
+Institut national de la propriété industrielle INPI
+ATTESTATION D'IMMATRICULATION
+AU REGISTRE NATIONAL DES ENTREPRISES (RNE)
+Données à jour au 06/11/2026
+SIREN : 732 829 320
+Dénomination : ATELIERS MOREL
+Forme juridique : Société par actions simplifiée
+Adresse du siège : 12 rue des Lilas 69003 Lyon
+REPRESENTANTS LEGAUX
+Qualité : Président
+Nom : MOREL
+Prénoms : Paul
+Le présent document atteste de l'immatriculation de l'entreprise au RNE.
+"""
+EXTRAIT_K = """\
+Greffe du Tribunal de Commerce de Lyon
+Extrait K
+EXTRAIT D'IMMATRICULATION PRINCIPALE AU REGISTRE DU COMMERCE ET DES SOCIETES
+à jour au 6 novembre 2026
+Immatriculation au RCS, numéro 732 829 320 R.C.S. Lyon
+RENSEIGNEMENTS RELATIFS A LA PERSONNE PHYSIQUE
+Nom, prénoms MOREL Paul
+RENSEIGNEMENTS RELATIFS A L'ACTIVITE ET A L'ETABLISSEMENT PRINCIPAL
+Nom commercial ATELIERS MOREL
+Adresse de l'établissement 12 rue des Lilas 69003 Lyon
+"""
+
+
+def _read_as_the_extractor_does(text: str) -> KbisFacts:
+    reading = KbisReading.from_parsed(parse_extract(text), source="text_layer", pages=1, timings={})
+    return KbisFacts.from_extraction(reading.to_json())
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "legal_form"),
+    [(RNE_ATTESTATION, "rne", "SAS"), (EXTRAIT_K, "extrait_k", "EI")],
+    ids=["rne_attestation", "extrait_k"],
+)
+def test_an_rne_attestation_or_an_extrait_k_stands_for_the_kbis(
+    text: str, kind: str, legal_form: str
+) -> None:
+    facts = clean_facts()
+    facts = replace_document(facts, the_doc(facts, "kbis"), kbis=_read_as_the_extractor_does(text))
+    facts = replace(facts, organisation=replace(facts.organisation, legal_form=legal_form))
+    assert facts.documents_of("kbis")[0].kbis.kind == kind
+    [read] = run("kbis.read", facts)
+    assert read.outcome == "pass", read.message
+    for rule in (
+        "kbis.age",
+        "kbis.siren_match",
+        "kbis.name_match",
+        "kbis.legal_form",
+        "kbis.legal_representative",
+    ):
+        assert outcomes(rule, facts) == ["pass"], (rule, run(rule, facts))
+    # Once the rules no longer list the kind, the same document is refused as the Kbis.
+    narrower = replace(RULES, kbis=replace(RULES.kbis, accepted_kinds=frozenset({"kbis"})))
+    [refused] = CATALOGUE["kbis.read"](facts, narrower, TODAY)
+    assert refused.outcome == "fail"
 
 
 def test_a_kbis_of_another_siren_fails_the_siren_match() -> None:
