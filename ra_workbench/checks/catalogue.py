@@ -1532,6 +1532,31 @@ def signatures_complete(facts: DossierFacts, rules: Rules, on: dt.date) -> list[
     ]
 
 
+@rule("revision.sensitive_changes")
+def revision_sensitive_changes(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    """A re-export changed what must not change silently (the holder's identity after the RA
+    asked for documents, the SIREN of a dossier with a signed mandate): applied, and left to
+    an operator to judge."""
+    if not facts.sensitive_changes:
+        return [
+            _result(
+                "revision.sensitive_changes",
+                Outcome.PASS,
+                "Aucune modification sensible dans la dernière version du client.",
+            )
+        ]
+    return [
+        _result(
+            "revision.sensitive_changes",
+            Outcome.MANUAL,
+            "La dernière version du client modifie : "
+            + " ; ".join(facts.sensitive_changes)
+            + ". Vérifier que la personne et l'organisme restent ceux des pièces contrôlées.",
+            extracted=list(facts.sensitive_changes),
+        )
+    ]
+
+
 def _check_complete() -> None:
     missing = [r for r in RULE_IDS if r not in CATALOGUE]
     if missing:

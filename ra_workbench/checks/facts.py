@@ -233,6 +233,9 @@ class DossierFacts:
     signatures: tuple[SignatureFacts, ...] = ()
     holder_duplicates: tuple[DuplicateFacts, ...] = field(default=())
     order: OrderFacts = field(default_factory=OrderFacts)
+    # The latest re-export's changes an operator must look at (ingest/declared.py:sensitive):
+    # French labels with the values before and after.
+    sensitive_changes: tuple[str, ...] = ()
 
     def person(self, role: str) -> PersonFacts | None:
         return next((p for p in self.people if p.role == role), None)

@@ -138,6 +138,7 @@ def build_facts(
             address=_address(org.address),
         ),
         people=tuple(_person_facts(p) for p in dossier.people),
+        sensitive_changes=_sensitive_changes(dossier),
         documents=tuple(_document_facts(d, extractions.get(d.id)) for d in documents),
         signatures=tuple(
             SignatureFacts(
@@ -308,3 +309,16 @@ def holder_duplicates(
         ):
             duplicates.add(DuplicateFacts("certificate", cert.serial_number, "name_email"))
     return tuple(sorted(duplicates, key=lambda d: (d.kind, d.reference)))
+
+
+def _sensitive_changes(dossier: Dossier) -> tuple[str, ...]:
+    """The latest revision's flagged changes, as « label : before → after »."""
+    if not dossier.revisions:
+        return ()
+    summary = dossier.revisions[-1].summary or {}
+    flagged = set(summary.get("sensitive") or ())
+    return tuple(
+        f"{c['label']} : « {c['before']} » → « {c['after']} »"
+        for c in summary.get("changes") or ()
+        if c.get("key") in flagged
+    )

@@ -80,6 +80,7 @@ RULE_IDS: tuple[str, ...] = (
     "payment.amount",
     "delivery.holder_address",
     "signatures.complete",
+    "revision.sensitive_changes",
 )
 
 # Evidence key marking a result that only repeats that a required document is missing

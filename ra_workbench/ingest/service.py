@@ -29,6 +29,7 @@ from ra_workbench.dossiers.models import (
 )
 from ra_workbench.dossiers.states import VALIDATED_STATUSES, DossierStatus
 from ra_workbench.extraction.media import MEDIA_PDF, MediaError, inspect_pdf, sniff_media_type
+from ra_workbench.ingest import declared
 from ra_workbench.ingest.package import (
     Limits,
     Package,
@@ -200,61 +201,87 @@ def _decimal(value: Any) -> Decimal | None:
     return None if value in (None, "") else Decimal(str(value))
 
 
-def _person_from(declared: dict[str, Any], role: str) -> Person:
-    return Person(
-        role=role,
-        civility=str(declared.get("civility") or ""),
-        first_name=str(declared.get("first_name") or ""),
-        last_name=str(declared.get("last_name") or ""),
-        email=str(declared.get("email") or ""),
-        mobile=str(declared.get("mobile") or ""),
-        address=declared.get("address") or {},
-    )
+def _set_person(person: Person, declared: dict[str, Any]) -> None:
+    person.civility = str(declared.get("civility") or "")
+    person.first_name = str(declared.get("first_name") or "")
+    person.last_name = str(declared.get("last_name") or "")
+    person.email = str(declared.get("email") or "")
+    person.mobile = str(declared.get("mobile") or "")
+    person.address = declared.get("address") or {}
+
+
+def _declared_people(m: dict[str, Any]) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Per role: the declared identity and contact, and the role's own fields."""
+    holder = m["holder"]
+    same = bool(holder.get("same_as_legal_representative"))
+    people = {
+        PersonRole.HOLDER: (
+            m["legal_representative"] if same else holder,
+            {
+                "same_as_legal_representative": same,
+                "activation_code_channel": holder.get("activation_code_channel"),
+            },
+        ),
+        PersonRole.LEGAL_REPRESENTATIVE: (m["legal_representative"], {}),
+    }
+    if m.get("mandataire"):
+        people[PersonRole.MANDATAIRE] = (
+            m["mandataire"],
+            {"has_valid_mandate": bool(m["mandataire"].get("has_valid_mandate"))},
+        )
+    return people
+
+
+def _apply_declared(dossier: Dossier, m: dict[str, Any]) -> None:
+    """The order's declared data onto the dossier: at creation and at every re-export (one
+    path, so that a correction is applied exactly as the first export was)."""
+    org = m["organisation"]
+    if dossier.organisation is None:
+        dossier.organisation = Organisation()
+    dossier.organisation.siren = str(org["siren"])
+    dossier.organisation.name = str(org["name"])
+    dossier.organisation.legal_form = str(org.get("legal_form") or "")
+    dossier.organisation.manual_entry = bool(org.get("manual_entry"))
+    dossier.organisation.address = org.get("address") or {}
+    payment = m["payment"]
+    dossier.format = m["format"]
+    dossier.offer_code = str(m["offer"]["code"])
+    dossier.offer_label = str(m["offer"].get("label") or "")
+    dossier.price_ttc = _decimal(m["offer"].get("price_ttc"))
+    dossier.delivery_mode = m["delivery_mode"]
+    dossier.dossier_type = m.get("dossier_type", "dematerialised")
+    dossier.delivery_info = str(m.get("delivery_info") or "")
+    dossier.payment_method = payment["method"]
+    dossier.payment_amount_ttc = _decimal(payment.get("amount_ttc"))
+    dossier.payment_transaction_id = payment.get("transaction_id") or None
+    dossier.documents_valid_attested = bool(m.get("documents_valid_attested"))
+    dossier.declared = m
+    declared = _declared_people(m)
+    by_role = {p.role: p for p in dossier.people}
+    for role, (identity, own) in declared.items():
+        person = by_role.get(role)
+        if person is None:
+            person = Person(role=role)
+            dossier.people.append(person)
+        _set_person(person, identity)
+        for name, value in own.items():
+            setattr(person, name, value)
+    for role, person in by_role.items():
+        if role not in declared:  # a mandataire the customer no longer declares
+            for document in dossier.documents:
+                if document.person_id == person.id:
+                    document.person_id = None  # kept, with its role, as superseded
+            dossier.people.remove(person)
 
 
 def _create_dossier(session: Session, package: Package, *, source: str, actor: str) -> Dossier:
-    m = package.manifest
-    org = m["organisation"]
-    organisation = Organisation(
-        siren=str(org["siren"]),
-        name=str(org["name"]),
-        legal_form=str(org.get("legal_form") or ""),
-        manual_entry=bool(org.get("manual_entry")),
-        address=org.get("address") or {},
-    )
-    payment = m["payment"]
     dossier = Dossier(
         order_number=package.order_number,
         revision=package.revision,
-        format=m["format"],
         submitted_at=package.submitted_at,
-        offer_code=str(m["offer"]["code"]),
-        offer_label=str(m["offer"].get("label") or ""),
-        price_ttc=_decimal(m["offer"].get("price_ttc")),
-        delivery_mode=m["delivery_mode"],
-        dossier_type=m.get("dossier_type", "dematerialised"),
-        delivery_info=str(m.get("delivery_info") or ""),
-        payment_method=payment["method"],
-        payment_amount_ttc=_decimal(payment.get("amount_ttc")),
-        payment_transaction_id=payment.get("transaction_id") or None,
-        documents_valid_attested=bool(m.get("documents_valid_attested")),
         status=DossierStatus.PENDING.value,
-        declared=m,
-        organisation=organisation,
     )
-    legal = _person_from(m["legal_representative"], PersonRole.LEGAL_REPRESENTATIVE)
-    holder_declared = m["holder"]
-    if holder_declared.get("same_as_legal_representative"):
-        holder = _person_from(m["legal_representative"], PersonRole.HOLDER)
-        holder.same_as_legal_representative = True
-    else:
-        holder = _person_from(holder_declared, PersonRole.HOLDER)
-    holder.activation_code_channel = holder_declared.get("activation_code_channel")
-    dossier.people = [holder, legal]
-    if m.get("mandataire"):
-        mandataire = _person_from(m["mandataire"], PersonRole.MANDATAIRE)
-        mandataire.has_valid_mandate = bool(m["mandataire"].get("has_valid_mandate"))
-        dossier.people.append(mandataire)
+    _apply_declared(dossier, package.manifest)
     session.add(dossier)
     session.flush()
     stored = [_store_document(session, dossier, f, package.revision) for f in package.files]
@@ -265,7 +292,11 @@ def _create_dossier(session: Session, package: Package, *, source: str, actor: s
             revision=package.revision,
             source=source,
             package_name=package.name,
-            summary={"added": [d.id for d in stored], "superseded": []},
+            summary={
+                "added": [d.id for d in stored],
+                "superseded": [],
+                "declared": package.manifest,
+            },
         )
     )
     record(
@@ -327,9 +358,20 @@ def _document_key(
 def _apply_revision(
     session: Session, dossier: Dossier, package: Package, *, source: str, actor: str
 ) -> None:
-    """A re-export replaces the documents: what is no longer there is superseded (kept)."""
+    """A re-export replaces the declared data and the documents: what is no longer there is
+    superseded (kept); what the customer changed is recorded field by field, and the changes
+    an operator must look at are flagged for the checks."""
     now = dt.datetime.now(dt.UTC)
     current = dossier.current_documents()
+    changed = declared.changes(dossier.declared or {}, package.manifest)
+    flagged = declared.sensitive(
+        changed,
+        documents_requested=dossier.status == DossierStatus.DOCUMENTS_REQUESTED.value,
+        mandate_on_file=any(d.type == "mandate" for d in current)
+        or any(p.has_valid_mandate for p in dossier.people),
+    )
+    _apply_declared(dossier, package.manifest)
+    session.flush()  # a newly declared mandataire has an id for its documents
     incoming = {
         _document_key(f.type, f.person, f.side, hashlib.sha256(f.data).hexdigest()): f
         for f in package.files
@@ -358,7 +400,13 @@ def _apply_revision(
             revision=package.revision,
             source=source,
             package_name=package.name,
-            summary={"added": [d.id for d in added], "superseded": superseded},
+            summary={
+                "added": [d.id for d in added],
+                "superseded": superseded,
+                "changes": [c.to_json() for c in changed],
+                "sensitive": flagged,
+                "declared": package.manifest,
+            },
         )
     )
     transition(
@@ -366,7 +414,14 @@ def _apply_revision(
         dossier,
         "receive_revision",
         actor=actor,
-        payload={"revision": package.revision, "added": len(added), "superseded": len(superseded)},
+        # The fields' names, not their values: the trail names no one (REQUIREMENTS 15).
+        payload={
+            "revision": package.revision,
+            "added": len(added),
+            "superseded": len(superseded),
+            "changed_fields": [c.key for c in changed],
+            "sensitive_fields": flagged,
+        },
     )
     # A new revision invalidates any claim: the operator must look at the new documents.
     dossier.claimed_by_id = None

@@ -81,6 +81,8 @@ class QueueRow:
     verdict: str | None
     claimed_by: str | None
     failing_rules: list[str] = field(default_factory=list)
+    # The customer sent a new version since the first export (« nouvelle version »).
+    revision: int = 1
 
 
 @dataclass
@@ -255,6 +257,7 @@ def queue(
         sa.select(
             Dossier.id,
             Dossier.order_number,
+            Dossier.revision,
             Dossier.submitted_at,
             Dossier.delivery_mode,
             Dossier.payment_method,
@@ -314,6 +317,7 @@ def queue(
                 verdict=r.verdict,
                 claimed_by=claimed,
                 failing_rules=failing.get(r.id, []),
+                revision=r.revision,
             )
         )
     return QueuePage(
