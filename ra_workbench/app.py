@@ -23,7 +23,9 @@ from ra_workbench.db import write_intent
 from ra_workbench.documents import access as document_access
 from ra_workbench.documents import store as document_store
 from ra_workbench.extensions import csrf, db, limiter, login_manager, migrate
+from ra_workbench.issuance.seal import local_evidence_seal
 from ra_workbench.jobs import queue as jobs_queue
+from ra_workbench.review import evidence
 from ra_workbench.review.access import need_to_know
 from ra_workbench.web import register_blueprints
 
@@ -49,6 +51,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     configure_journey(app)
     configure_unit_of_work(app)
     configure_audit(app)
+    configure_evidence(app)
     configure_security(app)
     configure_blueprints(app)
     configure_cli(app)
@@ -178,6 +181,13 @@ def configure_audit(app: Flask) -> None:
     """Seal notices reach the supervisors through the notify outbox: the trail sits below
     notify, so the shell tells it how (web, worker and CLI alike)."""
     send_seals_with(outbox_mailer)
+
+
+def configure_evidence(app: Flask) -> None:
+    """The auditors' exports are signed by the RA's evidence seal, a certificate of the local
+    CA: issuance sits after review, so the shell hands the seal over."""
+    with app.app_context():
+        evidence.seal_exports_with(local_evidence_seal)
 
 
 def configure_security(app: Flask) -> None:

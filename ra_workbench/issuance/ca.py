@@ -41,6 +41,13 @@ ISSUING_VALIDITY_DAYS = 10 * 365
 # Backdating absorbs clock skew between us and relying parties (common CA practice).
 BACKDATE = dt.timedelta(minutes=5)
 CA_ORGANISATION = "RA Workbench - AC locale"
+# The RA's evidence seal: the certificate that signs the auditors' exports of registration
+# evidence (review/evidence.py), issued by the issuing CA on first use.
+EVIDENCE_SEAL_COMMON_NAME = "RA Workbench — cachet des preuves d'enregistrement"
+EVIDENCE_SEAL_ORGANISATION = "RA Workbench - autorité d'enregistrement"
+EVIDENCE_SEAL_VALIDITY_DAYS = 5 * 365
+# id-kp-documentSigning (RFC 9336): signing documents, neither TLS nor e-mail.
+DOCUMENT_SIGNING_EKU = "1.3.6.1.5.5.7.3.36"
 
 
 class CAError(Exception):
@@ -181,6 +188,31 @@ class _Authority:
     certificate: x509.Certificate
 
 
+@dataclass(frozen=True)
+class EvidenceSeal:
+    """The RA's evidence seal: its key, its certificate and the chain above it (issuing CA,
+    root)."""
+
+    key: ec.EllipticCurvePrivateKey
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+
+
+def _evidence_seal_key_usage() -> x509.KeyUsage:
+    # A seal commits the RA to what it signs: digitalSignature and nonRepudiation.
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 class LocalCA:
     """Root and issuing CA under `directory`, keys encrypted with `passphrase`."""
 
@@ -229,6 +261,11 @@ class LocalCA:
         )
 
     def _load(self, stem: str) -> _Authority:
+        key = self._load_key(stem)
+        certificate = x509.load_pem_x509_certificate(self._path(f"{stem}.cert.pem").read_bytes())
+        return _Authority(key, certificate)
+
+    def _load_key(self, stem: str) -> ec.EllipticCurvePrivateKey:
         try:
             key = serialization.load_pem_private_key(
                 self._path(f"{stem}.key.pem").read_bytes(), password=self._passphrase
@@ -237,8 +274,7 @@ class LocalCA:
             raise CAError(f"clé de l'AC ({stem}) illisible : phrase de passe incorrecte ?") from exc
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise CAError(f"clé de l'AC ({stem}) d'un type inattendu")
-        certificate = x509.load_pem_x509_certificate(self._path(f"{stem}.cert.pem").read_bytes())
-        return _Authority(key, certificate)
+        return key
 
     # creation
     def ensure(self, *, now: dt.datetime | None = None) -> None:
@@ -301,6 +337,90 @@ class LocalCA:
 
     def chain_pem(self) -> str:
         return self.issuing_certificate_path.read_text() + self.root_certificate_path.read_text()
+
+    def root_certificate(self) -> x509.Certificate:
+        """The trust anchor: read, never created (verifying against a new root proves nothing)."""
+        if not self.root_certificate_path.exists():
+            raise CAError(f"AC locale absente : {self.root_certificate_path} n'existe pas")
+        return x509.load_pem_x509_certificate(self.root_certificate_path.read_bytes())
+
+    # the RA's evidence seal
+    @property
+    def evidence_seal_certificate_path(self) -> Path:
+        return self._path("evidence-seal.cert.pem")
+
+    def evidence_seal(self, *, now: dt.datetime | None = None) -> EvidenceSeal:
+        """The seal, issued on first use and again once its certificate has expired (the key
+        is new each time; exports signed before stay verifiable at their signing time)."""
+        now = now or dt.datetime.now(dt.UTC)
+        # The hierarchy first, outside the seal's lock: ensure() takes the same lock.
+        self._issuing_ca()
+        seal = self._load_evidence_seal(now)
+        if seal is not None:
+            return seal
+        with self._lock():
+            seal = self._load_evidence_seal(now)
+            if seal is None:
+                self._issue_evidence_seal(now)
+                seal = self._load_evidence_seal(now)
+        if seal is None:  # pragma: no cover - written just above
+            raise CAError("cachet des preuves introuvable après sa création")
+        return seal
+
+    def _load_evidence_seal(self, now: dt.datetime) -> EvidenceSeal | None:
+        if not self.evidence_seal_certificate_path.exists():
+            return None
+        certificate = x509.load_pem_x509_certificate(
+            self.evidence_seal_certificate_path.read_bytes()
+        )
+        if certificate.not_valid_after_utc <= now:
+            return None
+        key = self._load_key("evidence-seal")
+        issuing = self._issuing_ca().certificate
+        root = x509.load_pem_x509_certificate(self.root_certificate_path.read_bytes())
+        return EvidenceSeal(key, certificate, (issuing, root))
+
+    def _issue_evidence_seal(self, now: dt.datetime) -> None:
+        issuing = self._issuing_ca()
+        key = ec.generate_private_key(ec.SECP256R1())
+        issuer_ski = issuing.certificate.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, EVIDENCE_SEAL_ORGANISATION),
+                x509.NameAttribute(NameOID.COMMON_NAME, EVIDENCE_SEAL_COMMON_NAME),
+            ]
+        )
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuing.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - BACKDATE)
+            .not_valid_after(
+                min(
+                    now + dt.timedelta(days=EVIDENCE_SEAL_VALIDITY_DAYS),
+                    issuing.certificate.not_valid_after_utc,
+                )
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_evidence_seal_key_usage(), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ObjectIdentifier(DOCUMENT_SIGNING_EKU)]), critical=False
+            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
+                critical=False,
+            )
+            .sign(issuing.key, hashes.SHA384())
+        )
+        self._write("evidence-seal.key.pem", self._encrypted(key), 0o600)
+        # Written last: its presence says the seal is complete.
+        self._write("evidence-seal.cert.pem", certificate.public_bytes(serialization.Encoding.PEM))
 
     # issuance
     def issue(

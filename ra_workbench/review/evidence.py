@@ -7,24 +7,28 @@ Every value is copied into the row, never referenced, so the record still reads 
 the identity copies and the extraction cache are purged. Rows are never updated nor deleted
 (`RegistrationEvidence` refuses it); a later decision writes new rows.
 
-The export for auditors is JSON sealed the way the audit trail's seals are: the SHA-256 of
-the canonical body under the audit key's HMAC (`audit.chain.entry_mac`); `verify_export`
-checks it (on an application host: it needs the key, as `audit verify --seal` does).
+The export for auditors is signed, not merely sealed with one of our keys: a zip holding the
+JSON, a detached CMS (PKCS#7) signature over its exact bytes by the RA's evidence seal (a
+certificate of the local CA, `issuance/seal.py`) and the chain, so that an auditor checks it
+with `openssl cms -verify` and nothing of ours (LISEZ-MOI.txt in the zip gives the command).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
+import io
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
-from ra_workbench.audit.chain import entry_mac
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.clock import PARIS
 from ra_workbench.documents.labels import IDENTITY_TYPE_LABELS_FR
@@ -223,35 +227,126 @@ def evidence_json(row: RegistrationEvidence) -> dict[str, Any]:
     }
 
 
-def _canonical(body: Mapping[str, Any]) -> str:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+class ExportSeal(Protocol):
+    """Who signs the exports: the RA's evidence seal (`issuance/seal.py`, handed over by the
+    app factory: issuance sits after review on the journey)."""
+
+    def sign(self, content: bytes) -> bytes:
+        """A detached CMS signature (DER) over exactly `content`."""
+        ...
+
+    def chain_pem(self) -> str:
+        """The certificates above the seal (issuing CA, root), PEM."""
+        ...
+
+
+_SEAL = "ra_workbench.review.evidence_seal"
+
+
+def seal_exports_with(seal: Callable[[], ExportSeal]) -> None:
+    """Called by the shell (app factory) with what builds the evidence seal."""
+    current_app.extensions[_SEAL] = seal
+
+
+def export_seal() -> ExportSeal:
+    return cast("Callable[[], ExportSeal]", current_app.extensions[_SEAL])()
+
+
+VERIFY_COMMAND = (
+    "openssl cms -verify -binary -inform DER -in {name}.p7s -content {name} "
+    "-CAfile chaine.pem -purpose any -out /dev/null"
+)
+README_FR = """Preuves d'enregistrement du dossier {order} (REG-6.4.5-04)
+
+{name}      les preuves (JSON, UTF-8), telles que signées
+{name}.p7s  la signature CMS (PKCS#7) détachée du cachet de l'AE, au format DER
+chaine.pem  l'AC émettrice et l'AC racine qui ont émis le cachet
+
+Vérifier (OpenSSL 1.1 ou 3) :
+  {command}
+« Verification successful » : le fichier est intact et signé par le cachet des preuves de
+l'AE. Pour une racine connue par un autre canal, remplacez chaine.pem par ce fichier.
+"""
+
+
+@dataclass(frozen=True)
+class SignedExport:
+    """The auditors' export: the JSON body, its detached signature and the chain."""
+
+    order_number: str
+    body: bytes
+    signature: bytes
+    chain_pem: str
+    records: int
+    exported_at: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return f"preuves-{self.order_number}.json"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    def files(self) -> dict[str, bytes]:
+        command = VERIFY_COMMAND.format(name=self.name)
+        readme = README_FR.format(order=self.order_number, name=self.name, command=command)
+        return {
+            self.name: self.body,
+            f"{self.name}.p7s": self.signature,
+            "chaine.pem": self.chain_pem.encode(),
+            "LISEZ-MOI.txt": readme.encode(),
+        }
+
+    def zip(self) -> bytes:
+        out = io.BytesIO()
+        stamp = self.exported_at.astimezone(PARIS).timetuple()[:6]
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, data in self.files().items():
+                archive.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
+        return out.getvalue()
 
 
 def export(
-    session: Session, dossier: Dossier, *, key: str, exported_by: str, now: dt.datetime
-) -> dict[str, Any]:
-    """The dossier's evidence records, sealed: {body, sha256, mac}."""
+    session: Session,
+    dossier: Dossier,
+    *,
+    seal: ExportSeal,
+    exported_by: str,
+    now: dt.datetime,
+) -> SignedExport:
+    """The dossier's evidence records as JSON, signed by the RA's evidence seal over the
+    exact bytes of the file the auditor receives."""
+    records = [evidence_json(row) for row in evidence_for(session, dossier.id)]
     body = {
         "format": EXPORT_FORMAT,
         "order_number": dossier.order_number,
         "exported_at": now.astimezone(dt.UTC).isoformat(),
         "exported_by": exported_by,
-        "records": [evidence_json(row) for row in evidence_for(session, dossier.id)],
+        "records": records,
     }
-    digest = hashlib.sha256(_canonical(body).encode()).hexdigest()
-    return {"body": body, "sha256": digest, "mac": entry_mac(key, digest)}
-
-
-def verify_export(text: str | bytes, *, key: str) -> bool:
-    """True when the export is exactly as sealed under `key`."""
-    try:
-        sealed = json.loads(text)
-        body, digest, mac = sealed["body"], str(sealed["sha256"]), str(sealed["mac"])
-    except (ValueError, KeyError, TypeError):
-        return False
-    if not isinstance(body, dict):
-        return False
-    recomputed = hashlib.sha256(_canonical(body).encode()).hexdigest()
-    return hmac.compare_digest(recomputed, digest) and hmac.compare_digest(
-        entry_mac(key, digest), mac
+    content = (json.dumps(body, ensure_ascii=False, indent=2, sort_keys=True) + "\n").encode()
+    return SignedExport(
+        order_number=dossier.order_number,
+        body=content,
+        signature=seal.sign(content),
+        chain_pem=seal.chain_pem(),
+        records=len(records),
+        exported_at=now,
     )
+
+
+def read_export(path: Path) -> tuple[bytes, bytes]:
+    """(body, signature) from a kept export: the zip as downloaded, or the JSON file with
+    its `.p7s` beside it. Raises ValueError in French."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            bodies = [n for n in names if n.endswith(".json")]
+            if len(bodies) != 1 or f"{bodies[0]}.p7s" not in names:
+                raise ValueError(f"{path} : l'archive ne contient pas preuves-….json et sa .p7s")
+            return archive.read(bodies[0]), archive.read(f"{bodies[0]}.p7s")
+    signature = path.with_name(f"{path.name}.p7s")
+    if not signature.exists():
+        raise ValueError(f"{path} : signature {signature.name} introuvable à côté du fichier")
+    return path.read_bytes(), signature.read_bytes()

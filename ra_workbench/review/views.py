@@ -6,7 +6,6 @@ outcome, redirect.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -227,20 +226,21 @@ def dossier_page(dossier_id: int) -> Any:
 EVIDENCE_EXPORT_PERMISSION = "audit:trail:read"
 
 
-@bp.get("/dossiers/<int:dossier_id>/preuves.json")
+@bp.get("/dossiers/<int:dossier_id>/preuves.zip")
 @requires(EVIDENCE_EXPORT_PERMISSION)
 def evidence_export(dossier_id: int) -> Any:
-    """The dossier's evidence records as sealed JSON; the download is audited."""
+    """The dossier's evidence records, signed by the RA's evidence seal (a zip: the JSON, its
+    detached CMS signature, the chain); the download is audited."""
     _dossier(dossier_id)
     user = _me()
     with unit_of_work() as session:
         dossier = session.get(Dossier, dossier_id)
         if dossier is None:  # deleted since the check above
             abort(404)
-        sealed = evidence.export(
+        signed = evidence.export(
             session,
             dossier,
-            key=_settings().audit_key,
+            seal=evidence.export_seal(),
             exported_by=user.email,
             now=utcnow(),
         )
@@ -250,14 +250,12 @@ def evidence_export(dossier_id: int) -> Any:
             actor=user.email,
             actor_id=user.id,
             dossier=dossier,
-            payload={"records": len(sealed["body"]["records"]), "sha256": sealed["sha256"]},
+            payload={"records": signed.records, "sha256": signed.sha256},
         )
-        name = f"preuves-{dossier.order_number}.json"
-    response = current_app.response_class(
-        json.dumps(sealed, ensure_ascii=False, indent=2, sort_keys=True),
-        mimetype="application/json",
+    response = current_app.response_class(signed.zip(), mimetype="application/zip")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="preuves-{signed.order_number}.zip"'
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
 

@@ -1,15 +1,22 @@
 """One evidence record per person (REG-6.4.5-04; REQUIREMENTS 2, 3, 10): written at the
 approval or the second approval, never rewritten, still read after the purge, exported
-sealed for auditors."""
+signed for auditors (detached CMS by the RA's evidence seal, checked with OpenSSL)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import json
+import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 from flask import Flask, g
 from flask.testing import FlaskClient
 
@@ -21,11 +28,13 @@ from ra_workbench.documents.models import Extraction
 from ra_workbench.documents.retention import DueDossier, delete_blobs, mark_due, purgeable_digests
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
+from ra_workbench.issuance.ca import DOCUMENT_SIGNING_EKU, EVIDENCE_SEAL_COMMON_NAME, LocalCA
+from ra_workbench.issuance.seal import LocalEvidenceSeal
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.review.claims import claim
 from ra_workbench.review.cli import evidence_group
 from ra_workbench.review.decisions import approve, request_override, second_approval
-from ra_workbench.review.evidence import evidence_for, export, verify_export
+from ra_workbench.review.evidence import SignedExport, evidence_for, export, export_seal
 from ra_workbench.review.models import EvidenceIsInsertOnly, RegistrationEvidence
 from tests.auth import sign_in
 from tests.checks.test_service import FakeExtractor, complete_dossier, mrz_result, sign
@@ -52,6 +61,57 @@ def _approved(fake: FakeExtractor) -> tuple[Dossier, CheckRun]:
 
 def _by_role(dossier: Dossier) -> dict[str, RegistrationEvidence]:
     return {row.person_role: row for row in evidence_for(db.session, dossier.id)}
+
+
+def _export(dossier: Dossier) -> SignedExport:
+    return export(
+        db.session,
+        dossier,
+        seal=export_seal(),
+        exported_by="sophie.blanc@certeurope.test",
+        now=utcnow(),
+    )
+
+
+def _unzipped(data: bytes, directory: Path) -> dict[str, Path]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        archive.extractall(directory)
+        return {name: directory / name for name in archive.namelist()}
+
+
+def _openssl_verify(content: Path, chain: Path) -> subprocess.CompletedProcess[str]:
+    """What the README tells an auditor to run (LISEZ-MOI.txt in the zip says the same)."""
+    return subprocess.run(
+        [
+            "openssl",
+            "cms",
+            "-verify",
+            "-binary",
+            "-inform",
+            "DER",
+            "-in",
+            f"{content}.p7s",
+            "-content",
+            str(content),
+            "-CAfile",
+            str(chain),
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _one_byte_changed(path: Path, old: bytes, new: bytes) -> None:
+    data = path.read_bytes()
+    assert len(old) == len(new) == 1
+    assert old in data
+    path.write_bytes(data.replace(old, new, 1))
 
 
 def test_the_approval_writes_one_evidence_record_per_person(
@@ -139,14 +199,7 @@ def test_the_record_says_which_document_and_what_the_operator_checked_by_eye(
     assert holder.validation["results"]["identity.document_type"] == "pass"
 
     # The auditors' export carries the same two fields.
-    sealed = export(
-        db.session,
-        dossier,
-        key=app.config["RA_SETTINGS"].audit_key,
-        exported_by="sophie.blanc@certeurope.test",
-        now=utcnow(),
-    )
-    exported = {r["person_role"]: r for r in sealed["body"]["records"]}
+    exported = {r["person_role"]: r for r in json.loads(_export(dossier).body)["records"]}
     assert exported["legal_representative"]["document_type"] == "identity_card"
     assert exported["legal_representative"]["validation"]["visual_checks"] == [
         {"rule": "identity.document_type", "comment": VISUAL_CHECK}
@@ -230,38 +283,46 @@ def test_the_evidence_survives_the_purge_of_the_identity_copies(
     for text in ("DURAND CLAIRE MARIE", "12/04/1985", "X4RTBPFW4", "01/03/2031", "GS-hold-0"):
         assert text in page
     assert "olivia.perrin@certeurope.test" in page
-    assert "preuves.json" in page
+    assert "preuves.zip" in page
 
 
 def test_the_export_verifies_and_a_modified_export_does_not(
-    app: Flask, client: FlaskClient, extractor: FakeExtractor
+    app: Flask, client: FlaskClient, extractor: FakeExtractor, tmp_path: Path
 ) -> None:
+    """An auditor checks the downloaded zip with the real `openssl cms -verify` against its
+    chain, with no key of ours; one changed byte in the JSON and OpenSSL refuses it."""
     dossier, _ = _approved(extractor)
     supervisor = make_user(db.session, role="supervisor")
     operator = make_user(db.session)
     db.session.commit()
-    key = app.config["RA_SETTINGS"].audit_key
 
     sign_in(client, operator)
     g.pop("_login_user", None)
-    assert client.get(f"/validation/dossiers/{dossier.id}/preuves.json").status_code == 403
+    assert client.get(f"/validation/dossiers/{dossier.id}/preuves.zip").status_code == 403
 
     client2 = app.test_client()
     sign_in(client2, supervisor)
     g.pop("_login_user", None)
-    response = client2.get(f"/validation/dossiers/{dossier.id}/preuves.json")
+    response = client2.get(f"/validation/dossiers/{dossier.id}/preuves.zip")
     assert response.status_code == 200
-    assert "attachment" in response.headers["Content-Disposition"]
-    data = response.get_data()
-    assert verify_export(data, key=key)
-    sealed = json.loads(data)
-    assert {r["full_name"] for r in sealed["body"]["records"]} == {
-        "DURAND CLAIRE MARIE",
-        "MOREL PAUL",
-    }
-    sealed["body"]["records"][0]["document_number"] = "Z9999999"
-    assert not verify_export(json.dumps(sealed), key=key)
-    assert not verify_export(data, key="another key")
+    assert response.mimetype == "application/zip"
+    disposition = response.headers["Content-Disposition"]
+    assert f'attachment; filename="preuves-{dossier.order_number}.zip"' == disposition
+    name = f"preuves-{dossier.order_number}.json"
+    files = _unzipped(response.get_data(), tmp_path)
+    assert set(files) == {name, f"{name}.p7s", "chaine.pem", "LISEZ-MOI.txt"}
+    assert "openssl cms -verify -binary -inform DER" in files["LISEZ-MOI.txt"].read_text()
+    body = json.loads(files[name].read_bytes())
+    assert {r["full_name"] for r in body["records"]} == {"DURAND CLAIRE MARIE", "MOREL PAUL"}
+
+    verified = _openssl_verify(files[name], files["chaine.pem"])
+    assert verified.returncode == 0, verified.stderr
+    assert "Verification successful" in verified.stderr
+
+    _one_byte_changed(files[name], b"X4RTBPFW4"[:1], b"Y")
+    refused = _openssl_verify(files[name], files["chaine.pem"])
+    assert refused.returncode != 0
+    assert "Verification failure" in refused.stderr
 
     db.session.expire_all()
     (entry,) = db.session.scalars(
@@ -269,29 +330,80 @@ def test_the_export_verifies_and_a_modified_export_does_not(
     ).all()
     assert entry.actor == supervisor.email
     assert entry.payload["records"] == 2
+    original = _unzipped(response.get_data(), tmp_path / "original")[name].read_bytes()
+    assert entry.payload["sha256"] == hashlib.sha256(original).hexdigest()
+
+
+def test_the_signer_is_the_ra_evidence_seal_issued_by_the_local_ca(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    dossier, _ = _approved(extractor)
+    first, second = _export(dossier), _export(dossier)
+    signers = [pkcs7.load_der_pkcs7_certificates(e.signature) for e in (first, second)]
+    ca = LocalCA(app.config["RA_SETTINGS"].ca_dir, "unused")
+    issuing = x509.load_pem_x509_certificate(ca.issuing_certificate_path.read_bytes())
+    root = ca.root_certificate()
+    assert first.chain_pem == ca.chain_pem()
+
+    (seal,) = [c for c in signers[0] if c not in (issuing, root)]
+    assert seal.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == (
+        EVIDENCE_SEAL_COMMON_NAME
+    )
+    assert EVIDENCE_SEAL_COMMON_NAME == "RA Workbench — cachet des preuves d'enregistrement"
+    seal.verify_directly_issued_by(issuing)
+    assert {issuing, root} <= set(signers[0])  # the chain travels with the signature
+    usage = seal.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical
+    assert usage.value.digital_signature
+    assert usage.value.content_commitment
+    assert not usage.value.key_cert_sign
+    purposes = seal.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [p.dotted_string for p in purposes] == [DOCUMENT_SIGNING_EKU]
+    assert not seal.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    # Created on first use, then the same seal signs every export.
+    assert seal in signers[1]
+    assert ca.evidence_seal_certificate_path.exists()
 
 
 def test_the_auditors_command_checks_the_seal_of_an_export(
     app: Flask, extractor: FakeExtractor, tmp_path: Path
 ) -> None:
     dossier, _ = _approved(extractor)
-    sealed = export(
+    kept = tmp_path / "preuves.zip"
+    kept.write_bytes(_export(dossier).zip())
+    files = _unzipped(kept.read_bytes(), tmp_path / "unzipped")
+    name = f"preuves-{dossier.order_number}.json"
+
+    runner = app.test_cli_runner()
+    ok = runner.invoke(evidence_group, ["verify", str(kept)])
+    assert ok.exit_code == 0, ok.output
+    assert "signature valide, export intact" in ok.output
+    assert EVIDENCE_SEAL_COMMON_NAME in ok.output
+    alone = runner.invoke(evidence_group, ["verify", str(files[name])])  # its .p7s beside it
+    assert alone.exit_code == 0, alone.output
+
+    _one_byte_changed(files[name], b"2031"[:1], b"3")
+    refused = runner.invoke(evidence_group, ["verify", str(files[name])])
+    assert refused.exit_code == 1
+    assert "signature refusée" in refused.output
+    assert "le fichier de preuves a été modifié" in refused.output
+
+
+def test_the_auditors_command_refuses_a_seal_from_another_authority(
+    app: Flask, extractor: FakeExtractor, tmp_path: Path
+) -> None:
+    """Whoever sets up a CA of their own, with the same names, cannot pass for our seal."""
+    dossier, _ = _approved(extractor)
+    forged = export(
         db.session,
         dossier,
-        key=app.config["RA_SETTINGS"].audit_key,
+        seal=LocalEvidenceSeal(LocalCA(tmp_path / "other-ca", "autre-phrase")),
         exported_by="sophie.blanc@certeurope.test",
         now=utcnow(),
     )
-    good = tmp_path / "preuves.json"
-    good.write_text(json.dumps(sealed), encoding="utf-8")
-    sealed["body"]["records"][0]["expiry_date"] = "2040-01-01"
-    bad = tmp_path / "preuves-modifie.json"
-    bad.write_text(json.dumps(sealed), encoding="utf-8")
-
-    runner = app.test_cli_runner()
-    ok = runner.invoke(evidence_group, ["verify", str(good)])
-    assert ok.exit_code == 0, ok.output
-    assert "sceau valide" in ok.output
-    refused = runner.invoke(evidence_group, ["verify", str(bad)])
-    assert refused.exit_code != 0
-    assert "sceau invalide" in refused.output
+    kept = tmp_path / "preuves.zip"
+    kept.write_bytes(forged.zip())
+    refused = app.test_cli_runner().invoke(evidence_group, ["verify", str(kept)])
+    assert refused.exit_code == 1
+    assert "chaîne de certification rompue" in refused.output
+    assert "n'est pas émis par l'AC locale" in refused.output
