@@ -20,7 +20,6 @@ A file pyHanko cannot read, or a signature whose CMS does not decode, gives a re
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import datetime as dt
 import io
@@ -37,6 +36,8 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import ModificationInfo, SignatureCoverageLevel
 from pyhanko_certvalidator import CertificateValidator, ValidationContext
 from pyhanko_certvalidator.errors import PathBuildingError, PathValidationError, ValidationError
+
+from ra_workbench.asyncrun import run_sync
 
 __all__ = [
     "SignatureCheck",
@@ -289,7 +290,7 @@ def trust_chain(
         trust_roots=roots, moment=at, allow_fetching=False, revocation_mode="soft-fail"
     )
     try:
-        path = asyncio.run(_validate(signer, others, context))
+        path = run_sync(lambda: _validate(signer, others, context))
     except PathBuildingError:
         return TrustResult(False, chain, "aucune chaîne vers une autorité du magasin de confiance")
     except PathValidationError as exc:

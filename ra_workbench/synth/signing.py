@@ -34,6 +34,8 @@ from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner, SimpleSigner
 from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from ra_workbench.asyncrun import run_sync
+
 __all__ = ["DEMO_CA", "TestAuthority", "sign_pdf_as"]
 
 _CA_VALIDITY = (dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2036, 1, 1, tzinfo=dt.UTC))
@@ -233,7 +235,8 @@ def sign_pdf_as(
     meta = PdfSignatureMetadata(
         field_name=field_name, reason=reason, md_algorithm="sha512", name=None
     )
-    out = _DatedPdfSigner(meta, signer, signed_at).sign_pdf(writer)
+    pdf_signer = _DatedPdfSigner(meta, signer, signed_at)
+    out = run_sync(lambda: pdf_signer.async_sign_pdf(writer))
     return bytes(out.getvalue())
 
 

@@ -3,6 +3,7 @@ holds its certificate, and what the generator signs verifies against that store.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import date
 from pathlib import Path
@@ -67,3 +68,28 @@ def test_the_generators_signed_mandates_validate_against_the_demo_trust_store(
             assert check.signing_time is not None
             trust = trust_chain(check.certificates, anchors, check.signing_time)
             assert trust.trusted, trust.problem
+
+
+def test_mandates_are_signed_and_verified_from_inside_a_running_event_loop() -> None:
+    """pyHanko's synchronous calls start an event loop of their own, which a thread that
+    already runs one (a Playwright session, an asynchronous server) refuses."""
+    anchors = repo_rules().mandate.trust_anchors
+
+    async def inside_a_loop() -> bool:
+        pdf = render_mandate_pdf(
+            organisation="ATELIERS MOREL",
+            legal_representative="PAUL MOREL",
+            mandataire="SOPHIE LEROY",
+            signed_on=date(2026, 11, 2),
+            electronically_signed=True,
+            rng=random.Random(4),
+        )
+        checks = [s.verification for s in read_mandate(pdf).signatures]
+        return len(checks) == 2 and all(
+            c is not None
+            and c.signing_time is not None
+            and trust_chain(c.certificates, anchors, c.signing_time).trusted
+            for c in checks
+        )
+
+    assert asyncio.run(inside_a_loop())
