@@ -32,6 +32,7 @@ FLOORS: dict[str, float] = {
     "clock": 0.2,
     "rulesfile": 0.2,
     "der": 0.2,
+    "asyncrun": 0.2,
     "unit": 0.3,
     "audit": 0.4,
     "accounts": 0.5,
