@@ -26,8 +26,9 @@ from ra_workbench.notify.service import (
     notify_activation_code,
     notify_certificate_ready,
     notify_documents_requested,
+    notify_rejected,
 )
-from ra_workbench.review.decisions import documents_requested
+from ra_workbench.review.decisions import documents_requested, rejection_reason
 
 
 def check_new_documents(session: Session, event: TransitionEvent) -> None:
@@ -65,6 +66,10 @@ def send_activation_code(session: Session, event: TransitionEvent) -> None:
     )
 
 
+def tell_rejected(session: Session, event: TransitionEvent) -> None:
+    notify_rejected(session, event.dossier, rejection_reason(session, event.dossier) or "")
+
+
 def tell_documents_requested(session: Session, event: TransitionEvent) -> None:
     notify_documents_requested(session, event.dossier, documents_requested(session, event.dossier))
 
@@ -78,6 +83,7 @@ JOURNEY: tuple[tuple[str, Hook], ...] = (
     ("schedule_delivery", tell_certificate_ready),
     ("hand_over", send_activation_code),
     ("request_documents", tell_documents_requested),
+    ("reject", tell_rejected),
 )
 
 

@@ -67,6 +67,7 @@ STATE_LABELS_FR = {
 CHANNEL_LABELS_FR = {"email": "E-mail", "sms": "SMS"}
 TEMPLATE_LABELS_FR = {
     "documents_requested": "Pièces demandées",
+    "rejected": "Commande refusée",
     "verdict_changed": "Dossier à compléter",
     "certificate_ready": "Certificat prêt",
     "appointment_confirmation": "Confirmation de rendez-vous",
@@ -313,6 +314,24 @@ def notify_documents_requested(session: Session, dossier: Dossier, items: list[s
             person.email,
             _base_context(dossier, person) | {"items": items},
             dedup_key=f"documents-requested:{dossier.id}:{dossier.revision}:{person.role}:{digest}",
+        )
+
+
+def notify_rejected(session: Session, dossier: Dossier, reason: str) -> None:
+    """The order is refused, for good: every person of the order reads why and what to do."""
+    seen: set[str] = set()
+    for person in (dossier.holder, dossier.legal_representative, dossier.mandataire):
+        if person is None or not person.email.strip() or person.email.strip().lower() in seen:
+            continue
+        seen.add(person.email.strip().lower())
+        enqueue_message(
+            session,
+            dossier,
+            "rejected",
+            Channel.EMAIL,
+            person.email,
+            _base_context(dossier, person) | {"reason": reason},
+            dedup_key=f"rejected:{dossier.id}:{person.role}",
         )
 
 

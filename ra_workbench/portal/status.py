@@ -13,7 +13,7 @@ from ra_workbench.delivery.service import delivery_summary
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.review.decisions import documents_requested
+from ra_workbench.review.decisions import documents_requested, rejection_reason
 
 
 def order_status(order_number: str) -> dict[str, Any] | None:
@@ -39,6 +39,7 @@ def order_status(order_number: str) -> dict[str, Any] | None:
         "dematerialised": dossier.dossier_type == "dematerialised",
         "delivery_mode": dossier.delivery_mode,
         "to_provide": _to_provide(dossier),
+        "rejection_reason": rejection_reason(session, dossier),
         "delivery": _delivery(dossier),
     }
     return result

@@ -541,6 +541,25 @@ def documents_requested(session: Session, dossier: Dossier) -> list[str]:
     return items
 
 
+def rejection_reason(session: Session, dossier: Dossier) -> str | None:
+    """Why the order was refused, in the words the customer reads (the reason chosen; the
+    operator's text when the reason is « autre »). None unless the dossier is rejected."""
+    if dossier.status != S.REJECTED.value:
+        return None
+    decision = session.scalars(
+        sa.select(Decision)
+        .where(Decision.dossier_id == dossier.id, Decision.kind == DecisionKind.REJECT)
+        .order_by(Decision.id.desc())
+        .limit(1)
+    ).first()
+    if decision is None:
+        return None
+    [chosen] = decision.reasons[:1] or [{}]
+    if chosen.get("code") == "other" and decision.comment:
+        return decision.comment
+    return str(chosen.get("label") or decision.comment or "")
+
+
 def reject(
     session: Session,
     dossier_id: int,

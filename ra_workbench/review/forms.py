@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     Field,
     HiddenField,
     IntegerField,
@@ -117,6 +118,12 @@ def request_documents_form(
 class RejectForm(FlaskForm):
     reason = SelectField("Motif du refus", choices=[], validators=[DataRequired()])
     comment = TextAreaField("Commentaire", validators=[Optional(), Length(max=4000)])
+    # A final refusal is confirmed in the form itself, and checked by the server.
+    confirm = BooleanField(
+        "Je confirme le refus définitif : le client en sera informé et ne pourra plus compléter "
+        "cette commande.",
+        validators=[DataRequired("Cochez la case pour confirmer que le refus est définitif.")],
+    )
 
 
 def reject_form(reasons: ReviewReasons) -> RejectForm:

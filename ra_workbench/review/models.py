@@ -21,6 +21,16 @@ class DecisionKind:
     OVERRIDE_REFUSED = "override_refused"
 
 
+DECISION_LABELS_FR = {
+    DecisionKind.APPROVE: "Validation",
+    DecisionKind.REQUEST_DOCUMENTS: "Demande de pièces",
+    DecisionKind.REJECT: "Refus",
+    DecisionKind.OVERRIDE_REQUEST: "Demande de dérogation",
+    DecisionKind.SECOND_APPROVAL: "Dérogation secondée",
+    DecisionKind.OVERRIDE_REFUSED: "Dérogation refusée",
+}
+
+
 class Decision(Base):
     __tablename__ = "decisions"
 

@@ -26,17 +26,9 @@ from ra_workbench.extraction.names import fold as normalise_name
 from ra_workbench.review.claims import claim_is_active
 from ra_workbench.review.conflicts import conflicting_person
 from ra_workbench.review.decisions import decisions_for, pending_override, sorted_results
-from ra_workbench.review.models import Decision
+from ra_workbench.review.models import DECISION_LABELS_FR, Decision
 from ra_workbench.review.queue import OPEN_STATUSES, VERDICT_LABELS_FR, age_days
 
-DECISION_LABELS_FR = {
-    "approve": "Validation",
-    "request_documents": "Demande de pièces",
-    "reject": "Refus",
-    "override_request": "Demande de dérogation",
-    "second_approval": "Dérogation secondée",
-    "override_refused": "Dérogation refusée",
-}
 SIGNATURE_LABELS_FR = {
     "signed": "Signé",
     "refused": "Refusé",

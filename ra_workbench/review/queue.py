@@ -17,13 +17,16 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session, aliased
 
 from ra_workbench.accounts.models import User
+from ra_workbench.audit.models import AuditEvent
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.results import Outcome, Verdict
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.labels import PersonRole
 from ra_workbench.dossiers.models import Dossier, Organisation, Person
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.extraction.names import fold
 from ra_workbench.review.common import ReviewError
+from ra_workbench.review.models import DECISION_LABELS_FR, Decision, DecisionKind
 from ra_workbench.review.reasons import current_reasons
 
 S = DossierStatus
@@ -33,7 +36,7 @@ FAILING = (Outcome.FAIL, Outcome.ERROR)
 
 # The first tabs are the verdicts themselves (a pending dossier sits in its verdict's tab).
 VERDICT_TABS = Verdict.ALL
-TABS = (*VERDICT_TABS, "unchecked", "overrides", "decided")
+TABS = (*VERDICT_TABS, "unchecked", "overrides", "waiting_customer", "decided")
 TAB_LABELS_FR = {
     Verdict.READY: "Prêts pour validation",
     Verdict.INCOMPLETE: "Incomplets",
@@ -41,11 +44,14 @@ TAB_LABELS_FR = {
     Verdict.BLOCKED: "Bloqués",
     "unchecked": "Non contrôlés",
     "overrides": "Dérogations à seconder",
+    "waiting_customer": "En attente du client",
     "decided": "Décidés",
 }
 VERDICT_LABELS_FR = {tab: TAB_LABELS_FR[tab] for tab in VERDICT_TABS}
 
 OPEN_STATUSES = (S.PENDING.value, S.AWAITING_SECOND_APPROVAL.value)
+# Asked for documents, not yet re-submitted: the customer has the next move.
+WAITING_STATUSES = (S.DOCUMENTS_REQUESTED.value,)
 PER_PAGE = 50
 
 
@@ -83,6 +89,13 @@ class QueueRow:
     failing_rules: list[str] = field(default_factory=list)
     # The customer sent a new version since the first export (« nouvelle version »).
     revision: int = 1
+    # The last decision (label, Paris time) for dossiers no longer waiting for review; their
+    # age stops there.
+    decision: str | None = None
+    decided_at: dt.datetime | None = None
+    # Waiting for the customer: since the request, in days, and the reminders sent since.
+    waited_days: int | None = None
+    reminders: int | None = None
 
 
 @dataclass
@@ -110,14 +123,18 @@ def _tab_condition(tab: str) -> sa.ColumnElement[bool]:
         return sa.and_(Dossier.status == S.PENDING.value, Dossier.verdict.is_(None))
     if tab == "overrides":
         return Dossier.status == S.AWAITING_SECOND_APPROVAL.value
+    if tab == "waiting_customer":
+        return Dossier.status.in_(WAITING_STATUSES)
     if tab == "decided":
-        return Dossier.status.not_in(OPEN_STATUSES)
+        return Dossier.status.not_in((*OPEN_STATUSES, *WAITING_STATUSES))
     raise ValueError(f"unknown queue tab {tab!r}")
 
 
 def _tab_of(status: str, verdict: str | None) -> str:
     if status == S.AWAITING_SECOND_APPROVAL.value:
         return "overrides"
+    if status in WAITING_STATUSES:
+        return "waiting_customer"
     if status != S.PENDING.value:
         return "decided"
     if verdict is None:
@@ -153,17 +170,24 @@ def _search_condition(term: str) -> sa.ColumnElement[bool] | None:
                 )
             )
         return sa.or_(*conditions)
-    like = _like(term)
+    # Names are stored as typed on the portal, mostly in capitals without accents (the guide
+    # asks for it): « Hervé » is looked for as typed and folded (HERVE), in any case.
+    spellings = list(dict.fromkeys((term, fold(term))))
     conditions.append(
         Dossier.organisation_id.in_(
-            sa.select(Organisation.id).where(Organisation.name.ilike(like, escape="\\"))
+            sa.select(Organisation.id).where(
+                sa.or_(*(Organisation.name.ilike(_like(s), escape="\\") for s in spellings))
+            )
         )
     )
     # A person: every word of the term in the first or the last name ("anne vasseur").
     words = [
         sa.or_(
-            Person.last_name.ilike(_like(word), escape="\\"),
-            Person.first_name.ilike(_like(word), escape="\\"),
+            *(
+                column.ilike(_like(spelling), escape="\\")
+                for spelling in dict.fromkeys((word, fold(word)))
+                for column in (Person.last_name, Person.first_name)
+            )
         )
         for word in term.split(" ")[:4]
     ]
@@ -234,6 +258,44 @@ def failing_rules_by_dossier(session: Session, dossier_ids: Iterable[int]) -> di
     return out
 
 
+def _last_decisions(session: Session, ids: list[int]) -> dict[int, tuple[str, dt.datetime]]:
+    """Each dossier's latest decision: kind and time."""
+    if not ids:
+        return {}
+    latest = (
+        sa.select(sa.func.max(Decision.id))
+        .where(Decision.dossier_id.in_(ids))
+        .group_by(Decision.dossier_id)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        sa.select(Decision.dossier_id, Decision.kind, Decision.at).where(Decision.id.in_(latest))
+    )
+    return {dossier_id: (kind, at) for dossier_id, kind, at in rows}
+
+
+def _reminders_since(
+    session: Session, decisions: dict[int, tuple[str, dt.datetime]]
+) -> dict[int, int]:
+    """Reminders sent to the customer (the nightly job's `jobs.reminder_sent` entries) since
+    each dossier's last decision."""
+    waiting = {
+        d: at for d, (kind, at) in decisions.items() if kind == DecisionKind.REQUEST_DOCUMENTS
+    }
+    if not waiting:
+        return {}
+    counts: dict[int, int] = {}
+    for dossier_id, at in session.execute(
+        sa.select(AuditEvent.dossier_id, AuditEvent.at).where(
+            AuditEvent.event_type == "jobs.reminder_sent",
+            AuditEvent.dossier_id.in_(list(waiting)),
+        )
+    ):
+        if dossier_id is not None and at >= waiting[dossier_id]:
+            counts[dossier_id] = counts.get(dossier_id, 0) + 1
+    return counts
+
+
 def age_days(submitted_at: dt.datetime, now: dt.datetime) -> int:
     return max(0, (now - submitted_at).days)
 
@@ -291,10 +353,14 @@ def queue(
         for user in session.scalars(sa.select(User).where(User.id.in_(claimers))):
             names[user.id] = user.display_name
     failing = failing_rules_by_dossier(session, ids)
+    last_decisions = _last_decisions(session, ids)
+    reminders = _reminders_since(session, last_decisions)
     cutoff = now - dt.timedelta(minutes=claim_minutes)
     rows = []
     for r in records:
-        age = age_days(r.submitted_at, now)
+        decided = last_decisions.get(r.id) if r.status not in OPEN_STATUSES else None
+        waiting = r.status in WAITING_STATUSES and decided is not None
+        age = age_days(r.submitted_at, decided[1] if decided else now)
         claimed = (
             names.get(r.claimed_by_id)
             if r.claimed_by_id is not None and r.claimed_at is not None and r.claimed_at > cutoff
@@ -318,6 +384,10 @@ def queue(
                 claimed_by=claimed,
                 failing_rules=failing.get(r.id, []),
                 revision=r.revision,
+                decision=DECISION_LABELS_FR.get(decided[0]) if decided else None,
+                decided_at=decided[1] if decided else None,
+                waited_days=age_days(decided[1], now) if waiting and decided else None,
+                reminders=reminders.get(r.id, 0) if waiting else None,
             )
         )
     return QueuePage(

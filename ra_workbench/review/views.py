@@ -7,6 +7,7 @@ outcome, redirect.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, cast
 
 from flask import (
@@ -33,7 +34,7 @@ from ra_workbench.config import Settings
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
-from ra_workbench.dossiers.states import TransitionError
+from ra_workbench.dossiers.states import STATUS_LABELS_FR, TransitionError
 from ra_workbench.extensions import db
 from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue
 from ra_workbench.review.common import ReviewError
@@ -69,6 +70,7 @@ def _labels() -> dict[str, Any]:
         "outcome_labels": OUTCOME_LABELS_FR,
         "tab_labels": queue.TAB_LABELS_FR,
         "role_labels": ROLE_LABELS_FR,
+        "status_labels": {s.value: label for s, label in STATUS_LABELS_FR.items()},
     }
 
 
@@ -123,7 +125,16 @@ def queue_page() -> Any:
     page = queue.queue(
         _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
     )
+    if filters.search and "onglet" not in request.args and page.total == 0:
+        # A search from the top bar looks in every tab: open the first one that has a match.
+        found = next((tab for tab in queue.TABS if page.counts[tab]), None)
+        if found is not None:
+            filters = replace(filters, tab=found)
+            page = queue.queue(
+                _db(), filters, sla_days=settings.sla_days, claim_minutes=settings.claim_minutes
+            )
     args = {k: v for k, v in request.args.items() if v and k != "page"}
+    args["onglet"] = filters.tab
 
     def queue_url(**changes: Any) -> str:
         merged = {**args, **changes}

@@ -5,13 +5,17 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import Flask
+from flask.testing import FlaskClient
 
+from ra_workbench.audit.service import record
 from ra_workbench.db import utcnow
-from ra_workbench.dossiers.models import Organisation, PersonRole
+from ra_workbench.dossiers.models import Dossier, Organisation, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
+from ra_workbench.review.models import Decision, DecisionKind
 from ra_workbench.review.queue import QueueFilters, queue
-from tests.factories import make_check_run, make_dossier, make_person
+from tests.auth import sign_in
+from tests.factories import make_check_run, make_dossier, make_person, make_user
 
 
 def _orders(**filters: object) -> list[str]:
@@ -37,6 +41,7 @@ def test_tabs_follow_the_verdict_and_show_their_counts(app: Flask) -> None:
         "blocked": 0,
         "unchecked": 1,
         "overrides": 0,
+        "waiting_customer": 0,
         "decided": 1,
     }
     assert _orders(tab="incomplete") == [incomplete.order_number]
@@ -98,3 +103,78 @@ def test_search_by_order_number_siren_organisation_or_person(app: Flask) -> None
     assert _orders(search="100%") == []
     page = queue(db.session, QueueFilters(search="leroy"), sla_days=5, claim_minutes=60)
     assert page.counts["ready"] == 1
+
+
+def test_search_folds_accents_and_case(app: Flask) -> None:
+    target = make_dossier(
+        db.session,
+        people=[
+            make_person(PersonRole.HOLDER, first_name="HERVE", last_name="LEFEVRE"),
+            make_person(PersonRole.LEGAL_REPRESENTATIVE),
+        ],
+    )
+    make_check_run(db.session, target)
+    assert _orders(search="Hervé") == [target.order_number]
+    assert _orders(search="hervé lefèvre") == [target.order_number]
+
+
+def _decide(dossier: Dossier, kind: str, days_ago: int) -> None:
+    db.session.add(
+        Decision(
+            dossier_id=dossier.id,
+            kind=kind,
+            actor_id=make_user(db.session).id,
+            at=utcnow() - dt.timedelta(days=days_ago),
+        )
+    )
+    db.session.flush()
+
+
+def test_the_waiting_room_lists_who_the_customer_keeps_waiting_and_for_how_long(
+    app: Flask,
+) -> None:
+    waiting = make_dossier(
+        db.session,
+        status=DossierStatus.DOCUMENTS_REQUESTED.value,
+        submitted_at=utcnow() - dt.timedelta(days=12),
+    )
+    _decide(waiting, DecisionKind.REQUEST_DOCUMENTS, days_ago=9)
+    for number in (1, 2):  # the nightly reminders since the request
+        record(
+            db.session,
+            "jobs.reminder_sent",
+            dossier=waiting,
+            payload={"number": number},
+        )
+        db.session.flush()
+    rejected = make_dossier(
+        db.session,
+        status=DossierStatus.REJECTED.value,
+        submitted_at=utcnow() - dt.timedelta(days=30),
+    )
+    _decide(rejected, DecisionKind.REJECT, days_ago=20)
+
+    page = queue(db.session, QueueFilters(tab="waiting_customer"), sla_days=5, claim_minutes=60)
+    assert page.counts["waiting_customer"] == 1
+    assert page.counts["decided"] == 1  # documents requested is no longer « décidé »
+    [row] = page.rows
+    assert row.order_number == waiting.order_number
+    assert row.waited_days == 9
+    assert row.reminders == 2
+    [done] = queue(db.session, QueueFilters(tab="decided"), sla_days=5, claim_minutes=60).rows
+    assert done.decision == "Refus"
+    assert done.age_days == 10  # submitted 30 days ago, decided 20 days ago: the age stops
+
+
+def test_a_search_from_the_top_bar_opens_the_tab_that_has_the_dossier(
+    client: FlaskClient, app: Flask
+) -> None:
+    rejected = make_dossier(db.session, status=DossierStatus.REJECTED.value)
+    operator = make_user(db.session)
+    db.session.commit()
+    sign_in(client, operator)
+    page = client.get("/validation/", query_string={"q": rejected.order_number})
+    html = page.get_data(as_text=True)
+    assert f'data-order="{rejected.order_number}"' in html
+    assert 'data-tab="decided" aria-current="page"' in html
+    assert 'id="top-search-q"' in html

@@ -15,12 +15,15 @@ from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
+from ra_workbench.notify.models import OutboxMessage
+from ra_workbench.portal.status import order_status
 from tests.auth import sign_in
 from tests.factories import (
     make_check_run,
     make_document,
     make_dossier,
     make_extraction,
+    make_person,
     make_user,
     pdf_bytes,
 )
@@ -310,11 +313,70 @@ def test_reject_through_the_form_is_final(client: FlaskClient, operator: User) -
     client.post(f"/validation/dossiers/{dossier.id}/prendre")
     response = client.post(
         f"/validation/dossiers/{dossier.id}/refuser",
-        data={"reject-reason": "duplicate", "reject-comment": "Doublon de 300001"},
+        data={
+            "reject-reason": "duplicate",
+            "reject-comment": "Doublon de 300001",
+            "reject-confirm": "y",
+        },
         follow_redirects=True,
     )
     assert "Dossier refusé" in response.get_data(as_text=True)
     assert _status(dossier.id) == DossierStatus.REJECTED
+
+
+def test_a_final_refusal_must_be_confirmed(client: FlaskClient, operator: User) -> None:
+    dossier = make_dossier(db.session)
+    db.session.commit()
+    login(client, operator)
+    client.post(f"/validation/dossiers/{dossier.id}/prendre")
+    page = client.get(f"/validation/dossiers/{dossier.id}").get_data(as_text=True)
+    assert "Je confirme le refus définitif" in page
+    response = client.post(
+        f"/validation/dossiers/{dossier.id}/refuser",
+        data={"reject-reason": "duplicate", "reject-comment": "Doublon de 300001"},
+        follow_redirects=True,
+    )
+    assert "Cochez la case pour confirmer que le refus est définitif" in response.get_data(
+        as_text=True
+    )
+    assert _status(dossier.id) == DossierStatus.PENDING
+
+
+def test_a_refused_order_tells_every_person_why_and_the_portal_says_it_too(
+    client: FlaskClient, operator: User
+) -> None:
+    dossier = make_dossier(db.session)
+    dossier.people.append(
+        make_person(
+            "mandataire",
+            first_name="LUC",
+            last_name="GIRARD",
+            email="l.girard@ateliers-morel.fr",
+        )
+    )
+    db.session.commit()
+    login(client, operator)
+    client.post(f"/validation/dossiers/{dossier.id}/prendre")
+    client.post(
+        f"/validation/dossiers/{dossier.id}/refuser",
+        data={"reject-reason": "organisation", "reject-comment": "", "reject-confirm": "y"},
+    )
+    assert _status(dossier.id) == DossierStatus.REJECTED
+
+    messages = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.template == "rejected")
+    ).all()
+    recipients = {m.recipient for m in messages}
+    people = {p.email for p in db.session.get(Dossier, dossier.id).people}  # type: ignore[union-attr]
+    assert recipients == people  # holder, legal representative and mandataire
+    assert len(people) == 3
+    for message in messages:
+        assert "Organisme non vérifiable ou radié" in message.body
+        assert "support@certeurope.fr" in message.body
+    status = order_status(dossier.order_number)
+    assert status is not None
+    assert status["status"] == "rejected"
+    assert status["rejection_reason"] == "Organisme non vérifiable ou radié"
 
 
 # --- documents -----------------------------------------------------------------------------
