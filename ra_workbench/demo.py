@@ -18,7 +18,9 @@ from flask.cli import with_appcontext
 
 from ra_workbench.accounts.models import Offer, User
 from ra_workbench.accounts.service import create_user
+from ra_workbench.clock import PARIS
 from ra_workbench.db import utcnow
+from ra_workbench.delivery.slots import SlotSeries, open_series
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.ingest.package import read_package_path
@@ -72,6 +74,30 @@ def ensure_offers() -> int:
     return created
 
 
+DEMO_PICKUP_LOCATION = "CertEurope, 26 rue du Faubourg Poissonnière, 75010 Paris"
+DEMO_SLOT_DAYS = 31
+
+
+def ensure_pickup_slots(now: dt.datetime | None = None) -> int:
+    """A month of pickup slots from today (weekdays, 9:00-17:00 Paris, 30 minutes, two
+    holders each), so that a pickup dossier can be booked and handed over with no admin
+    step; today's remaining slots included (the hand-over happens on the appointment's day).
+    Idempotent. Returns how many slots it created."""
+    now = now or dt.datetime.now(dt.UTC)
+    today = now.astimezone(PARIS).date()
+    series = SlotSeries(
+        first_day=today,
+        last_day=today + dt.timedelta(days=DEMO_SLOT_DAYS - 1),
+        opens=dt.time(9),
+        closes=dt.time(17),
+        minutes=30,
+        capacity=2,
+        location=DEMO_PICKUP_LOCATION,
+    )
+    with unit_of_work() as session:
+        return open_series(session, series, not_before=now)
+
+
 def demo_signature_events(order_number: str, signers: list[str], rng: random.Random) -> list[bytes]:
     events = []
     for signer in signers:
@@ -118,6 +144,7 @@ def demo_command(count: int, seed: int) -> None:
 
     users = ensure_demo_users()
     ensure_offers()
+    ensure_pickup_slots()
     existing = db.session.scalar(sa.select(sa.func.count(Dossier.id))) or 0
     if existing == 0:
         out = Path(current_app.config["RA_SETTINGS"].data_dir) / "demo-packages"

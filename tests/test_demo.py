@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Flask
 
 from ra_workbench.accounts.models import Offer, User
 from ra_workbench.checks.models import CheckResult, CheckRun
-from ra_workbench.demo import DEMO_USERS, demo_command, ensure_offers
+from ra_workbench.clock import PARIS
+from ra_workbench.delivery.models import PickupSlot
+from ra_workbench.demo import DEMO_USERS, demo_command, ensure_offers, ensure_pickup_slots
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.synth.offers import OFFERS, PICKUP_SURCHARGE
@@ -50,3 +54,21 @@ def test_demo_seeds_the_offers_the_synthetic_packages_order_once(app: Flask) -> 
     assert prices == {code: price for code, _label, price in (*OFFERS, PICKUP_SURCHARGE)}
     assert ensure_offers() == 0
     assert db.session.scalar(sa.select(sa.func.count(Offer.id))) == len(OFFERS) + 1
+
+
+def test_demo_opens_a_month_of_pickup_slots_from_today_once(app: Flask) -> None:
+    """No admin step before a pickup dossier can be booked: a month of weekday slots, today's
+    remaining ones included (the token is handed over on the appointment's day)."""
+    monday_morning = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)  # 8:00 in Paris
+    created = ensure_pickup_slots(monday_morning)
+    slots = db.session.scalars(sa.select(PickupSlot).order_by(PickupSlot.starts_at)).all()
+    assert created == len(slots) > 0
+    paris = [s.starts_at.astimezone(PARIS) for s in slots]
+    assert paris[0] == dt.datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)  # today, 9:00
+    assert {p.weekday() for p in paris} == {0, 1, 2, 3, 4}
+    assert max(p.date() for p in paris) == dt.date(2027, 1, 6)
+    assert len([p for p in paris if p.date() == dt.date(2026, 12, 7)]) == 16  # 9:00-17:00
+    assert all(s.capacity == 2 for s in slots)
+    assert ensure_pickup_slots(monday_morning) == 0
+    # Later the same day, only what is still ahead is opened for the following month.
+    assert ensure_pickup_slots(dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)) == 0
