@@ -14,14 +14,17 @@ from sqlalchemy import event
 
 import ra_workbench.models  # noqa: F401 - registers every table on the metadata
 from ra_workbench import journey
+from ra_workbench.accounts.models import User
 from ra_workbench.audit.cli import outbox_mailer
 from ra_workbench.audit.service import send_seals_with
 from ra_workbench.checks.rules import load_rules
 from ra_workbench.cli import register_commands
 from ra_workbench.config import Settings
 from ra_workbench.db import write_intent
+from ra_workbench.delivery.service import handover_need_to_know
 from ra_workbench.documents import access as document_access
 from ra_workbench.documents import store as document_store
+from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import csrf, db, limiter, login_manager, migrate
 from ra_workbench.issuance.seal import local_evidence_seal
 from ra_workbench.jobs import queue as jobs_queue
@@ -160,9 +163,15 @@ def configure_rules(app: Flask) -> None:
     app.config["RA_RULES"] = rules
     # documents/ sits below checks/: it is told how many pages of a PDF it may render.
     app.config["RA_MAX_PDF_PAGES"] = rules.files.max_pdf_pages
-    # … and who has a need to know for identity copies (review/ decides, above documents/).
+    # … and who has a need to know for identity copies (review/ and the hand-over desk in
+    # delivery/ decide, above documents/).
     with app.app_context():
-        document_access.decide_need_to_know_with(need_to_know)
+        document_access.decide_need_to_know_with(_need_to_know)
+
+
+def _need_to_know(dossier: Dossier, user: User) -> str | None:
+    """The review's (claimant, supervisor), then the desk's on the day of the hand-over."""
+    return need_to_know(dossier, user) or handover_need_to_know(dossier, user)
 
 
 def configure_journey(app: Flask) -> None:

@@ -20,6 +20,7 @@ from ra_workbench.accounts.models import Offer, User
 from ra_workbench.accounts.service import create_user
 from ra_workbench.checks.models import CheckResult, CheckRun
 from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.clock import PARIS
 from ra_workbench.db import utcnow
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.documents.store import DocumentStore
@@ -388,6 +389,15 @@ def make_slot(
     session.add(slot)
     session.flush()
     return slot
+
+
+def make_slot_today(session: Session, **overrides: Any) -> Any:
+    """A slot later today in Paris (the hand-over happens on the appointment's day only):
+    halfway to midnight, at most two hours from now."""
+    now = dt.datetime.now(PARIS)
+    midnight = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=PARIS)
+    starts_in = min((midnight - now) / 2, dt.timedelta(hours=2))
+    return make_slot(session, starts_in=max(starts_in, dt.timedelta(seconds=61)), **overrides)
 
 
 def make_issuance_request(session: Session, dossier: Dossier) -> Any:

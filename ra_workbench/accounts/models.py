@@ -43,6 +43,8 @@ PERMISSIONS["supervisor"] = PERMISSIONS["operator"] | {
     # Need to know for every dossier's identity copies (others: the claimant, or a stated
     # reason — documents/access.py).
     "documents:identity:view_any",
+    # Hand the token over outside the appointment's day, with a recorded reason.
+    "delivery:handover:exception",
     "audit:trail:read",
     "supervision:dashboard:read",
     "jobs:failed:retry",

@@ -120,10 +120,26 @@ def build_facts(
     """Facts for the dossier's current revision. `extract` maps documents to their
     extraction results (None when the extractor failed), through the cache."""
 
+    facts = _dossier_facts(dossier, extract(session, dossier.current_documents()))
+    return replace(
+        facts,
+        holder_duplicates=holder_duplicates(session, dossier, facts, today=today),
+        order=OrderFacts(
+            offer_code=dossier.offer_code,
+            delivery_mode=dossier.delivery_mode,
+            amount_paid=dossier.payment_amount_ttc,
+            price_list=price_list(session),
+        ),
+    )
+
+
+def _dossier_facts(
+    dossier: Dossier, extractions: Mapping[int, dict[str, Any] | None]
+) -> DossierFacts:
+    """The facts read from the dossier and its documents alone (no other query)."""
     documents = dossier.current_documents()
-    extractions = extract(session, documents)
     org = dossier.organisation
-    facts = DossierFacts(
+    return DossierFacts(
         order_number=dossier.order_number,
         revision=dossier.revision,
         payment_method=dossier.payment_method,
@@ -151,16 +167,21 @@ def build_facts(
             for _signer, e in sorted(latest_signatures(dossier).items())
         ),
     )
-    return replace(
-        facts,
-        holder_duplicates=holder_duplicates(session, dossier, facts, today=today),
-        order=OrderFacts(
-            offer_code=dossier.offer_code,
-            delivery_mode=dossier.delivery_mode,
-            amount_paid=dossier.payment_amount_ttc,
-            price_list=price_list(session),
-        ),
-    )
+
+
+def holder_identity(
+    session: Session, dossier: Dossier, *, extract: Extract
+) -> tuple[Document, MrzFacts] | None:
+    """The holder's identity document the checks read, and its MRZ: `best_mrz` over the
+    holder's identity files (a valid MRZ first), as the identity rules see them. The
+    hand-over compares the document presented at the desk with this one."""
+    documents = dossier.current_documents()
+    facts = _dossier_facts(dossier, extract(session, documents))
+    found = best_mrz(facts.identity_documents(PersonRole.HOLDER))
+    if found is None:
+        return None
+    by_id = {d.id: d for d in documents}
+    return by_id[found[0].id], found[1]
 
 
 def price_list(session: Session) -> tuple[tuple[str, decimal.Decimal], ...]:

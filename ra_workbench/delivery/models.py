@@ -77,3 +77,20 @@ class Handover(Base):
     handed_to_name: Mapped[str] = mapped_column(sa.String(300))
     identity_document_shown: Mapped[str] = mapped_column(sa.String(300))
     at: Mapped[CreatedAt]
+    # The identity check at the desk (issue 14): the document presented, by its type, the
+    # last 4 characters of its number and the sha256 of the normalised number (never the
+    # whole number); the verified document it matched, or the other document's expiry.
+    state: Mapped[str] = mapped_column(sa.String(24), default="done")  # done|awaiting_confirmation
+    document_type: Mapped[str] = mapped_column(sa.String(32), default="")
+    document_number_last4: Mapped[str] = mapped_column(sa.String(4), default="")
+    document_number_sha256: Mapped[str] = mapped_column(sa.String(64), default="")
+    # No foreign key: the id names the file the checks read, whatever retention does to it.
+    verified_document_id: Mapped[int | None]
+    other_document_expiry: Mapped[dt.date | None]
+    # Four eyes when another document than the verified one was shown.
+    confirmed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    confirmed_at: Mapped[dt.datetime | None]
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointments.id"))
+    # A supervisor's exception to « on the day of the appointment only », with its reason.
+    exception_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    exception_reason: Mapped[str | None] = mapped_column(sa.Text)

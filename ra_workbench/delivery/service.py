@@ -4,8 +4,11 @@ Shipping: a shipment to the holder's declared address with a tracked-mail number
 shipped → delivered | returned. Pickup: staff phone the holder, mandataire or legal
 representative, book a slot (capacity held by a conditional UPDATE, so concurrent bookings
 never overfill it) and record the hand-over, to the holder in person only (a hand-over to
-anyone else is refused and audited). The token's serial is recorded on the
-certificate when the token is prepared; nothing ships or is handed over before that.
+anyone else is refused and audited), as an identity check: on the day of the appointment
+(or by a supervisor's recorded exception), on the identity document the checks verified
+(the number presented must match; another valid document needs a second staff member's
+confirmation). The token's serial is recorded on the certificate when the token is
+prepared; nothing ships or is handed over before that.
 
 Services flush and write the audit entry; the request or job commits.
 """
@@ -20,15 +23,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.certificates.register import active_certificate
-from ra_workbench.clock import local_time
+from ra_workbench.checks.facts import MrzFacts
+from ra_workbench.checks.gather import holder_identity
+from ra_workbench.clock import local_time, today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
+from ra_workbench.documents.extraction_service import extractions_for
+from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
@@ -38,6 +45,7 @@ from ra_workbench.notify.service import (
     notify_appointment_reminder,
 )
 
+PERMISSION_HANDOVER = "delivery:dossier:manage"
 TRACKING_PREFIX = "8R"
 REMINDER_WINDOW = dt.timedelta(hours=24)
 
@@ -114,7 +122,8 @@ def record_refused_handover(session: Session, exc: HandoverRefused, *, actor: Us
         payload={
             "handed_to_role": exc.handed_to_role[:32],
             "person_id": person.id if person is not None else None,
-        },
+        }
+        | getattr(exc, "extra", {}),
     )
 
 
@@ -688,18 +697,138 @@ def appointment_ics(dossier: Dossier, appointment: Appointment) -> bytes:
     return ("\r\n".join(_ics_fold(line) for line in lines) + "\r\n").encode()
 
 
+EXCEPTION_PERMISSION = "delivery:handover:exception"
+EXCEPTION_REASON_MIN_LENGTH = 10
+# The MRZ document code's first letter(s) → the type the operator sees.
+_MRZ_TYPES = (("P", "passport"), ("IR", "residence_permit"), ("AR", "residence_permit"))
+
+
+def normalised_document_number(number: str) -> str:
+    """Upper case, no spaces (« x4rt bpfw4 » is X4RTBPFW4), no MRZ filler."""
+    return "".join(number.upper().split()).replace("<", "")
+
+
+def document_number_sha256(number: str) -> str:
+    return hashlib.sha256(normalised_document_number(number).encode()).hexdigest()
+
+
+def mrz_document_type(mrz: MrzFacts) -> str:
+    code = (mrz.document_code or mrz.format or "").upper()
+    return next((kind for prefix, kind in _MRZ_TYPES if code.startswith(prefix)), "cni")
+
+
+@dataclass(frozen=True)
+class VerifiedIdentity:
+    """The holder's identity document the checks read: its file(s) and its MRZ."""
+
+    document: Document
+    mrz: MrzFacts
+
+    @property
+    def document_type(self) -> str:
+        return mrz_document_type(self.mrz)
+
+    def photo_side(self, dossier: Dossier) -> Document:
+        """The file with the holder's photo: the recto when the MRZ was read on the verso
+        (the 2021 identity card), else the file the MRZ was read on (a passport page)."""
+        if self.document.side != "verso":
+            return self.document
+        recto = next(
+            (
+                d
+                for d in dossier.current_documents()
+                if d.type == self.document.type
+                and d.person_role == self.document.person_role
+                and d.side == "recto"
+            ),
+            None,
+        )
+        return recto or self.document
+
+
+@dataclass(frozen=True)
+class OtherDocument:
+    """Another valid identity document than the verified one, declared at the desk."""
+
+    document_type: str
+    expiry: dt.date
+
+
+def verified_identity(session: Session, dossier: Dossier) -> VerifiedIdentity | None:
+    """The holder's document as the identity checks chose it (checks/gather.py)."""
+    found = holder_identity(
+        session,
+        dossier,
+        extract=lambda s, documents: extractions_for(s, documents, today=today_in_paris()),
+    )
+    return VerifiedIdentity(*found) if found is not None else None
+
+
+def appointment_today(
+    session: Session, dossier: Dossier, *, now: dt.datetime | None = None
+) -> Appointment | None:
+    """The dossier's booked appointment if it falls today in Paris, else None."""
+    appointment = session.scalar(
+        sa.select(Appointment)
+        .where(Appointment.dossier_id == dossier.id, Appointment.state == "booked")
+        .order_by(Appointment.id.desc())
+        .limit(1)
+    )
+    today = local_time(now or utcnow()).date()
+    if appointment is None or local_time(appointment.slot.starts_at).date() != today:
+        return None
+    return appointment
+
+
+def handover_need_to_know(dossier: Dossier, user: User) -> str | None:
+    """The staff member at the desk compares the holder's face with the photo of the
+    verified document: a need to know for the holder's identity copies (REG-6.2.2-22), on
+    the day of the appointment only, for a pickup dossier that awaits its hand-over."""
+    session = object_session(dossier)
+    if (
+        session is None
+        or not user.can(PERMISSION_HANDOVER)
+        or dossier.delivery_mode != "pickup"
+        or dossier.status != DossierStatus.DELIVERY_SCHEDULED.value
+    ):
+        return None
+    if appointment_today(session, dossier) is not None:
+        return "handover"
+    return None
+
+
+class HandoverBlocked(HandoverRefused):
+    """The identity check at the desk failed (the document presented is not the verified
+    one, or there is no appointment today): refused and audited, ids and a hash only."""
+
+    def __init__(
+        self, dossier_id: int, message: str, *, reason: str, extra: dict[str, Any]
+    ) -> None:
+        DeliveryError.__init__(self, message)
+        self.dossier_id = dossier_id
+        self.handed_to_role = PersonRole.HOLDER
+        self.extra = {"reason": reason} | extra
+
+
 def record_handover(
     session: Session,
     dossier_id: int,
     *,
     handed_by: User,
     handed_to_role: str,
-    identity_document_type: str,
-    identity_document_number: str,
+    document_number: str,
+    other_document: OtherDocument | None = None,
+    exception_reason: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Handover:
-    """The token is handed over to the holder in person: who handed it, on which identity
-    document. Anyone else is refused (`HandoverRefused`, which the caller audits). Moves the
-    dossier to « remis » and sends the holder their activation code."""
+    """The token is handed over to the holder in person, on the day of the appointment (or
+    by a supervisor's recorded exception), on the identity document the checks verified:
+    its number must match. Another valid document is recorded (type, expiry) and waits
+    for a second staff member's confirmation (`confirm_handover`). Anyone but the holder,
+    or a number that matches nothing declared, is refused (`HandoverRefused`, which the
+    caller audits). Once recorded, the dossier moves to « remis » and the holder gets the
+    activation code."""
+    now = now or utcnow()
     dossier = _pickup_dossier(session, dossier_id)
     if handed_to_role not in HANDOVER_ROLES:
         raise HandoverRefused(dossier.id, handed_to_role)
@@ -707,52 +836,190 @@ def record_handover(
     person: Person | None = dossier.person(handed_to_role)
     if person is None:
         raise DeliveryError("Cette personne ne figure pas au dossier.")
-    label = IDENTITY_DOCUMENT_LABELS_FR.get(identity_document_type)
-    number = identity_document_number.strip().upper()
-    if label is None or not number:
-        raise DeliveryError("Indiquez la pièce d'identité présentée et son numéro.")
+    existing = session.scalar(sa.select(Handover).where(Handover.dossier_id == dossier.id))
+    if existing is not None:
+        raise DeliveryError("Une remise attend déjà la confirmation d'un second agent.")
+    number = normalised_document_number(document_number)
+    if not number or len(number) > 60:
+        raise DeliveryError("Indiquez le numéro de la pièce d'identité présentée.")
+    appointment = appointment_today(session, dossier, now=now)
+    reason = " ".join((exception_reason or "").split())
+    if appointment is None and not reason:
+        raise HandoverBlocked(
+            dossier.id,
+            "Remise impossible : aucun rendez-vous n'est fixé aujourd'hui pour ce dossier. "
+            "La clé se remet le jour du rendez-vous, ou par dérogation d'un superviseur "
+            "(motif enregistré).",
+            reason="no_appointment_today",
+            extra={},
+        )
+    if appointment is None:
+        if not handed_by.can(EXCEPTION_PERMISSION):
+            raise DeliveryError("Seul un superviseur peut remettre la clé hors rendez-vous.")
+        if len(reason) < EXCEPTION_REASON_MIN_LENGTH:
+            raise DeliveryError(
+                "Indiquez le motif de la dérogation "
+                f"(au moins {EXCEPTION_REASON_MIN_LENGTH} caractères)."
+            )
+    verified = verified_identity(session, dossier)
+    digest = document_number_sha256(number)
+    matches = verified is not None and (
+        normalised_document_number(verified.mrz.document_number) == number
+    )
+    if matches and verified is not None:
+        kind, expiry = verified.document_type, None
+    elif other_document is not None:
+        kind, expiry = other_document.document_type, other_document.expiry
+        if kind not in IDENTITY_DOCUMENT_LABELS_FR:
+            raise DeliveryError("Type de pièce d'identité inconnu.")
+        if expiry < local_time(now).date():
+            raise DeliveryError("La pièce présentée est expirée : elle ne peut pas servir.")
+    else:
+        raise HandoverBlocked(
+            dossier.id,
+            "Remise refusée : le numéro de la pièce présentée ne correspond pas à la pièce "
+            "d'identité vérifiée du porteur. Vérifiez le numéro ; si le porteur présente une "
+            "autre pièce valide, déclarez-la (type, date d'expiration) : un second agent "
+            "devra confirmer la remise.",
+            reason="document_mismatch",
+            extra={
+                "person_id": person.id,
+                "verified_document_id": verified.document.id if verified else None,
+                "document_number_sha256": digest,
+            },
+        )
+    label = IDENTITY_DOCUMENT_LABELS_FR.get(kind, kind)
     handover = Handover(
         dossier_id=dossier.id,
         handed_by_id=handed_by.id,
         handed_to_role=handed_to_role,
         handed_to_name=person.full_name,
-        identity_document_shown=f"{label} n° {number}"[:300],
+        identity_document_shown=f"{label} n° …{number[-4:]}"[:300],
+        state="done" if matches else "awaiting_confirmation",
+        document_type=kind,
+        document_number_last4=number[-4:],
+        document_number_sha256=digest,
+        verified_document_id=verified.document.id if matches and verified else None,
+        other_document_expiry=expiry,
+        appointment_id=appointment.id if appointment is not None else None,
+        exception_by_id=handed_by.id if appointment is None else None,
+        exception_reason=reason[:2000] if appointment is None else None,
+        at=now,
     )
     session.add(handover)
-    appointment = current_appointment(session, dossier)
-    if appointment is not None and appointment.state == "booked":
-        appointment.state = "done"
     session.flush()
-    # The trail is kept for ever: ids and a hash, not the name and document number (which
-    # are on the handover row, as long as the dossier's data is kept).
-    payload = {
+    if appointment is None:
+        record(
+            session,
+            "delivery.handover_exception",
+            actor=handed_by.email,
+            actor_id=handed_by.id,
+            dossier=dossier,
+            payload={"handover_id": handover.id, "reason": handover.exception_reason},
+        )
+    if not matches:
+        record(
+            session,
+            "delivery.handover_awaiting_confirmation",
+            actor=handed_by.email,
+            actor_id=handed_by.id,
+            dossier=dossier,
+            payload=_handover_payload(handover, person, certificate),
+        )
+        return handover
+    _complete_handover(session, dossier, handover, person, certificate, actor=handed_by)
+    return handover
+
+
+def confirm_handover(
+    session: Session, dossier_id: int, *, confirmed_by: User, now: dt.datetime | None = None
+) -> Handover:
+    """Four eyes: a second staff member, not the one who took the other document, confirms
+    the hand-over; it is then recorded as any other."""
+    now = now or utcnow()
+    dossier = _pickup_dossier(session, dossier_id)
+    handover = session.scalar(
+        sa.select(Handover).where(
+            Handover.dossier_id == dossier.id, Handover.state == "awaiting_confirmation"
+        )
+    )
+    if handover is None:
+        raise DeliveryError("Aucune remise n'attend de confirmation pour ce dossier.")
+    if handover.handed_by_id == confirmed_by.id:
+        raise DeliveryError(
+            "Vous avez enregistré cette remise : un second agent, différent, doit la confirmer."
+        )
+    if handover.exception_reason is None and appointment_today(session, dossier, now=now) is None:
+        raise DeliveryError(
+            "Le rendez-vous n'est pas aujourd'hui : la remise ne peut être confirmée."
+        )
+    certificate = _require_token(session, dossier)
+    person = dossier.person(handover.handed_to_role)
+    if person is None:
+        raise DeliveryError("Cette personne ne figure pas au dossier.")
+    handover.state = "done"
+    handover.confirmed_by_id = confirmed_by.id
+    handover.confirmed_at = now
+    session.flush()
+    handed_by = session.get(User, handover.handed_by_id)
+    _complete_handover(
+        session, dossier, handover, person, certificate, actor=handed_by or confirmed_by
+    )
+    return handover
+
+
+def _handover_payload(
+    handover: Handover, person: Person, certificate: Certificate
+) -> dict[str, Any]:
+    # The trail is kept for ever: ids and a hash, not the name and document number (whose
+    # last 4 characters are on the handover row, as long as the dossier's data is kept).
+    return {
         "handover_id": handover.id,
-        "handed_to_role": handed_to_role,
+        "handed_to_role": handover.handed_to_role,
         "person_id": person.id,
-        "identity_document_type": identity_document_type,
-        "identity_document_sha256": hashlib.sha256(
-            handover.identity_document_shown.encode()
-        ).hexdigest(),
+        "handed_by_id": handover.handed_by_id,
+        "confirmed_by_id": handover.confirmed_by_id,
+        "identity_document_type": handover.document_type,
+        "document_number_sha256": handover.document_number_sha256,
+        "verified_document_id": handover.verified_document_id,
+        "other_document": handover.verified_document_id is None,
+        "appointment_id": handover.appointment_id,
+        "exception_by_id": handover.exception_by_id,
         "token_serial": certificate.token_serial,
         "certificate_serial": certificate.serial_number,
     }
+
+
+def _complete_handover(
+    session: Session,
+    dossier: Dossier,
+    handover: Handover,
+    person: Person,
+    certificate: Certificate,
+    *,
+    actor: User,
+) -> None:
+    if handover.appointment_id is not None:
+        appointment = session.get(Appointment, handover.appointment_id)
+        if appointment is not None and appointment.state == "booked":
+            appointment.state = "done"
+    session.flush()
     record(
         session,
         "delivery.handover",
-        actor=handed_by.email,
-        actor_id=handed_by.id,
+        actor=actor.email,
+        actor_id=actor.id,
         dossier=dossier,
-        payload=payload,
+        payload=_handover_payload(handover, person, certificate),
     )
     transition(
         session,
         dossier,
         "hand_over",
-        actor=handed_by.email,
-        actor_id=handed_by.id,
+        actor=actor.email,
+        actor_id=actor.id,
         payload={"delivery_mode": "pickup", "handover_id": handover.id},
     )
-    return handover
 
 
 def remind_appointments(session: Session, *, now: dt.datetime | None = None) -> int:

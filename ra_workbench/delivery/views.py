@@ -8,11 +8,27 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from ra_workbench.accounts.models import User
@@ -67,13 +83,19 @@ class HandoverForm(FlaskForm):
     # The holder only (REQ 12): not a choice on the page. A hidden field, so that a forged
     # recipient reaches the service, which refuses it and writes the attempt to the trail.
     handed_to_role = HiddenField("Remise à", default="holder", validators=[DataRequired()])
-    identity_document_type = SelectField(
-        "Pièce d'identité présentée",
-        choices=list(service.IDENTITY_DOCUMENT_LABELS_FR.items()),
-        validators=[DataRequired()],
-    )
     identity_document_number = StringField(
-        "Numéro de la pièce", validators=[DataRequired(), Length(max=60)]
+        "Numéro de la pièce présentée", validators=[DataRequired(), Length(max=60)]
+    )
+    other_document = BooleanField("Le porteur présente une autre pièce d'identité valide")
+    other_document_type = SelectField(
+        "Type de l'autre pièce",
+        choices=[("", "—"), *service.IDENTITY_DOCUMENT_LABELS_FR.items()],
+        validators=[Optional()],
+    )
+    other_document_expiry = DateField("Date d'expiration de l'autre pièce", validators=[Optional()])
+    exception_reason = TextAreaField(
+        "Motif de la dérogation (superviseur, remise hors rendez-vous)",
+        validators=[Optional(), Length(max=2000)],
     )
 
 
@@ -227,6 +249,11 @@ def pickup_page(dossier_id: int) -> Any:
     ]
     certificate = active_certificate(session, dossier.id)
     handover = session.scalar(sa.select(Handover).where(Handover.dossier_id == dossier.id))
+    verified = (
+        service.verified_identity(session, dossier)
+        if handover is None or handover.state != "done"
+        else None
+    )
     token_form = TokenForm(next=request.path)
     return render_template(
         "delivery/pickup.html",
@@ -236,6 +263,11 @@ def pickup_page(dossier_id: int) -> Any:
         appointment=service.current_appointment(session, dossier),
         certificate=certificate,
         handover=handover,
+        verified=verified,
+        photo=verified.photo_side(dossier) if verified is not None else None,
+        appointment_today=service.appointment_today(session, dossier),
+        can_grant_exception=_me().can(service.EXCEPTION_PERMISSION),
+        document_labels=service.IDENTITY_DOCUMENT_LABELS_FR,
         call_form=call_form,
         booking_form=booking_form,
         handover_form=HandoverForm(),
@@ -325,19 +357,42 @@ def handover(dossier_id: int) -> Any:
     if not form.validate_on_submit():
         return _invalid(form, target)
     role = form.handed_to_role.data or ""
-    kind = form.identity_document_type.data or ""
     number = form.identity_document_number.data or ""
+    other: service.OtherDocument | None = None
+    if form.other_document.data:
+        if not form.other_document_type.data or form.other_document_expiry.data is None:
+            flash("Autre pièce : indiquez son type et sa date d'expiration.", "danger")
+            return redirect(target)
+        other = service.OtherDocument(
+            form.other_document_type.data, form.other_document_expiry.data
+        )
+    reason = form.exception_reason.data or None
     return _act(
         target,
-        "Remise enregistrée ; le code d'activation part vers le porteur.",
+        "Remise enregistrée ; le code d'activation part vers le porteur."
+        if other is None
+        else "Autre pièce enregistrée : un second agent doit confirmer la remise.",
         lambda s, u: service.record_handover(
             s,
             dossier_id,
             handed_by=u,
             handed_to_role=role,
-            identity_document_type=kind,
-            identity_document_number=number,
+            document_number=number,
+            other_document=other,
+            exception_reason=reason,
         ),
+    )
+
+
+@bp.post("/retraits/<int:dossier_id>/remise/confirmer")
+@requires(PERMISSION)
+def confirm_handover(dossier_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    return _act(
+        url_for(".pickup_page", dossier_id=dossier_id),
+        "Remise confirmée ; le code d'activation part vers le porteur.",
+        lambda s, u: service.confirm_handover(s, dossier_id, confirmed_by=u),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 
 import pytest
@@ -15,6 +16,7 @@ from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Appointment, Handover, PickupSlot
+from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
@@ -22,7 +24,13 @@ from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.unit import unit_of_work
 from tests.auth import sign_in
-from tests.factories import make_approved_dossier, make_person, make_slot, make_user
+from tests.factories import (
+    make_approved_dossier,
+    make_person,
+    make_slot,
+    make_slot_today,
+    make_user,
+)
 
 
 def _pickup_dossier(**overrides: object) -> Dossier:
@@ -143,6 +151,22 @@ def test_ics_invitation_follows_rfc_5545(app: Flask) -> None:
     assert f"UID:appointment-{appointment.id}-{dossier.order_number}@ra-workbench" in unfolded
 
 
+def _booked_for_handover(**overrides: object) -> tuple[Dossier, User, PickupSlot]:
+    """A pickup dossier, its appointment booked and the token prepared: the holder comes."""
+    dossier = _pickup_dossier(**overrides)
+    operator = make_user(db.session)
+    slot = make_slot(db.session)
+    service.book_slot(db.session, dossier.id, slot.id, actor=operator)
+    _prepare_token(dossier, operator)
+    return dossier, operator, slot
+
+
+def _events(event_type: str) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(sa.select(AuditEvent).where(AuditEvent.event_type == event_type))
+    )
+
+
 def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     app: Flask,
 ) -> None:
@@ -150,11 +174,8 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     operator = make_user(db.session)
     slot = make_slot(db.session)
     service.book_slot(db.session, dossier.id, slot.id, actor=operator)
-    arguments = {
-        "handed_by": operator,
-        "identity_document_type": "cni",
-        "identity_document_number": "x4rtbpfw4",
-    }
+    # The holder shows the identity card the checks read (X4RTBPFW4), typed as it comes.
+    arguments = {"handed_by": operator, "document_number": "x4rt bpfw4", "now": slot.starts_at}
     with pytest.raises(service.DeliveryError, match="pas encore préparé"):
         service.record_handover(db.session, dossier.id, handed_to_role="holder", **arguments)  # type: ignore[arg-type]
     _prepare_token(dossier, operator)
@@ -173,29 +194,244 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
         handed_to_role="holder",
         **arguments,  # type: ignore[arg-type]
     )
+    verified = db.session.scalar(
+        sa.select(Document).where(Document.dossier_id == dossier.id, Document.type == "identity")
+    )
+    assert verified is not None
     assert handover.handed_by_id == operator.id
     assert handover.handed_to_role == "holder"
     assert handover.handed_to_name == "CLAIRE DURAND"
-    assert handover.identity_document_shown == "Carte nationale d'identité n° X4RTBPFW4"
+    assert handover.state == "done"
+    assert handover.document_type == "cni"
+    assert handover.document_number_last4 == "PFW4"
+    assert handover.document_number_sha256 == hashlib.sha256(b"X4RTBPFW4").hexdigest()
+    assert handover.verified_document_id == verified.id
+    assert handover.identity_document_shown == "Carte nationale d'identité n° …PFW4"
+    assert handover.at == slot.starts_at
     assert dossier.status == DossierStatus.DELIVERED.value
     assert service.delivery_summary(db.session, dossier)["state"] == "handed_over"  # type: ignore[index]
     appointment = db.session.scalar(sa.select(Appointment))
     assert appointment is not None
     assert appointment.state == "done"
+    assert handover.appointment_id == appointment.id
     # The token went to the holder; so does the activation code, never to the mandataire.
     [activation] = _messages("activation_code")
     assert activation.recipient == "0698765432"
-    event = db.session.scalar(
-        sa.select(AuditEvent).where(AuditEvent.event_type == "delivery.handover")
-    )
-    assert event is not None
+    [event] = _events("delivery.handover")
+    assert event.actor == operator.email
     assert event.payload["token_serial"] == "TK-77"
     assert event.payload["handed_to_role"] == "holder"
+    assert event.payload["handed_by_id"] == operator.id
     assert event.payload["person_id"] == dossier.person("holder").id  # type: ignore[union-attr]
+    assert event.payload["verified_document_id"] == verified.id
+    assert event.payload["document_number_sha256"] == handover.document_number_sha256
     # The trail keeps ids and a hash, not the name or the document number.
     assert "DURAND" not in str(event.payload)
     assert "X4RTBPFW4" not in str(event.payload)
     assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 1
+
+
+def test_operator_cannot_hand_over_on_another_identity_card_number(app: Flask) -> None:
+    # Another customer's card number typed at the desk: blocked, audited, nothing handed over.
+    dossier, operator, slot = _booked_for_handover()
+    with pytest.raises(service.HandoverRefused, match="ne correspond pas") as refused:
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_by=operator,
+            handed_to_role="holder",
+            document_number="Y9ZZ11223",
+            now=slot.starts_at,
+        )
+    service.record_refused_handover(db.session, refused.value, actor=operator)
+
+    [event] = _events("delivery.handover_refused")
+    assert event.payload["reason"] == "document_mismatch"
+    assert event.payload["document_number_sha256"] == hashlib.sha256(b"Y9ZZ11223").hexdigest()
+    assert event.payload["verified_document_id"] is not None
+    assert "Y9ZZ11223" not in str(event.payload)
+    assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 0
+    assert dossier.status == DossierStatus.DELIVERY_SCHEDULED.value
+    assert _messages("activation_code") == []
+
+
+def test_operator_cannot_hand_over_without_an_appointment(app: Flask) -> None:
+    dossier = _pickup_dossier()
+    operator = make_user(db.session)
+    _prepare_token(dossier, operator)
+    with pytest.raises(service.HandoverRefused, match="aucun rendez-vous n'est fixé aujourd'hui"):
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_by=operator,
+            handed_to_role="holder",
+            document_number="X4RTBPFW4",
+        )
+    assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 0
+    assert dossier.status == DossierStatus.DELIVERY_SCHEDULED.value
+
+
+def test_operator_cannot_hand_over_the_day_before_the_appointment(app: Flask) -> None:
+    # Two days early it used to be marked « honoré »: the appointment stays booked.
+    dossier, operator, slot = _booked_for_handover()
+    for early in (dt.timedelta(days=1), dt.timedelta(days=2)):
+        with pytest.raises(service.HandoverRefused, match="aucun rendez-vous"):
+            service.record_handover(
+                db.session,
+                dossier.id,
+                handed_by=operator,
+                handed_to_role="holder",
+                document_number="X4RTBPFW4",
+                now=slot.starts_at - early,
+            )
+    appointment = db.session.scalar(sa.select(Appointment))
+    assert appointment is not None
+    assert appointment.state == "booked"
+    assert db.session.scalar(sa.select(sa.func.count(Handover.id))) == 0
+
+
+def test_supervisor_hands_over_outside_the_appointment_by_a_recorded_exception(
+    app: Flask,
+) -> None:
+    dossier, operator, slot = _booked_for_handover()
+    early = slot.starts_at - dt.timedelta(days=2)
+    reason = "Porteur hospitalisé le jour du rendez-vous, venu avant"
+    with pytest.raises(service.DeliveryError, match="Seul un superviseur"):
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_by=operator,
+            handed_to_role="holder",
+            document_number="X4RTBPFW4",
+            exception_reason=reason,
+            now=early,
+        )
+    supervisor = make_user(db.session, "supervisor")
+    with pytest.raises(service.DeliveryError, match="motif de la dérogation"):
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_by=supervisor,
+            handed_to_role="holder",
+            document_number="X4RTBPFW4",
+            exception_reason="urgent",
+            now=early,
+        )
+
+    handover = service.record_handover(
+        db.session,
+        dossier.id,
+        handed_by=supervisor,
+        handed_to_role="holder",
+        document_number="X4RTBPFW4",
+        exception_reason=reason,
+        now=early,
+    )
+    assert handover.state == "done"
+    assert (handover.exception_by_id, handover.exception_reason) == (supervisor.id, reason)
+    assert handover.appointment_id is None
+    assert dossier.status == DossierStatus.DELIVERED.value
+    [exception] = _events("delivery.handover_exception")
+    assert exception.actor == supervisor.email
+    assert exception.payload == {"handover_id": handover.id, "reason": reason}
+    [event] = _events("delivery.handover")
+    assert event.payload["exception_by_id"] == supervisor.id
+
+
+def test_another_document_needs_a_second_staff_member_not_the_same_one(app: Flask) -> None:
+    # The holder left the identity card at home and shows her passport.
+    dossier, operator, slot = _booked_for_handover()
+    passport = service.OtherDocument("passport", dt.date(2033, 5, 1))
+    with pytest.raises(service.DeliveryError, match="expirée"):
+        service.record_handover(
+            db.session,
+            dossier.id,
+            handed_by=operator,
+            handed_to_role="holder",
+            document_number="19AB12345",
+            other_document=service.OtherDocument("passport", dt.date(2020, 1, 1)),
+            now=slot.starts_at,
+        )
+    pending = service.record_handover(
+        db.session,
+        dossier.id,
+        handed_by=operator,
+        handed_to_role="holder",
+        document_number="19ab 12345",
+        other_document=passport,
+        now=slot.starts_at,
+    )
+    assert pending.state == "awaiting_confirmation"
+    assert (pending.document_type, pending.document_number_last4) == ("passport", "2345")
+    assert pending.other_document_expiry == dt.date(2033, 5, 1)
+    assert pending.verified_document_id is None
+    # Not handed over yet: no « remis », no activation code.
+    assert dossier.status == DossierStatus.DELIVERY_SCHEDULED.value
+    assert _messages("activation_code") == []
+    assert _events("delivery.handover") == []
+    [waiting] = _events("delivery.handover_awaiting_confirmation")
+    assert "19AB12345" not in str(waiting.payload)
+
+    with pytest.raises(service.DeliveryError, match="un second agent, différent"):
+        service.confirm_handover(db.session, dossier.id, confirmed_by=operator, now=slot.starts_at)
+    assert pending.state == "awaiting_confirmation"
+
+    colleague = make_user(db.session)
+    confirmed = service.confirm_handover(
+        db.session, dossier.id, confirmed_by=colleague, now=slot.starts_at
+    )
+    assert confirmed.id == pending.id
+    assert confirmed.state == "done"
+    assert confirmed.confirmed_by_id == colleague.id
+    assert dossier.status == DossierStatus.DELIVERED.value
+    [event] = _events("delivery.handover")
+    assert event.payload["other_document"] is True
+    assert event.payload["handed_by_id"] == operator.id
+    assert event.payload["confirmed_by_id"] == colleague.id
+    assert "19AB12345" not in str(event.payload)
+    assert len(_messages("activation_code")) == 1
+
+
+def test_the_desk_sees_the_photo_and_mrz_on_the_appointment_day_only(
+    app: Flask, client: FlaskClient
+) -> None:
+    dossier = _pickup_dossier()
+    operator = make_user(db.session)
+    slot = make_slot_today(db.session)
+    appointment = service.book_slot(db.session, dossier.id, slot.id, actor=operator)
+    _prepare_token(dossier, operator)
+    photo = db.session.scalar(
+        sa.select(Document).where(Document.dossier_id == dossier.id, Document.type == "identity")
+    )
+    assert photo is not None
+    dossier_id, photo_id, appointment_id = dossier.id, photo.id, appointment.id
+    db.session.commit()
+    sign_in(client, operator)
+
+    g.pop("_login_user", None)
+    page = client.get(f"/remise/retraits/{dossier_id}").get_data(as_text=True)
+    check = page.split("data-verified-identity")[1].split("</dl>")[0]
+    assert f'src="/documents/{photo_id}"' in check
+    assert "<dd><code>X4RTBPFW4</code></dd>" in check
+    assert "<dd>CLAIRE MARIE</dd>" in check
+    assert "<dd>12/04/1985</dd>" in check
+    assert "Carte nationale d&#39;identité" in check
+    g.pop("_login_user", None)
+    image = client.get(f"/documents/{photo_id}")
+    assert image.status_code == 200
+    db.session.expire_all()
+    [viewed] = _events("document.viewed")
+    assert viewed.payload["access"] == "handover"
+
+    # Another day (the appointment moved away): the photo is withheld again.
+    db.session.get(Appointment, appointment_id).slot.starts_at += dt.timedelta(days=3)  # type: ignore[union-attr]
+    db.session.commit()
+    g.pop("_login_user", None)
+    page = client.get(f"/remise/retraits/{dossier_id}").get_data(as_text=True)
+    assert f'src="/documents/{photo_id}"' not in page
+    assert "data-no-appointment-today" in page
+    g.pop("_login_user", None)
+    assert client.get(f"/documents/{photo_id}").status_code == 403
 
 
 def test_the_mandataire_at_the_desk_is_refused_the_token_and_the_attempt_is_audited(
@@ -231,7 +467,6 @@ def test_the_mandataire_at_the_desk_is_refused_the_token_and_the_attempt_is_audi
         f"/remise/retraits/{dossier_id}/remise",
         data={
             "handed_to_role": "mandataire",  # a forged form: the page offers no choice
-            "identity_document_type": "cni",
             "identity_document_number": "MR1234567",
         },
         follow_redirects=True,
