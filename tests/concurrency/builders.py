@@ -23,6 +23,7 @@ from tests.factories import (
     make_dossier,
     make_read_identity,
     make_slot,
+    make_slot_today,
     make_user,
 )
 
@@ -129,19 +130,15 @@ def bookable(session: Session, cast: Cast) -> Target:
 
 
 def ready_for_handover(session: Session, cast: Cast) -> Target:
-    """Booked, and the token prepared: the holder is at the desk."""
+    """Booked for today, and the token prepared: the holder is at the desk."""
     dossier = _pickup_dossier(session)
-    slot = make_slot(session, capacity=2)
+    slot = make_slot_today(session, capacity=2)
     delivery.book_slot(session, dossier.id, slot.id, actor=cast.operator)
     certificate = session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
     assert certificate is not None
     delivery.record_token(session, certificate.id, "TK-77", actor=cast.operator)
     return Target(
         dossier.id,
-        {
-            "handed_to_role": "holder",
-            "identity_document_type": "cni",
-            "identity_document_number": "X4RTBPFW4",
-        },
+        {"handed_to_role": "holder", "identity_document_number": "X4RTBPFW4"},
         slot_id=slot.id,
     )
