@@ -584,3 +584,58 @@ def test_one_dossier_booked_on_two_slots_at_once_gets_one_appointment(
     db.session.expire_all()
     assert sum(s.booked for s in db.session.scalars(sa.select(PickupSlot))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Appointment.id))) == 1
+
+
+def test_at_the_desk_a_passport_waits_for_a_colleague_signed_in_on_another_screen(
+    app: Flask, client: FlaskClient
+) -> None:
+    dossier = _pickup_dossier()
+    operator, colleague = make_user(db.session), make_user(db.session)
+    slot = make_slot_today(db.session)
+    service.book_slot(db.session, dossier.id, slot.id, actor=operator)
+    _prepare_token(dossier, operator)
+    dossier_id = dossier.id
+    db.session.commit()
+    sign_in(client, operator)
+    url = f"/remise/retraits/{dossier_id}"
+
+    def post(on: FlaskClient, path: str, data: dict[str, str]) -> str:
+        g.pop("_login_user", None)
+        response = on.post(path, data=data, follow_redirects=True)
+        assert response.status_code == 200
+        return response.get_data(as_text=True)
+
+    page = post(
+        client, f"{url}/remise", {"handed_to_role": "holder", "identity_document_number": "ZZ999"}
+    )
+    assert "ne correspond pas à la pièce d&#39;identité vérifiée du porteur" in page
+    page = post(
+        client,
+        f"{url}/remise",
+        {
+            "handed_to_role": "holder",
+            "identity_document_number": "19AB12345",
+            "other_document": "y",
+            "other_document_type": "passport",
+            "other_document_expiry": "2033-05-01",
+        },
+    )
+    assert "un second agent doit confirmer la remise" in page
+    assert "Passeport n° …2345, expire le 01/05/2033" in page
+    page = post(client, f"{url}/remise/confirmer", {})
+    assert "un second agent, différent, doit la confirmer" in page
+
+    other_screen = app.test_client()
+    sign_in(other_screen, colleague)
+    page = post(other_screen, f"{url}/remise/confirmer", {})
+    assert "Remise confirmée" in page
+    db.session.expire_all()
+    handover = db.session.scalar(sa.select(Handover))
+    assert handover is not None
+    assert (handover.handed_by_id, handover.confirmed_by_id) == (operator.id, colleague.id)
+    assert [e.payload["reason"] for e in _events("delivery.handover_refused")] == [
+        "document_mismatch"
+    ]
+    refreshed = db.session.get(Dossier, dossier_id)
+    assert refreshed is not None
+    assert refreshed.status == DossierStatus.DELIVERED.value
