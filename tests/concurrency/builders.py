@@ -81,7 +81,10 @@ def rejectable(session: Session, cast: Cast) -> Target:
     make_check_run(session, dossier)
     _claim(dossier, cast.operator)
     session.flush()
-    return Target(dossier.id, {"reject-reason": "duplicate", "reject-comment": "Doublon"})
+    return Target(
+        dossier.id,
+        {"reject-reason": "duplicate", "reject-comment": "Doublon", "reject-confirm": "y"},
+    )
 
 
 def awaiting_second_approval(session: Session, cast: Cast) -> Target:
