@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
@@ -92,4 +93,6 @@ def test_mandates_are_signed_and_verified_from_inside_a_running_event_loop() -> 
             for c in checks
         )
 
-    assert asyncio.run(inside_a_loop())
+    # On a thread of its own: the suite's main thread may already run one (Playwright's).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(asyncio.run, inside_a_loop()).result()
