@@ -153,33 +153,30 @@ def _name(common_name: str) -> x509.Name:
     )
 
 
-def _ca_key_usage() -> x509.KeyUsage:
+def _key_usage(
+    *, signs_certificates: bool = False, digital_signature: bool = False, commitment: bool = False
+) -> x509.KeyUsage:
+    """Key usage with only the named bits set (the others are never used here)."""
     return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=False,
+        digital_signature=digital_signature,
+        content_commitment=commitment,
         key_encipherment=False,
         data_encipherment=False,
         key_agreement=False,
-        key_cert_sign=True,
-        crl_sign=True,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
         encipher_only=False,
         decipher_only=False,
     )
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return _key_usage(signs_certificates=True)
 
 
 def _holder_key_usage() -> x509.KeyUsage:
     # EN 319 412-2 4.3.2: non-repudiation (contentCommitment) only, for qualified e-signatures.
-    return x509.KeyUsage(
-        digital_signature=False,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return _key_usage(commitment=True)
 
 
 @dataclass(frozen=True)
@@ -200,17 +197,7 @@ class EvidenceSeal:
 
 def _evidence_seal_key_usage() -> x509.KeyUsage:
     # A seal commits the RA to what it signs: digitalSignature and nonRepudiation.
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return _key_usage(digital_signature=True, commitment=True)
 
 
 class LocalCA:
