@@ -8,6 +8,7 @@ import multiprocessing
 import random
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -81,11 +82,13 @@ DEMO_SLOT_DAYS = 31
 def ensure_pickup_slots(now: dt.datetime | None = None) -> int:
     """A month of pickup slots from today (weekdays, 9:00-17:00 Paris, 30 minutes, two
     holders each), so that a pickup dossier can be booked and handed over with no admin
-    step; today's remaining slots included (the hand-over happens on the appointment's day).
+    step. The hand-over happens on the appointment's day, so today also gets slots until
+    midnight from the next half hour, whatever the day and hour the demo is started.
     Idempotent. Returns how many slots it created."""
     now = now or dt.datetime.now(dt.UTC)
-    today = now.astimezone(PARIS).date()
-    series = SlotSeries(
+    local = now.astimezone(PARIS)
+    today = local.date()
+    month = SlotSeries(
         first_day=today,
         last_day=today + dt.timedelta(days=DEMO_SLOT_DAYS - 1),
         opens=dt.time(9),
@@ -94,8 +97,23 @@ def ensure_pickup_slots(now: dt.datetime | None = None) -> int:
         capacity=2,
         location=DEMO_PICKUP_LOCATION,
     )
+    series = [month]
+    next_half_hour = local.replace(minute=0, second=0, microsecond=0) + dt.timedelta(
+        minutes=30 if local.minute < 30 else 60
+    )
+    opens = max(next_half_hour.time(), month.opens)
+    if next_half_hour.date() == today and opens < dt.time(23, 29):
+        series.append(
+            replace(
+                month,
+                last_day=today,
+                opens=opens,
+                closes=dt.time(23, 59),
+                weekdays=frozenset(range(7)),
+            )
+        )
     with unit_of_work() as session:
-        return open_series(session, series, not_before=now)
+        return sum(open_series(session, s, not_before=now) for s in series)
 
 
 def demo_signature_events(order_number: str, signers: list[str], rng: random.Random) -> list[bytes]:

@@ -57,8 +57,8 @@ def test_demo_seeds_the_offers_the_synthetic_packages_order_once(app: Flask) -> 
 
 
 def test_demo_opens_a_month_of_pickup_slots_from_today_once(app: Flask) -> None:
-    """No admin step before a pickup dossier can be booked: a month of weekday slots, today's
-    remaining ones included (the token is handed over on the appointment's day)."""
+    """No admin step before a pickup dossier can be booked: a month of weekday slots, and
+    today's until midnight (the token is handed over on the appointment's day)."""
     monday_morning = dt.datetime(2026, 12, 7, 7, 0, tzinfo=dt.UTC)  # 8:00 in Paris
     created = ensure_pickup_slots(monday_morning)
     slots = db.session.scalars(sa.select(PickupSlot).order_by(PickupSlot.starts_at)).all()
@@ -67,8 +67,21 @@ def test_demo_opens_a_month_of_pickup_slots_from_today_once(app: Flask) -> None:
     assert paris[0] == dt.datetime(2026, 12, 7, 9, 0, tzinfo=PARIS)  # today, 9:00
     assert {p.weekday() for p in paris} == {0, 1, 2, 3, 4}
     assert max(p.date() for p in paris) == dt.date(2027, 1, 6)
-    assert len([p for p in paris if p.date() == dt.date(2026, 12, 7)]) == 16  # 9:00-17:00
+    today = [p for p in paris if p.date() == dt.date(2026, 12, 7)]
+    assert (today[0].time(), today[-1].time(), len(today)) == (dt.time(9), dt.time(23), 29)
+    assert len([p for p in paris if p.date() == dt.date(2026, 12, 8)]) == 16  # 9:00-17:00
     assert all(s.capacity == 2 for s in slots)
     assert ensure_pickup_slots(monday_morning) == 0
     # Later the same day, only what is still ahead is opened for the following month.
     assert ensure_pickup_slots(dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)) == 0
+
+
+def test_a_demo_started_on_a_saturday_evening_can_still_hand_over_today(app: Flask) -> None:
+    saturday_evening = dt.datetime(2026, 12, 12, 19, 10, tzinfo=dt.UTC)  # 20:10 in Paris
+    ensure_pickup_slots(saturday_evening)
+    starts = [
+        s.starts_at.astimezone(PARIS)
+        for s in db.session.scalars(sa.select(PickupSlot).order_by(PickupSlot.starts_at))
+    ]
+    today = [p.time() for p in starts if p.date() == dt.date(2026, 12, 12)]
+    assert today == [dt.time(h, m) for h in (20, 21, 22, 23) for m in (0, 30)][1:-1]

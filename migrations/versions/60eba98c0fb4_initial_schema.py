@@ -204,6 +204,7 @@ def upgrade():
     sa.Column('booked_by_id', sa.Integer(), nullable=True),
     sa.Column('booked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['booked_by_id'], ['users.id'], name=op.f('fk_appointments_booked_by_id_users')),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_appointments_dossier_id_dossiers')),
     sa.ForeignKeyConstraint(['slot_id'], ['pickup_slots.id'], name=op.f('fk_appointments_slot_id_pickup_slots')),
@@ -212,6 +213,26 @@ def upgrade():
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_appointments_dossier_id'), ['dossier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointments_slot_id'), ['slot_id'], unique=False)
+
+    op.create_table('appointment_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('appointment_id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
+    sa.Column('starts_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('location', sa.String(length=300), nullable=False),
+    sa.Column('at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_appointment_changes_actor_id_users')),
+    sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_appointment_changes_appointment_id_appointments')),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_appointment_changes_dossier_id_dossiers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_appointment_changes'))
+    )
+    with op.batch_alter_table('appointment_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_appointment_changes_appointment_id'), ['appointment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_appointment_changes_dossier_id'), ['dossier_id'], unique=False)
 
     op.create_table('call_attempts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -634,6 +655,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_call_attempts_dossier_id'))
 
     op.drop_table('call_attempts')
+    with op.batch_alter_table('appointment_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_appointment_changes_dossier_id'))
+        batch_op.drop_index(batch_op.f('ix_appointment_changes_appointment_id'))
+
+    op.drop_table('appointment_changes')
     with op.batch_alter_table('appointments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_appointments_slot_id'))
         batch_op.drop_index(batch_op.f('ix_appointments_dossier_id'))

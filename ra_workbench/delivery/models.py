@@ -50,8 +50,30 @@ class Appointment(Base):
     booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     booked_at: Mapped[CreatedAt]
     state: Mapped[str] = mapped_column(sa.String(16), default="booked")  # booked|cancelled|done
+    # The invitation's revision (RFC 5545 SEQUENCE): 0 when booked, +1 at each move and at
+    # the cancellation, so that calendars replace the event the customer already has.
+    sequence: Mapped[int] = mapped_column(default=0)
 
     slot: Mapped[PickupSlot] = relationship()
+
+
+class AppointmentChange(Base):
+    """One line of an appointment's history, as the pickup page shows it: booked, moved to
+    another slot, cancelled, honoured. The slot's times and place are copied, so that the line
+    still says where and when after the slot itself changes."""
+
+    __tablename__ = "appointment_changes"
+
+    id: Mapped[intpk]
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointments.id"), index=True)
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # booked|moved|cancelled|done
+    sequence: Mapped[int]
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    location: Mapped[str] = mapped_column(sa.String(300))
+    at: Mapped[CreatedAt]
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
 
 class CallAttempt(Base):

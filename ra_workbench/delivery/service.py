@@ -22,6 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import icalendar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, object_session
 
@@ -33,7 +34,14 @@ from ra_workbench.checks.facts import MrzFacts
 from ra_workbench.checks.gather import holder_identity
 from ra_workbench.clock import local_time, today_in_paris
 from ra_workbench.db import utcnow
-from ra_workbench.delivery.models import Appointment, CallAttempt, Handover, PickupSlot, Shipment
+from ra_workbench.delivery.models import (
+    Appointment,
+    AppointmentChange,
+    CallAttempt,
+    Handover,
+    PickupSlot,
+    Shipment,
+)
 from ra_workbench.documents.extraction_service import extractions_for
 from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
@@ -41,7 +49,9 @@ from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, Person
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.notify.service import (
     AppointmentNotice,
+    notify_appointment_cancelled,
     notify_appointment_confirmed,
+    notify_appointment_moved,
     notify_appointment_reminder,
 )
 
@@ -549,26 +559,9 @@ def current_appointment(session: Session, dossier: Dossier) -> Appointment | Non
     )
 
 
-def book_slot(
-    session: Session,
-    dossier_id: int,
-    slot_id: int,
-    *,
-    actor: User,
-    now: dt.datetime | None = None,
-) -> Appointment:
-    """Book one place in a slot for the dossier: one booked appointment per dossier, and the
-    slot's capacity held by the database itself (`booked < capacity` in the UPDATE)."""
-    now = now or utcnow()
-    # Serialise bookings for this dossier (two operators, two slots, same dossier).
-    dossier = _pickup_dossier(session, dossier_id)
-    existing = session.scalar(
-        sa.select(Appointment.id).where(
-            Appointment.dossier_id == dossier.id, Appointment.state == "booked"
-        )
-    )
-    if existing is not None:
-        raise DeliveryError("Un rendez-vous est déjà fixé pour ce dossier : annulez-le d'abord.")
+def _take_place(session: Session, slot_id: int, *, now: dt.datetime) -> PickupSlot:
+    """One place in the slot, held by the database itself (`booked < capacity` in the
+    UPDATE, so two operators cannot take the last place twice)."""
     taken = session.execute(
         sa.update(PickupSlot)
         .where(
@@ -585,10 +578,62 @@ def book_slot(
     if slot is None:  # the UPDATE above found it: only a concurrent delete gets here
         raise DeliveryError("Créneau introuvable.")
     session.refresh(slot)
+    return slot
+
+
+def _release_place(session: Session, slot_id: int) -> None:
+    session.execute(
+        sa.update(PickupSlot)
+        .where(PickupSlot.id == slot_id, PickupSlot.booked > 0)
+        .values(booked=PickupSlot.booked - 1)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _log_change(
+    session: Session, appointment: Appointment, kind: str, *, actor: User | None
+) -> None:
+    slot = appointment.slot
+    session.add(
+        AppointmentChange(
+            appointment_id=appointment.id,
+            dossier_id=appointment.dossier_id,
+            kind=kind,
+            sequence=appointment.sequence,
+            starts_at=slot.starts_at,
+            ends_at=slot.ends_at,
+            location=slot.location,
+            actor_id=actor.id if actor is not None else None,
+        )
+    )
+    session.flush()
+
+
+def book_slot(
+    session: Session,
+    dossier_id: int,
+    slot_id: int,
+    *,
+    actor: User,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """Book one place in a slot for the dossier (one booked appointment per dossier) and
+    send the invitation (METHOD:REQUEST, SEQUENCE 0)."""
+    # Serialise bookings for this dossier (two operators, two slots, same dossier).
+    dossier = _pickup_dossier(session, dossier_id)
+    existing = session.scalar(
+        sa.select(Appointment.id).where(
+            Appointment.dossier_id == dossier.id, Appointment.state == "booked"
+        )
+    )
+    if existing is not None:
+        raise DeliveryError("Un rendez-vous est déjà fixé pour ce dossier : annulez-le d'abord.")
+    slot = _take_place(session, slot_id, now=now or utcnow())
     appointment = Appointment(dossier_id=dossier.id, slot_id=slot_id, booked_by_id=actor.id)
     appointment.slot = slot
     session.add(appointment)
     session.flush()
+    _log_change(session, appointment, "booked", actor=actor)
     record(
         session,
         "delivery.appointment_booked",
@@ -600,9 +645,69 @@ def book_slot(
             "slot_id": slot_id,
             "starts_at": slot.starts_at.isoformat(),
             "location": slot.location,
+            "sequence": appointment.sequence,
         },
     )
     notify_appointment_confirmed(session, dossier, appointment_notice(dossier, appointment))
+    return appointment
+
+
+def _booked_appointment(
+    session: Session, appointment_id: int, *, verb: str
+) -> tuple[Dossier, Appointment]:
+    found = _locked_with_dossier(session, Appointment, appointment_id)
+    if found is None or found[1].state != "booked":
+        raise DeliveryError(f"Aucun rendez-vous à {verb}.")
+    dossier, appointment = found
+    if dossier.status != DossierStatus.DELIVERY_SCHEDULED.value:
+        raise DeliveryError("Ce dossier n'attend plus de remise.")
+    return dossier, appointment
+
+
+def move_appointment(
+    session: Session,
+    appointment_id: int,
+    slot_id: int,
+    *,
+    actor: User,
+    now: dt.datetime | None = None,
+) -> Appointment:
+    """The same appointment on another slot: the new place is taken before the old one is
+    given back, the invitation keeps its UID and its SEQUENCE goes up by one, so that the
+    customer's calendar moves the event instead of adding a second one."""
+    dossier, appointment = _booked_appointment(session, appointment_id, verb="déplacer")
+    if slot_id == appointment.slot_id:
+        raise DeliveryError("Le rendez-vous est déjà sur ce créneau.")
+    previous = appointment.slot
+    slot = _take_place(session, slot_id, now=now or utcnow())
+    _release_place(session, previous.id)
+    appointment.slot_id = slot.id
+    appointment.slot = slot
+    appointment.sequence += 1
+    session.flush()
+    _log_change(session, appointment, "moved", actor=actor)
+    record(
+        session,
+        "delivery.appointment_moved",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        payload={
+            "appointment_id": appointment.id,
+            "from_slot_id": previous.id,
+            "from_starts_at": previous.starts_at.isoformat(),
+            "slot_id": slot.id,
+            "starts_at": slot.starts_at.isoformat(),
+            "location": slot.location,
+            "sequence": appointment.sequence,
+        },
+    )
+    notify_appointment_moved(
+        session,
+        dossier,
+        appointment_notice(dossier, appointment),
+        previous_starts_at=previous.starts_at,
+    )
     return appointment
 
 
@@ -615,86 +720,113 @@ def appointment_notice(
         starts_at=slot.starts_at,
         ends_at=slot.ends_at,
         location=slot.location,
+        sequence=appointment.sequence,
         ics=appointment_ics(dossier, appointment) if with_ics else b"",
     )
 
 
 def cancel_appointment(session: Session, appointment_id: int, *, actor: User) -> Appointment:
-    found = _locked_with_dossier(session, Appointment, appointment_id)
-    appointment = found[1] if found is not None else None
-    if appointment is None or appointment.state != "booked":
-        raise DeliveryError("Aucun rendez-vous à annuler.")
+    """Cancel: the place goes back to the slot, the history keeps the appointment, and the
+    customer gets the cancellation (METHOD:CANCEL, same UID, next SEQUENCE)."""
+    dossier, appointment = _booked_appointment(session, appointment_id, verb="annuler")
     appointment.state = "cancelled"
-    session.execute(
-        sa.update(PickupSlot)
-        .where(PickupSlot.id == appointment.slot_id, PickupSlot.booked > 0)
-        .values(booked=PickupSlot.booked - 1)
-        .execution_options(synchronize_session=False)
-    )
+    appointment.sequence += 1
+    _release_place(session, appointment.slot_id)
+    session.flush()
+    _log_change(session, appointment, "cancelled", actor=actor)
     record(
         session,
         "delivery.appointment_cancelled",
         actor=actor.email,
         actor_id=actor.id,
-        dossier_id=appointment.dossier_id,
-        payload={"appointment_id": appointment.id, "slot_id": appointment.slot_id},
+        dossier=dossier,
+        payload={
+            "appointment_id": appointment.id,
+            "slot_id": appointment.slot_id,
+            "starts_at": appointment.slot.starts_at.isoformat(),
+            "sequence": appointment.sequence,
+        },
     )
-    session.flush()
+    notify_appointment_cancelled(session, dossier, appointment_notice(dossier, appointment))
     return appointment
 
 
-def _ics_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+def appointment_history(session: Session, dossier_id: int) -> list[AppointmentChange]:
+    """Every booking, move, cancellation and hand-over of the dossier's appointments, oldest
+    first: a cancelled appointment stays on the page."""
+    return list(
+        session.scalars(
+            sa.select(AppointmentChange)
+            .where(AppointmentChange.dossier_id == dossier_id)
+            .order_by(AppointmentChange.at, AppointmentChange.id)
+        )
+    )
 
 
-def _ics_fold(line: str) -> str:
-    """RFC 5545 3.1: lines of at most 75 octets, continued with CRLF + one space."""
-    out: list[str] = []
-    current = ""
-    for char in line:
-        limit = 75 if not out else 74
-        if len((current + char).encode()) > limit:
-            out.append(current)
-            current = char
-        else:
-            current += char
-    out.append(current)
-    return "\r\n ".join(out)
+APPOINTMENT_CHANGE_LABELS_FR = {
+    "booked": "Rendez-vous fixé",
+    "moved": "Rendez-vous déplacé",
+    "cancelled": "Rendez-vous annulé",
+    "done": "Rendez-vous honoré (clé remise)",
+}
+# Who sends the invitations (RFC 5546 requires an ORGANIZER on REQUEST and CANCEL).
+ICS_ORGANIZER = ("support@certeurope.fr", "CertEurope - Autorité d'enregistrement")
 
 
-def _ics_time(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+def appointment_uid(dossier: Dossier, appointment: Appointment) -> str:
+    """Stable for the appointment's whole life: moves and the cancellation update the event
+    the customer's calendar already holds."""
+    return f"appointment-{appointment.id}-{dossier.order_number}@ra-workbench"
 
 
-def appointment_ics(dossier: Dossier, appointment: Appointment) -> bytes:
-    """An RFC 5545 invitation (METHOD:PUBLISH) for the appointment, times in UTC."""
+def _attendee(person: Person, role: str) -> icalendar.vCalAddress:
+    address = icalendar.vCalAddress(f"mailto:{person.email.strip()}")
+    address.params["cn"] = icalendar.vText(person.full_name)
+    address.params["role"] = icalendar.vText(role)
+    return address
+
+
+def appointment_ics(
+    dossier: Dossier, appointment: Appointment, *, now: dt.datetime | None = None
+) -> bytes:
+    """The appointment as an iTIP message (RFC 5545/5546), built by `icalendar`: REQUEST
+    while it stands (SEQUENCE 0 when booked, +1 per move), CANCEL once cancelled; times in
+    UTC."""
     slot = appointment.slot
     holder = dossier.holder
+    cancelled = appointment.state == "cancelled"
     description = (
         f"Remise en main propre de la clé USB (certificat électronique) de "
         f"{holder.full_name if holder else ''}, commande n° {dossier.order_number}.\n"
         "Se munir de la pièce d'identité fournie avec la commande."
     )
-    lines = [
-        "BEGIN:VCALENDAR",
-        "VERSION:2.0",
-        "PRODID:-//CertEurope//RA Workbench//FR",
-        "CALSCALE:GREGORIAN",
-        "METHOD:PUBLISH",
-        "BEGIN:VEVENT",
-        f"UID:appointment-{appointment.id}-{dossier.order_number}@ra-workbench",
-        f"DTSTAMP:{_ics_time(appointment.booked_at or utcnow())}",
-        f"DTSTART:{_ics_time(slot.starts_at)}",
-        f"DTEND:{_ics_time(slot.ends_at)}",
-        f"SUMMARY:{_ics_escape('Remise du certificat électronique — ' + dossier.order_number)}",
-        f"LOCATION:{_ics_escape(slot.location)}",
-        f"DESCRIPTION:{_ics_escape(description)}",
-        "STATUS:CONFIRMED",
-        "TRANSP:OPAQUE",
-        "END:VEVENT",
-        "END:VCALENDAR",
-    ]
-    return ("\r\n".join(_ics_fold(line) for line in lines) + "\r\n").encode()
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//CertEurope//RA Workbench//FR")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "CANCEL" if cancelled else "REQUEST")
+    event = icalendar.Event()
+    event.add("uid", appointment_uid(dossier, appointment))
+    event.add("sequence", appointment.sequence)
+    event.add("dtstamp", (now or utcnow()).astimezone(dt.UTC))
+    event.add("dtstart", slot.starts_at.astimezone(dt.UTC))
+    event.add("dtend", slot.ends_at.astimezone(dt.UTC))
+    event.add("summary", f"Remise du certificat électronique — {dossier.order_number}")
+    event.add("location", slot.location)
+    event.add("description", description)
+    organizer = icalendar.vCalAddress(f"mailto:{ICS_ORGANIZER[0]}")
+    organizer.params["cn"] = icalendar.vText(ICS_ORGANIZER[1])
+    event.add("organizer", organizer)
+    seen: set[str] = set()
+    for person, role in ((holder, "REQ-PARTICIPANT"), (dossier.mandataire, "OPT-PARTICIPANT")):
+        if person is None or not person.email.strip() or person.email.lower() in seen:
+            continue
+        seen.add(person.email.lower())
+        event.add("attendee", _attendee(person, role))
+    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    event.add("transp", "OPAQUE")
+    calendar.add_component(event)
+    return calendar.to_ical()
 
 
 EXCEPTION_PERMISSION = "delivery:handover:exception"
@@ -1003,6 +1135,7 @@ def _complete_handover(
         appointment = session.get(Appointment, handover.appointment_id)
         if appointment is not None and appointment.state == "booked":
             appointment.state = "done"
+            _log_change(session, appointment, "done", actor=actor)
     session.flush()
     record(
         session,

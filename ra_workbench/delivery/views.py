@@ -237,8 +237,8 @@ def pickup_page(dossier_id: int) -> Any:
     call_form = CallForm()
     call_form.person_role.choices = [(p.role, f"{p.role_label} — {p.name}") for p in people]
     slots = service.available_slots(session)
-    booking_form = BookingForm()
-    booking_form.slot_id.choices = [
+    appointment = service.current_appointment(session, dossier)
+    choices = [
         (
             s.id,
             f"{service.local_time(s.starts_at):%d/%m/%Y %H:%M}–"
@@ -246,6 +246,13 @@ def pickup_page(dossier_id: int) -> Any:
             f"({s.capacity - s.booked} place(s))",
         )
         for s in slots
+    ]
+    booking_form = BookingForm()
+    booking_form.slot_id.choices = choices
+    # Moving offers every other slot, never the one the appointment already holds.
+    move_form = BookingForm(prefix="move")
+    move_form.slot_id.choices = [
+        c for c in choices if appointment is None or c[0] != appointment.slot_id
     ]
     certificate = active_certificate(session, dossier.id)
     handover = session.scalar(sa.select(Handover).where(Handover.dossier_id == dossier.id))
@@ -260,7 +267,9 @@ def pickup_page(dossier_id: int) -> Any:
         dossier=dossier,
         people=people,
         calls=service.call_attempts(session, dossier.id),
-        appointment=service.current_appointment(session, dossier),
+        appointment=appointment,
+        history=service.appointment_history(session, dossier.id),
+        change_labels=service.APPOINTMENT_CHANGE_LABELS_FR,
         certificate=certificate,
         handover=handover,
         verified=verified,
@@ -270,6 +279,7 @@ def pickup_page(dossier_id: int) -> Any:
         document_labels=service.IDENTITY_DOCUMENT_LABELS_FR,
         call_form=call_form,
         booking_form=booking_form,
+        move_form=move_form,
         handover_form=HandoverForm(),
         token_form=token_form,
         action_form=ActionForm(),
@@ -327,8 +337,29 @@ def cancel(appointment_id: int) -> Any:
     target = url_for(".pickup_page", dossier_id=appointment.dossier_id)
     return _act(
         target,
-        "Rendez-vous annulé.",
+        "Rendez-vous annulé ; l'annulation est partie dans la boîte d'envoi.",
         lambda s, u: service.cancel_appointment(s, appointment_id, actor=u),
+    )
+
+
+@bp.post("/rendez-vous/<int:appointment_id>/deplacer")
+@requires(PERMISSION)
+def move(appointment_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    appointment = _session().get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404)
+    target = url_for(".pickup_page", dossier_id=appointment.dossier_id)
+    try:
+        slot_id = int(request.form.get("move-slot_id", ""))
+    except ValueError:
+        flash("Choisissez le nouveau créneau.", "danger")
+        return redirect(target)
+    return _act(
+        target,
+        "Rendez-vous déplacé ; la mise à jour est partie dans la boîte d'envoi.",
+        lambda s, u: service.move_appointment(s, appointment_id, slot_id, actor=u),
     )
 
 

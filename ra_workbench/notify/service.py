@@ -71,6 +71,8 @@ TEMPLATE_LABELS_FR = {
     "verdict_changed": "Dossier à compléter",
     "certificate_ready": "Certificat prêt",
     "appointment_confirmation": "Confirmation de rendez-vous",
+    "appointment_update": "Rendez-vous déplacé",
+    "appointment_cancellation": "Rendez-vous annulé",
     "appointment_reminder": "Rappel de rendez-vous",
     "activation_code": "Code d'activation",
 }
@@ -376,6 +378,7 @@ class AppointmentNotice:
     starts_at: dt.datetime
     ends_at: dt.datetime
     location: str
+    sequence: int = 0  # the invitation's revision: one message per revision and person
     ics: bytes = b""
 
 
@@ -402,21 +405,54 @@ def _appointment_people(dossier: Dossier) -> list[Person]:
     return out
 
 
-def notify_appointment_confirmed(
-    session: Session, dossier: Dossier, appointment: AppointmentNotice
+def _notify_appointment(
+    session: Session,
+    dossier: Dossier,
+    appointment: AppointmentNotice,
+    template: str,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
+    """One e-mail per person and revision of the invitation, its `.ics` attached."""
     attachments = [Attachment("rendez-vous.ics", "text/calendar", appointment.ics)]
     for person in _appointment_people(dossier):
         enqueue_message(
             session,
             dossier,
-            "appointment_confirmation",
+            template,
             Channel.EMAIL,
             person.email,
-            _appointment_context(dossier, person, appointment),
-            dedup_key=f"appointment-confirmation:{appointment.id}:{person.role}",
+            _appointment_context(dossier, person, appointment) | dict(extra or {}),
+            dedup_key=f"{template}:{appointment.id}:{appointment.sequence}:{person.role}",
             attachments=attachments if appointment.ics else None,
         )
+
+
+def notify_appointment_confirmed(
+    session: Session, dossier: Dossier, appointment: AppointmentNotice
+) -> None:
+    _notify_appointment(session, dossier, appointment, "appointment_confirmation")
+
+
+def notify_appointment_moved(
+    session: Session,
+    dossier: Dossier,
+    appointment: AppointmentNotice,
+    *,
+    previous_starts_at: dt.datetime,
+) -> None:
+    _notify_appointment(
+        session,
+        dossier,
+        appointment,
+        "appointment_update",
+        {"previous_starts_at": local_time(previous_starts_at)},
+    )
+
+
+def notify_appointment_cancelled(
+    session: Session, dossier: Dossier, appointment: AppointmentNotice
+) -> None:
+    _notify_appointment(session, dossier, appointment, "appointment_cancellation")
 
 
 def notify_appointment_reminder(
@@ -431,7 +467,7 @@ def notify_appointment_reminder(
             Channel.EMAIL,
             person.email,
             _appointment_context(dossier, person, appointment),
-            dedup_key=f"appointment-reminder:{appointment.id}:{person.role}",
+            dedup_key=f"appointment-reminder:{appointment.id}:{appointment.sequence}:{person.role}",
         )
     if holder is not None and holder.mobile.strip():
         enqueue_message(
@@ -441,7 +477,7 @@ def notify_appointment_reminder(
             Channel.SMS,
             holder.mobile,
             _appointment_context(dossier, holder, appointment),
-            dedup_key=f"appointment-reminder:{appointment.id}:holder-sms",
+            dedup_key=f"appointment-reminder:{appointment.id}:{appointment.sequence}:holder-sms",
         )
 
 

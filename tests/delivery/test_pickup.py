@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import threading
 
+import icalendar
 import pytest
 import sqlalchemy as sa
 from flask import Flask, g
@@ -134,21 +136,118 @@ def test_a_full_or_past_slot_cannot_be_booked(app: Flask) -> None:
         service.book_slot(db.session, _pickup_dossier().id, past.id, actor=operator)
 
 
-def test_ics_invitation_follows_rfc_5545(app: Flask) -> None:
-    dossier = _pickup_dossier()
+def _calendar(ics: bytes) -> icalendar.Event:
+    """The one event of an invitation, parsed by `icalendar` as a calendar would."""
+    calendar = icalendar.Calendar.from_ical(ics)
+    [event] = calendar.walk("VEVENT")
+    event["method"] = str(calendar["METHOD"])  # carried along for the assertions
+    return event
+
+
+def _ics_of(message: OutboxMessage) -> bytes:
+    [attachment] = message.attachments
+    assert (attachment["filename"], attachment["content_type"]) == (
+        "rendez-vous.ics",
+        "text/calendar",
+    )
+    return base64.b64decode(attachment["content"])
+
+
+def test_an_invitation_is_an_rfc_5545_request_calendars_read(app: Flask) -> None:
+    dossier = _pickup_dossier(people=_with_mandataire())
     slot = make_slot(db.session, location="Siège, 26 rue du Faubourg; Paris, 10e " + "x" * 80)
     appointment = service.book_slot(db.session, dossier.id, slot.id, actor=make_user(db.session))
     ics = service.appointment_ics(dossier, appointment)
-    text = ics.decode()
-    assert text.startswith("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n")
-    assert text.endswith("END:VCALENDAR\r\n")
-    assert "\n" not in text.replace("\r\n", "")
-    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
-    unfolded = text.replace("\r\n ", "")
-    assert f"DTSTART:{slot.starts_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" in unfolded
-    assert f"DTEND:{slot.ends_at.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}" in unfolded
-    assert "LOCATION:Siège\\, 26 rue du Faubourg\\; Paris\\, 10e" in unfolded
-    assert f"UID:appointment-{appointment.id}-{dossier.order_number}@ra-workbench" in unfolded
+    assert all(len(line) <= 75 for line in ics.split(b"\r\n"))  # folded by the library
+    event = _calendar(ics)
+    assert event["method"] == "REQUEST"
+    assert event.decoded("dtstart") == slot.starts_at.astimezone(dt.UTC)
+    assert event.decoded("dtend") == slot.ends_at.astimezone(dt.UTC)
+    assert str(event["location"]) == slot.location
+    assert str(event["uid"]) == f"appointment-{appointment.id}-{dossier.order_number}@ra-workbench"
+    assert (int(event["sequence"]), str(event["status"])) == (0, "CONFIRMED")
+    assert str(event["organizer"]) == "mailto:support@certeurope.fr"
+    attendees = [str(a) for a in event["attendee"]]
+    assert attendees == ["mailto:c.durand@ateliers-morel.fr", "mailto:m.roux@ateliers-morel.fr"]
+
+
+def test_booked_moved_then_cancelled_the_customer_gets_three_invitations_of_one_event(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The operator books, moves, then cancels: the holder gets a confirmation, an update and
+    a cancellation, each with an .ics for the same UID and a higher SEQUENCE, so that the
+    calendar moves the event and then removes it. The pickup page keeps the history."""
+    dossier = _pickup_dossier()
+    operator = make_user(db.session, email="guichet@certeurope.fr")
+    first = make_slot(db.session, starts_in=dt.timedelta(days=1), capacity=2)
+    second = make_slot(db.session, starts_in=dt.timedelta(days=2), capacity=2)
+    appointment = service.book_slot(db.session, dossier.id, first.id, actor=operator)
+    service.move_appointment(db.session, appointment.id, second.id, actor=operator)
+    db.session.refresh(first)
+    db.session.refresh(second)
+    assert (first.booked, second.booked) == (0, 1)
+    with pytest.raises(service.DeliveryError, match="déjà sur ce créneau"):
+        service.move_appointment(db.session, appointment.id, second.id, actor=operator)
+    service.cancel_appointment(db.session, appointment.id, actor=operator)
+    db.session.refresh(second)
+    assert second.booked == 0
+    with pytest.raises(service.DeliveryError, match="Aucun rendez-vous à déplacer"):
+        service.move_appointment(db.session, appointment.id, first.id, actor=operator)
+
+    messages = [
+        m
+        for template in (
+            "appointment_confirmation",
+            "appointment_update",
+            "appointment_cancellation",
+        )
+        for m in _messages(template)
+    ]
+    assert [m.recipient for m in messages] == ["c.durand@ateliers-morel.fr"] * 3
+    events = [_calendar(_ics_of(m)) for m in messages]
+    assert {str(e["uid"]) for e in events} == {service.appointment_uid(dossier, appointment)}
+    assert [int(e["sequence"]) for e in events] == [0, 1, 2]
+    assert [(e["method"], str(e["status"])) for e in events] == [
+        ("REQUEST", "CONFIRMED"),
+        ("REQUEST", "CONFIRMED"),
+        ("CANCEL", "CANCELLED"),
+    ]
+    assert [e.decoded("dtstart") for e in events] == [
+        first.starts_at.astimezone(dt.UTC),
+        second.starts_at.astimezone(dt.UTC),
+        second.starts_at.astimezone(dt.UTC),
+    ]
+    update, cancellation = messages[1], messages[2]
+    assert "déplacé" in update.subject
+    assert "annulé" in cancellation.subject
+    assert f"{service.local_time(first.starts_at):%d/%m/%Y à %H:%M}" in update.body
+    assert [e.event_type for e in _events_of(dossier)] == [
+        "delivery.appointment_booked",
+        "delivery.appointment_moved",
+        "delivery.appointment_cancelled",
+    ]
+    db.session.commit()
+
+    sign_in(client, operator)
+    page = client.get(f"/remise/retraits/{dossier.id}").get_data(as_text=True)
+    history = page[page.index("data-appointment-history") :]
+    for line in ("Rendez-vous fixé", "Rendez-vous déplacé", "Rendez-vous annulé"):
+        assert line in history
+    assert f"{service.local_time(first.starts_at):%d/%m/%Y %H:%M}" in history
+    assert "Réserver ce créneau" in page  # a new appointment can be booked
+
+
+def _events_of(dossier: Dossier) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent)
+            .where(
+                AuditEvent.dossier_id == dossier.id,
+                AuditEvent.event_type.like("delivery.appointment_%"),
+            )
+            .order_by(AuditEvent.seq)
+        )
+    )
 
 
 def _booked_for_handover(**overrides: object) -> tuple[Dossier, User, PickupSlot]:
