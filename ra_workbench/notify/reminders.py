@@ -14,14 +14,23 @@ from ra_workbench.jobs.rules import ReminderRules
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.notify.service import notify_verdict_changed
 
+# The audit entry of each reminder sent, payload {since, number}: what the dossier page reads.
+REMINDER_SENT = "jobs.reminder_sent"
+
+
+def reminder_dates(since: dt.date, rules: ReminderRules) -> list[dt.date]:
+    """The day each reminder falls due for a dossier waiting since `since`: reminder n° k is
+    the list's k-th day, `incomplete_after_days` after `since`, then every `repeat_every_days`."""
+    return [
+        since + dt.timedelta(days=rules.incomplete_after_days + k * rules.repeat_every_days)
+        for k in range(rules.max_reminders)
+    ]
+
 
 def reminder_number(since: dt.date, today: dt.date, rules: ReminderRules) -> int:
-    """Which reminder is due on `today` for a dossier incomplete since `since` (0: none)."""
-    days = (today - since).days
-    if days < rules.incomplete_after_days or rules.max_reminders == 0:
-        return 0
-    number = 1 + (days - rules.incomplete_after_days) // rules.repeat_every_days
-    return min(number, rules.max_reminders)
+    """Which reminder is due on `today` for a dossier incomplete since `since` (0: none): the
+    last one of the schedule whose day has come."""
+    return sum(due <= today for due in reminder_dates(since, rules))
 
 
 def send_reminder(
@@ -48,7 +57,7 @@ def send_reminder(
     if created:
         record(
             session,
-            "jobs.reminder_sent",
+            REMINDER_SENT,
             dossier=dossier,
             payload={"since": since.isoformat(), "number": number},
         )

@@ -8,7 +8,7 @@ decisions that do.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from ra_workbench.dossiers.labels import PersonRole
 from ra_workbench.dossiers.models import Dossier, Organisation, Person
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extraction.names import fold
+from ra_workbench.notify.reminders import REMINDER_SENT
 from ra_workbench.review.common import ReviewError
 from ra_workbench.review.models import DECISION_LABELS_FR, Decision, DecisionKind
 from ra_workbench.review.reasons import current_reasons
@@ -53,6 +54,18 @@ OPEN_STATUSES = (S.PENDING.value, S.AWAITING_SECOND_APPROVAL.value)
 # Asked for documents, not yet re-submitted: the customer has the next move.
 WAITING_STATUSES = (S.DOCUMENTS_REQUESTED.value,)
 PER_PAGE = 50
+
+# What later domains know a dossier by (delivery's tracking numbers…), supplied by the shell:
+# the queue may not import them. A match takes the searched term and returns a query of the
+# ids of the dossiers it finds, or None when the term is not of its kind.
+SearchMatch = Callable[[str], sa.Select[tuple[int]] | None]
+_search_matches: list[SearchMatch] = []
+
+
+def also_search(match: SearchMatch) -> None:
+    """Let the queue's search find dossiers by `match` too (once, however often called)."""
+    if match not in _search_matches:
+        _search_matches.append(match)
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,9 @@ def _search_condition(term: str) -> sa.ColumnElement[bool] | None:
     if not term:
         return None
     compact = term.replace(" ", "")
-    conditions: list[sa.ColumnElement[bool]] = []
+    conditions: list[sa.ColumnElement[bool]] = [
+        Dossier.id.in_(ids) for ids in (match(term) for match in _search_matches) if ids is not None
+    ]
     if compact.isdigit():
         # Order numbers and SIRENs are digits: exact matches use the unique/plain indexes.
         conditions.append(Dossier.order_number == compact)
@@ -287,7 +302,7 @@ def _reminders_since(
     counts: dict[int, int] = {}
     for dossier_id, at in session.execute(
         sa.select(AuditEvent.dossier_id, AuditEvent.at).where(
-            AuditEvent.event_type == "jobs.reminder_sent",
+            AuditEvent.event_type == REMINDER_SENT,
             AuditEvent.dossier_id.in_(list(waiting)),
         )
     ):

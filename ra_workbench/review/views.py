@@ -36,7 +36,8 @@ from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, TransitionError
 from ra_workbench.extensions import db
-from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue
+from ra_workbench.jobs.rules import current_job_rules
+from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue, waiting
 from ra_workbench.review.common import ReviewError
 from ra_workbench.review.freshness import load_freshness, returned_explanation
 from ra_workbench.review.page import (
@@ -226,6 +227,7 @@ def dossier_page(dossier_id: int) -> Any:
         identity_check_labels=IDENTITY_CHECK_LABELS_FR,
         can_second=_me().can("review:override:second"),
         returned=returned_explanation(_db(), dossier),
+        reminders=waiting.reminder_schedule(_db(), dossier, rules=current_job_rules().reminders),
         evidence=evidence.evidence_for(_db(), dossier.id),
         evidence_type_labels=evidence.DOCUMENT_TYPE_LABELS_FR,
         can_export_evidence=_me().can(EVIDENCE_EXPORT_PERMISSION),

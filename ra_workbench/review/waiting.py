@@ -1,6 +1,7 @@
 """Who is waiting for the customer, and since when: dossiers incomplete after their checks,
 and dossiers whose documents an operator requested. The reminders' schedule reads this;
-notify/reminders.py numbers and writes the messages."""
+notify/reminders.py numbers and writes the messages. The dossier page shows one dossier's
+schedule: each reminder, its day, and whether the nightly job sent it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ra_workbench.audit.models import AuditEvent
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.results import Verdict
 from ra_workbench.checks.service import customer_requests
@@ -17,7 +19,12 @@ from ra_workbench.clock import PARIS
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.jobs.rules import ReminderRules
-from ra_workbench.notify.reminders import reminder_number, send_reminder
+from ra_workbench.notify.reminders import (
+    REMINDER_SENT,
+    reminder_dates,
+    reminder_number,
+    send_reminder,
+)
 from ra_workbench.review.decisions import documents_requested
 from ra_workbench.review.models import Decision, DecisionKind
 
@@ -27,6 +34,20 @@ class Reminder:
     dossier_id: int
     since: dt.date
     number: int  # 1 for the first reminder, …
+
+
+@dataclass(frozen=True)
+class ScheduledReminder:
+    number: int
+    due_on: dt.date
+    sent_at: dt.datetime | None  # None: not sent (yet)
+
+
+@dataclass(frozen=True)
+class ReminderSchedule:
+    since: dt.date
+    waiting_for_documents: bool  # else: incomplete after its checks
+    reminders: list[ScheduledReminder]
 
 
 def _incomplete_since(session: Session, dossier_ids: list[int]) -> dict[int, dt.date]:
@@ -86,6 +107,40 @@ def due_reminders(session: Session, *, today: dt.date, rules: ReminderRules) -> 
         if number:
             reminders.append(Reminder(dossier_id, since[dossier_id], number))
     return reminders
+
+
+def reminder_schedule(
+    session: Session, dossier: Dossier, *, rules: ReminderRules
+) -> ReminderSchedule | None:
+    """The reminders of the dossier's current wait for the customer, sent or to come; None
+    when it does not wait for the customer."""
+    waiting_for_documents = dossier.status == DossierStatus.DOCUMENTS_REQUESTED.value
+    if waiting_for_documents:
+        since = _requested_since(session, [dossier.id]).get(dossier.id)
+    elif dossier.status == DossierStatus.PENDING.value and dossier.verdict == Verdict.INCOMPLETE:
+        since = _incomplete_since(session, [dossier.id]).get(dossier.id)
+    else:
+        return None
+    if since is None:
+        return None
+    # Sent for this wait: the job names the wait by its first day (an earlier wait's
+    # reminders carry another day).
+    sent: dict[int, dt.datetime] = {}
+    for at, payload in session.execute(
+        sa.select(AuditEvent.at, AuditEvent.payload)
+        .where(AuditEvent.event_type == REMINDER_SENT, AuditEvent.dossier_id == dossier.id)
+        .order_by(AuditEvent.id)
+    ):
+        if isinstance(payload, dict) and payload.get("since") == since.isoformat():
+            sent.setdefault(int(payload.get("number") or 0), at)
+    return ReminderSchedule(
+        since=since,
+        waiting_for_documents=waiting_for_documents,
+        reminders=[
+            ScheduledReminder(number, due_on, sent.get(number))
+            for number, due_on in enumerate(reminder_dates(since, rules), start=1)
+        ],
+    )
 
 
 def remind(session: Session, reminder: Reminder) -> bool:

@@ -1,4 +1,4 @@
-"""Web shell: wires the domains' blueprints, authentication and the admin."""
+"""Web shell: wires the domains' blueprints, authentication, the admin and the search."""
 
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ from ra_workbench.web.auth import bp as auth_bp
 from ra_workbench.web.auth import init_login
 from ra_workbench.web.filters import register_filters
 from ra_workbench.web.home import bp as home_bp
+from ra_workbench.web.search import wire_search
 from ra_workbench.web.webauthn import bp as account_bp
 
 
 def register_blueprints(app: Flask) -> None:
     register_filters(app)
+    wire_search()
     init_login(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
