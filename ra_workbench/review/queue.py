@@ -58,7 +58,7 @@ PER_PAGE = 50
 # What later domains know a dossier by (delivery's tracking numbers…), supplied by the shell:
 # the queue may not import them. A match takes the searched term and returns a query of the
 # ids of the dossiers it finds, or None when the term is not of its kind.
-SearchMatch = Callable[[str], sa.Select[tuple[int]] | None]
+SearchMatch = Callable[[str], sa.Select[int] | None]
 _search_matches: list[SearchMatch] = []
 
 

@@ -12,7 +12,7 @@ from ra_workbench.delivery.service import tracking_number_valid
 from ra_workbench.review.queue import also_search
 
 
-def by_tracking_number(term: str) -> sa.Select[tuple[int]] | None:
+def by_tracking_number(term: str) -> sa.Select[int] | None:
     """The shipped dossier whose tracking number this is, typed as on the label or read out
     on the phone (« 8r 1234 5678 901 »); None for anything else."""
     number = "".join(term.split()).upper()
