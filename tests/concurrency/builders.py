@@ -3,6 +3,7 @@ services, no ingestion), and the people who act on them."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,7 @@ class Target:
     dossier_id: int
     form: dict[str, Any]
     slot_id: int | None = None
+    appointment_id: int | None = None
 
 
 def _claim(dossier: Dossier, user: User) -> None:
@@ -145,3 +147,26 @@ def ready_for_handover(session: Session, cast: Cast) -> Target:
         {"handed_to_role": "holder", "identity_document_number": "X4RTBPFW4"},
         slot_id=slot.id,
     )
+
+
+def booked(session: Session, cast: Cast) -> Target:
+    """An appointment booked on one slot, and another slot with room for two where the
+    operator moves it (so a double move would fit, and show)."""
+    dossier = _pickup_dossier(session)
+    first = make_slot(session, capacity=2)
+    appointment = delivery.book_slot(session, dossier.id, first.id, actor=cast.operator)
+    other = make_slot(session, starts_in=dt.timedelta(days=2, hours=1), capacity=2)
+    return Target(
+        dossier.id,
+        {"move-slot_id": str(other.id)},
+        slot_id=other.id,
+        appointment_id=appointment.id,
+    )
+
+
+def booked_to_cancel(session: Session, cast: Cast) -> Target:
+    """An appointment booked on a slot (the operator cancels it)."""
+    dossier = _pickup_dossier(session)
+    slot = make_slot(session, capacity=2)
+    appointment = delivery.book_slot(session, dossier.id, slot.id, actor=cast.operator)
+    return Target(dossier.id, {}, slot_id=slot.id, appointment_id=appointment.id)

@@ -48,7 +48,7 @@ S = DossierStatus
 @dataclass(frozen=True)
 class Action:
     name: str
-    path: str  # with {dossier_id}
+    path: str  # with {dossier_id} or {appointment_id}
     senders: tuple[str, str]  # Cast attributes: who is signed in on each client
     prepare: Callable[[Session, builders.Cast], builders.Target]
     success: str  # in the winner's success flash
@@ -126,6 +126,36 @@ ACTIONS = [
             "audit:delivery.appointment_booked": 1,
             "outbox:appointment_confirmation": 1,
             "certificates": 1,
+        },
+    ),
+    Action(
+        name="move_appointment",
+        path="/remise/rendez-vous/{appointment_id}/deplacer",
+        senders=("operator", "operator"),
+        prepare=builders.booked,
+        success="Rendez-vous déplacé",
+        refusals=(CONCURRENT_CHANGE, "déjà sur ce créneau"),
+        final_status=S.DELIVERY_SCHEDULED,
+        exactly={
+            "appointments_booked": 1,
+            "slot_booked": 1,
+            "audit:delivery.appointment_moved": 1,
+            "outbox:appointment_update": 1,
+        },
+    ),
+    Action(
+        name="cancel_appointment",
+        path="/remise/rendez-vous/{appointment_id}/annuler",
+        senders=("operator", "operator"),
+        prepare=builders.booked_to_cancel,
+        success="Rendez-vous annulé",
+        refusals=(CONCURRENT_CHANGE, "Aucun rendez-vous à annuler"),
+        final_status=S.DELIVERY_SCHEDULED,
+        exactly={
+            "appointments_booked": 0,
+            "slot_booked": 0,
+            "audit:delivery.appointment_cancelled": 1,
+            "outbox:appointment_cancellation": 1,
         },
     ),
     Action(
@@ -236,7 +266,10 @@ def test_the_same_action_sent_twice_at_once_happens_once(app: Flask, action: Act
         target = action.prepare(session, cast)
         session.commit()
         outcomes = fire_together(
-            app, senders, action.path.format(dossier_id=target.dossier_id), target.form
+            app,
+            senders,
+            action.path.format(dossier_id=target.dossier_id, appointment_id=target.appointment_id),
+            target.form,
         )
         problems = response_problems(outcomes, success=action.success, refusals=action.refusals)
         status, facts = _facts(session, target)
