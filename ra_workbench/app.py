@@ -19,13 +19,14 @@ from ra_workbench.audit.cli import outbox_mailer
 from ra_workbench.audit.service import send_seals_with
 from ra_workbench.checks.rules import load_rules
 from ra_workbench.cli import register_commands
+from ra_workbench.clock import PARIS
 from ra_workbench.config import Settings
 from ra_workbench.db import write_intent
 from ra_workbench.delivery.service import handover_need_to_know
 from ra_workbench.documents import access as document_access
 from ra_workbench.documents import store as document_store
 from ra_workbench.dossiers.models import Dossier
-from ra_workbench.extensions import csrf, db, limiter, login_manager, migrate
+from ra_workbench.extensions import babel, csrf, db, limiter, login_manager, migrate
 from ra_workbench.issuance.seal import local_evidence_seal
 from ra_workbench.jobs import queue as jobs_queue
 from ra_workbench.review import evidence
@@ -38,6 +39,7 @@ SCHEMA_MISSING_FR = "Base non initialisée : lancez `ra-workbench db upgrade`"
 SCHEMA_BEHIND_FR = "Base à mettre à jour : lancez `ra-workbench db upgrade`"
 _SCHEMA_READY = "ra_schema_ready"
 VERSION_TABLE = "alembic_version"
+LOCALE = "fr"  # the only one: staff and customers read French
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         static_folder=str(Path(__file__).resolve().parent / "web" / "static"),
     )
     configure_settings(app, settings, overrides)
+    configure_i18n(app)
     configure_database(app)
     configure_schema_guard(app)
     configure_rules(app)
@@ -79,6 +82,15 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+
+
+def configure_i18n(app: Flask) -> None:
+    """Everything staff read is French, in Paris time: our own pages are written so, and
+    Flask-Babel makes the libraries' own words follow (Flask-Admin's screens, WTForms'
+    built-in messages through Flask-WTF)."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", LOCALE)
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", PARIS.key)
+    babel.init_app(app)
 
 
 def configure_database(app: Flask) -> None:

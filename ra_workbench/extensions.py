@@ -1,6 +1,7 @@
 """Flask extensions, created here and attached in the app factory with init_app."""
 
 from flask import request
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -13,6 +14,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# French only (Flask-Admin's and WTForms' own catalogues), dates in Europe/Paris: no selector.
+babel = Babel()
 
 
 def _client_address() -> str:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ra_workbench.accounts.models import User
+from ra_workbench.audit.service import record
 from ra_workbench.clock import PARIS
 from ra_workbench.delivery.models import PickupSlot
 
@@ -54,11 +56,15 @@ def plan(series: SlotSeries) -> list[tuple[dt.datetime, dt.datetime]]:
     return slots
 
 
+def _ahead(series: SlotSeries, not_before: dt.datetime) -> list[tuple[dt.datetime, dt.datetime]]:
+    return [(s, e) for s, e in plan(series) if s > not_before]
+
+
 def open_series(session: Session, series: SlotSeries, *, not_before: dt.datetime) -> int:
     """Create the series' slots that start after `not_before` and do not exist yet at that
     place and time (so that opening the same series twice adds nothing). Flushes; returns
     how many were created."""
-    planned = [(s, e) for s, e in plan(series) if s > not_before]
+    planned = _ahead(series, not_before)
     if not planned:
         return 0
     existing = set(
@@ -85,3 +91,45 @@ def open_series(session: Session, series: SlotSeries, *, not_before: dt.datetime
         created += 1
     session.flush()
     return created
+
+
+@dataclass(frozen=True)
+class SeriesOpened:
+    created: int
+    existing: int  # slots of the series, still ahead, that were already open
+
+
+def open_series_by(
+    session: Session, series: SlotSeries, *, actor: User, not_before: dt.datetime
+) -> SeriesOpened:
+    """An admin opens a series from the staff screen: `open_series`, plus how many of its
+    slots were there already, written to the audit trail. Flushes; the caller commits."""
+    ahead = len(_ahead(series, not_before))
+    created = open_series(session, series, not_before=not_before)
+    record(
+        session,
+        "delivery.slots_opened",
+        actor=actor.email,
+        actor_id=actor.id,
+        payload={
+            "first_day": series.first_day.isoformat(),
+            "last_day": series.last_day.isoformat(),
+            "weekdays": sorted(series.weekdays),
+            "opens": series.opens.strftime("%H:%M"),
+            "closes": series.closes.strftime("%H:%M"),
+            "minutes": series.minutes,
+            "capacity": series.capacity,
+            "location": series.location,
+            "created": created,
+            "existing": ahead - created,
+        },
+    )
+    return SeriesOpened(created=created, existing=ahead - created)
+
+
+def latest_location(session: Session) -> str:
+    """Where the latest slot is held: the place a new series most likely opens at."""
+    location = session.scalar(
+        sa.select(PickupSlot.location).order_by(PickupSlot.starts_at.desc()).limit(1)
+    )
+    return location or ""

@@ -35,8 +35,11 @@ from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.certificates.register import active_certificate
+from ra_workbench.db import utcnow
 from ra_workbench.delivery import service
+from ra_workbench.delivery.forms import SlotSeriesForm
 from ra_workbench.delivery.models import Appointment, Handover, Shipment
+from ra_workbench.delivery.slots import latest_location, open_series_by
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
@@ -435,3 +438,38 @@ def slots() -> Any:
         slots=service.upcoming_slots(_session()),
         local_time=service.local_time,
     )
+
+
+# -- pickup slots opened as a series (admins) -----------------------------------------------
+
+# Slots are reference data, as the offers: the administrators' to open.
+SLOTS_PERMISSION = "admin:reference:manage"
+
+
+def _count(n: int, singular: str, plural: str) -> str:
+    return f"{n} {singular if n < 2 else plural}"  # French: 0 and 1 take the singular
+
+
+@bp.route("/creneaux/serie", methods=["GET", "POST"])
+@requires(SLOTS_PERMISSION)
+def slot_series() -> Any:
+    form = SlotSeriesForm()
+    if not form.is_submitted() and not form.location.data:
+        form.location.data = latest_location(_session())
+    series = None
+    if form.validate_on_submit():
+        try:
+            series = form.series()
+        except ValueError as exc:
+            flash(f"Série refusée : {exc}.", "danger")
+    if series is None:
+        status = 422 if form.is_submitted() else 200
+        return render_template("delivery/slot_series.html", form=form), status
+    with unit_of_work() as session:
+        opened = open_series_by(session, series, actor=_me(), not_before=utcnow())
+    flash(
+        f"{_count(opened.created, 'créneau ouvert', 'créneaux ouverts')} ; "
+        f"{opened.existing} {'existait' if opened.existing < 2 else 'existaient'} déjà.",
+        "success",
+    )
+    return redirect(url_for(".slots"))

@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin import babel as flask_admin_babel
 from flask_admin.contrib.sqla import ModelView
-from flask_admin.form import DateTimeField
 from flask_admin.menu import MenuLink
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import BooleanField, PasswordField, SelectField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ra_workbench.accounts import sessions as staff_sessions
 from ra_workbench.accounts.keys import remove_all_keys
@@ -37,6 +38,7 @@ from ra_workbench.accounts.service import (
 )
 from ra_workbench.audit.service import record
 from ra_workbench.clock import PARIS
+from ra_workbench.delivery.forms import MAX_CAPACITY, ParisDateTimeField
 from ra_workbench.delivery.models import PickupSlot
 from ra_workbench.extensions import db
 
@@ -245,6 +247,9 @@ def _as_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 class PickupSlotView(AuditedModelView):
+    """One slot at a time (a correction, a one-off opening): series are opened from the
+    staff screen « Ouvrir des créneaux récurrents » (delivery.slot_series)."""
+
     column_list = ("starts_at", "ends_at", "location", "capacity", "booked")
     column_default_sort = "starts_at"
     column_labels = {
@@ -255,30 +260,83 @@ class PickupSlotView(AuditedModelView):
         "booked": "Réservés",
     }
     form_columns = ("starts_at", "ends_at", "location", "capacity")
-    # UTCDateTime is a TypeDecorator Flask-Admin does not map: say which field to use.
-    form_overrides = {"starts_at": DateTimeField, "ends_at": DateTimeField}
+    # UTCDateTime is a TypeDecorator Flask-Admin does not map; its own date-time field comes
+    # with an English picker that rewrites what is typed: the browser's datetime-local input
+    # instead (French, Monday first), which also reads 03/12/2026 10:00 typed by hand.
+    form_overrides = {"starts_at": ParisDateTimeField, "ends_at": ParisDateTimeField}
     form_args = {
-        "starts_at": {"label": "Début (heure de Paris)", "validators": [DataRequired()]},
-        "ends_at": {"label": "Fin (heure de Paris)", "validators": [DataRequired()]},
-        "capacity": {"validators": [DataRequired(), NumberRange(min=1, max=500)]},
+        "starts_at": {
+            "label": "Début (heure de Paris)",
+            "validators": [InputRequired("indiquez la date et l'heure")],
+        },
+        "ends_at": {
+            "label": "Fin (heure de Paris)",
+            "validators": [InputRequired("indiquez la date et l'heure")],
+        },
+        "location": {
+            "label": "Lieu",
+            "validators": [DataRequired("indiquez le lieu du retrait"), Length(max=300)],
+        },
+        "capacity": {
+            "label": "Capacité",
+            "validators": [
+                InputRequired("indiquez une capacité"),
+                NumberRange(1, MAX_CAPACITY, f"de 1 à {MAX_CAPACITY} personnes"),
+            ],
+        },
     }
     column_formatters = {
         "starts_at": lambda _v, _c, m, _p: m.starts_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
         "ends_at": lambda _v, _c, m, _p: m.ends_at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M"),
     }
 
+    def validate_form(self, form: Any) -> bool:
+        """What the table's constraints and the model say, next to the field concerned, in
+        French (rather than « Échec dans la création de l'objet » and the database's words)."""
+        valid = bool(super().validate_form(form))
+        if "starts_at" not in form or not form.is_submitted():
+            return valid  # the list's delete and action forms
+        starts, ends = _as_utc(form.starts_at.data), _as_utc(form.ends_at.data)
+        if starts is not None and ends is not None and ends <= starts:
+            form.ends_at.errors = [*form.ends_at.errors, "La fin doit suivre le début."]
+            valid = False
+        slot = getattr(form, "_obj", None)
+        booked = slot.booked if slot is not None else 0
+        capacity = form.capacity.data
+        if capacity is not None and booked and capacity < booked:
+            form.capacity.errors = [
+                *form.capacity.errors,
+                f"La capacité ne peut pas être inférieure aux places déjà réservées ({booked}).",
+            ]
+            valid = False
+        return valid
+
+    def handle_view_exception(self, exc: Exception) -> bool:
+        # A booking that landed between the check above and the commit.
+        if isinstance(exc, sa.exc.IntegrityError) and "booked_within_capacity" in str(exc.orig):
+            flash("La capacité ne peut pas être inférieure aux places déjà réservées.", "error")
+            return True
+        return bool(super().handle_view_exception(exc))
+
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         model.starts_at = _as_utc(model.starts_at)
         model.ends_at = _as_utc(model.ends_at)
-        if (
-            model.ends_at is not None
-            and model.starts_at is not None
-            and (model.ends_at <= model.starts_at)
-        ):
-            raise ValueError("La fin du créneau doit suivre son début.")
-        if model.capacity is not None and model.booked and model.capacity < model.booked:
-            raise ValueError("La capacité ne peut pas être inférieure aux réservations.")
         super().on_model_change(form, model, is_created)
+
+
+ADMIN_TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+
+def _complete_french_catalogue() -> None:
+    """Flask-Admin 2.x's French catalogue leaves a few messages in English (« Failed to
+    create record. »): ours (translations/fr/LC_MESSAGES/admin.po) is read first, then
+    Flask-Admin's, which wins wherever it has a translation. Added to the domain itself
+    rather than through `Admin(translations_path=…)`, which only counts inside a view while
+    Flask-Babel caches the catalogue of the first call for the whole process."""
+    directories = flask_admin_babel.domain._translation_directories
+    if str(ADMIN_TRANSLATIONS) not in directories:
+        directories.insert(0, str(ADMIN_TRANSLATIONS))
+        flask_admin_babel.domain.cache.clear()
 
 
 def init_admin(app: Flask) -> Admin:
@@ -290,6 +348,7 @@ def init_admin(app: Flask) -> Admin:
         theme=Bootstrap4Theme(swatch="default", fluid=True),
         csp_nonce_generator=csp_nonce,
     )
+    _complete_french_catalogue()
     admin.add_view(UserView(User, db, name="Comptes du personnel", endpoint="admin_users"))
     admin.add_view(OfferView(Offer, db, name="Offres", endpoint="admin_offers"))
     admin.add_view(
