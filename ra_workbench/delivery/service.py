@@ -609,6 +609,36 @@ def _log_change(
     session.flush()
 
 
+def _appointment_changed(
+    session: Session,
+    dossier: Dossier,
+    appointment: Appointment,
+    kind: str,
+    *,
+    actor: User,
+    **extra: Any,
+) -> None:
+    """A booking, a move or a cancellation: a line of the appointment's history and its
+    audit entry (`delivery.appointment_<kind>`), both naming the slot it now holds."""
+    _log_change(session, appointment, kind, actor=actor)
+    slot = appointment.slot
+    record(
+        session,
+        f"delivery.appointment_{kind}",
+        actor=actor.email,
+        actor_id=actor.id,
+        dossier=dossier,
+        payload={
+            "appointment_id": appointment.id,
+            "slot_id": slot.id,
+            "starts_at": slot.starts_at.isoformat(),
+            "location": slot.location,
+            "sequence": appointment.sequence,
+            **extra,
+        },
+    )
+
+
 def book_slot(
     session: Session,
     dossier_id: int,
@@ -633,21 +663,7 @@ def book_slot(
     appointment.slot = slot
     session.add(appointment)
     session.flush()
-    _log_change(session, appointment, "booked", actor=actor)
-    record(
-        session,
-        "delivery.appointment_booked",
-        actor=actor.email,
-        actor_id=actor.id,
-        dossier=dossier,
-        payload={
-            "appointment_id": appointment.id,
-            "slot_id": slot_id,
-            "starts_at": slot.starts_at.isoformat(),
-            "location": slot.location,
-            "sequence": appointment.sequence,
-        },
-    )
+    _appointment_changed(session, dossier, appointment, "booked", actor=actor)
     notify_appointment_confirmed(session, dossier, appointment_notice(dossier, appointment))
     return appointment
 
@@ -685,22 +701,14 @@ def move_appointment(
     appointment.slot = slot
     appointment.sequence += 1
     session.flush()
-    _log_change(session, appointment, "moved", actor=actor)
-    record(
+    _appointment_changed(
         session,
-        "delivery.appointment_moved",
-        actor=actor.email,
-        actor_id=actor.id,
-        dossier=dossier,
-        payload={
-            "appointment_id": appointment.id,
-            "from_slot_id": previous.id,
-            "from_starts_at": previous.starts_at.isoformat(),
-            "slot_id": slot.id,
-            "starts_at": slot.starts_at.isoformat(),
-            "location": slot.location,
-            "sequence": appointment.sequence,
-        },
+        dossier,
+        appointment,
+        "moved",
+        actor=actor,
+        from_slot_id=previous.id,
+        from_starts_at=previous.starts_at.isoformat(),
     )
     notify_appointment_moved(
         session,
@@ -733,20 +741,7 @@ def cancel_appointment(session: Session, appointment_id: int, *, actor: User) ->
     appointment.sequence += 1
     _release_place(session, appointment.slot_id)
     session.flush()
-    _log_change(session, appointment, "cancelled", actor=actor)
-    record(
-        session,
-        "delivery.appointment_cancelled",
-        actor=actor.email,
-        actor_id=actor.id,
-        dossier=dossier,
-        payload={
-            "appointment_id": appointment.id,
-            "slot_id": appointment.slot_id,
-            "starts_at": appointment.slot.starts_at.isoformat(),
-            "sequence": appointment.sequence,
-        },
-    )
+    _appointment_changed(session, dossier, appointment, "cancelled", actor=actor)
     notify_appointment_cancelled(session, dossier, appointment_notice(dossier, appointment))
     return appointment
 

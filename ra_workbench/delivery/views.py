@@ -329,15 +329,20 @@ def book(dossier_id: int) -> Any:
     )
 
 
-@bp.post("/rendez-vous/<int:appointment_id>/annuler")
-@requires(PERMISSION)
-def cancel(appointment_id: int) -> Any:
+def _appointment_page(appointment_id: int) -> str:
+    """The pickup page an appointment's button came from (a signed form, or 400; 404)."""
     if not ActionForm().validate_on_submit():
         abort(400)
     appointment = _session().get(Appointment, appointment_id)
     if appointment is None:
         abort(404)
-    target = url_for(".pickup_page", dossier_id=appointment.dossier_id)
+    return url_for(".pickup_page", dossier_id=appointment.dossier_id)
+
+
+@bp.post("/rendez-vous/<int:appointment_id>/annuler")
+@requires(PERMISSION)
+def cancel(appointment_id: int) -> Any:
+    target = _appointment_page(appointment_id)
     return _act(
         target,
         "Rendez-vous annulé ; l'annulation est partie dans la boîte d'envoi.",
@@ -348,12 +353,7 @@ def cancel(appointment_id: int) -> Any:
 @bp.post("/rendez-vous/<int:appointment_id>/deplacer")
 @requires(PERMISSION)
 def move(appointment_id: int) -> Any:
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    appointment = _session().get(Appointment, appointment_id)
-    if appointment is None:
-        abort(404)
-    target = url_for(".pickup_page", dossier_id=appointment.dossier_id)
+    target = _appointment_page(appointment_id)
     try:
         slot_id = int(request.form.get("move-slot_id", ""))
     except ValueError:
