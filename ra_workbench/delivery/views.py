@@ -311,15 +311,22 @@ def log_call(dossier_id: int) -> Any:
     )
 
 
+def _posted_slot(field: str) -> int | None:
+    """The slot chosen in a booking or moving form (the service checks it exists)."""
+    try:
+        return int(request.form.get(field, ""))
+    except ValueError:
+        return None
+
+
 @bp.post("/retraits/<int:dossier_id>/rendez-vous")
 @requires(PERMISSION)
 def book(dossier_id: int) -> Any:
     target = url_for(".pickup_page", dossier_id=dossier_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
-        slot_id = int(request.form.get("slot_id", ""))
-    except ValueError:
+    slot_id = _posted_slot("slot_id")
+    if slot_id is None:
         flash("Choisissez un créneau.", "danger")
         return redirect(target)
     return _act(
@@ -354,9 +361,8 @@ def cancel(appointment_id: int) -> Any:
 @requires(PERMISSION)
 def move(appointment_id: int) -> Any:
     target = _appointment_page(appointment_id)
-    try:
-        slot_id = int(request.form.get("move-slot_id", ""))
-    except ValueError:
+    slot_id = _posted_slot("move-slot_id")
+    if slot_id is None:
         flash("Choisissez le nouveau créneau.", "danger")
         return redirect(target)
     return _act(
