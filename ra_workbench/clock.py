@@ -9,6 +9,10 @@ from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
 
+# How people write a day in France, the first one being how the screens show it (and the
+# French calendar writes it); ISO is read too (links, the API, the browser's own inputs).
+FRENCH_DAY_FORMATS = ("%d/%m/%Y", "%Y-%m-%d", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y")
+
 
 def local_time(value: dt.datetime) -> dt.datetime:
     return value.astimezone(PARIS)
@@ -30,3 +34,15 @@ def as_day(value: str | dt.date | None) -> dt.date:
     if "T" in value:
         return as_day(dt.datetime.fromisoformat(value))
     return dt.date.fromisoformat(value)
+
+
+def parse_day_fr(text: str) -> dt.date:
+    """A day typed or picked on a French screen (03/12/2026, 3.12.2026, 2026-12-03);
+    ValueError when it reads as none of them."""
+    text = text.strip()
+    for pattern in FRENCH_DAY_FORMATS:
+        try:
+            return dt.datetime.strptime(text, pattern).date()  # noqa: DTZ007 - a calendar day
+        except ValueError:
+            continue
+    raise ValueError(text)

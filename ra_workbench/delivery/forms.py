@@ -1,8 +1,12 @@
-"""The staff form that opens pickup slots as a series (« Ouvrir des créneaux récurrents »).
+"""The staff form that opens pickup slots as a series (« Ouvrir des créneaux récurrents »),
+and the French date fields the staff screens and the administration share.
 
-Dates come from an `<input type="date">` (ISO, shown in the page's French by the browser)
-or typed as 03/12/2026; hours from an `<input type="time">` or typed as 9h30. Every error
-is French and stays next to its field; the series itself is checked again by `SlotSeries`."""
+Dates are text inputs shown as 03/12/2026 with a French, Monday-first calendar
+(`static/datepicker.js`, flatpickr served locally): the browser's own `<input type="date">`
+follows the browser's locale, and Debian's Chromium only ships en-US (mm/dd/yyyy, Sunday
+first, and its time input says 05:00 PM). What people type is read too: 03/12/2026,
+3.12.2026, 2026-12-03; hours as 09:00 or 9h30. Every error is French and stays next to its field;
+the series itself is checked again by `SlotSeries`."""
 
 from __future__ import annotations
 
@@ -19,9 +23,9 @@ from wtforms import (
     TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from ra_workbench.clock import PARIS, today_in_paris
+from ra_workbench.clock import FRENCH_DAY_FORMATS, PARIS, today_in_paris
 from ra_workbench.delivery.slots import SlotSeries
 
 WEEKDAY_LABELS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -29,10 +33,24 @@ LONGEST_PERIOD = dt.timedelta(days=366)
 MAX_CAPACITY = 500  # as the administration's slot form
 
 
+class _PickerInput(TextInput):
+    """A text input the French calendar attaches to (`data-datepicker`)."""
+
+    def __init__(self, kind: str, placeholder: str) -> None:
+        super().__init__()
+        self.kind, self.placeholder = kind, placeholder
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("data-datepicker", self.kind)
+        kwargs.setdefault("placeholder", self.placeholder)
+        kwargs.setdefault("autocomplete", "off")
+        return super().__call__(field, **kwargs)
+
+
 class _LenientInput:
-    """What the French fields share: the first accepted format is the one the browser's
-    input speaks (and is rendered back), the others what people type; an empty value is
-    left to the required validator, so that it says « indiquez… » rather than « illisible »."""
+    """What the French fields share: the first accepted format is the one shown (and the
+    calendar writes), the others what people type; an empty value is left to the required
+    validator, so that it says « indiquez… » rather than « illisible »."""
 
     accepted: tuple[str, ...]
     unreadable: str
@@ -60,7 +78,8 @@ class _LenientInput:
 
 
 class FrenchDateField(_LenientInput, DateField):
-    accepted = ("%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y", "%d.%m.%Y", "%d-%m-%Y")
+    widget = _PickerInput("date", "JJ/MM/AAAA")
+    accepted = FRENCH_DAY_FORMATS
     unreadable = "date illisible (attendu : JJ/MM/AAAA)"
 
     def _convert(self, parsed: dt.datetime) -> dt.date:
@@ -68,6 +87,7 @@ class FrenchDateField(_LenientInput, DateField):
 
 
 class FrenchTimeField(_LenientInput, TimeField):
+    widget = _PickerInput("time", "HH:MM")
     accepted = ("%H:%M", "%H:%M:%S", "%Hh%M", "%Hh", "%H")
     unreadable = "heure illisible (attendu : HH:MM)"
 
@@ -76,17 +96,18 @@ class FrenchTimeField(_LenientInput, TimeField):
 
 
 class ParisDateTimeField(_LenientInput, DateTimeLocalField):
-    """A Paris wall time, naive, from an `<input type="datetime-local">` or typed; a stored
-    (UTC) value is shown back in Paris time."""
+    """A Paris wall time, naive, picked in the French calendar or typed; a stored (UTC)
+    value is shown back in Paris time."""
 
+    widget = _PickerInput("datetime", "JJ/MM/AAAA HH:MM")
     accepted = (
+        "%d/%m/%Y %H:%M",
+        "%d/%m/%Y %H:%M:%S",
+        "%d/%m/%Y %Hh%M",
         "%Y-%m-%dT%H:%M",
         "%Y-%m-%dT%H:%M:%S",
         "%Y-%m-%d %H:%M",
         "%Y-%m-%d %H:%M:%S",
-        "%d/%m/%Y %H:%M",
-        "%d/%m/%Y %H:%M:%S",
-        "%d/%m/%Y %Hh%M",
     )
     unreadable = "date et heure illisibles (attendu : JJ/MM/AAAA HH:MM)"
 

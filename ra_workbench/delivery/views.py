@@ -23,7 +23,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     SelectField,
     StringField,
@@ -37,7 +36,7 @@ from ra_workbench.certificates.models import Certificate
 from ra_workbench.certificates.register import active_certificate
 from ra_workbench.db import utcnow
 from ra_workbench.delivery import service
-from ra_workbench.delivery.forms import SlotSeriesForm
+from ra_workbench.delivery.forms import FrenchDateField, SlotSeriesForm
 from ra_workbench.delivery.models import Appointment, Handover, Shipment
 from ra_workbench.delivery.slots import latest_location, open_series_by
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
@@ -95,7 +94,9 @@ class HandoverForm(FlaskForm):
         choices=[("", "—"), *service.IDENTITY_DOCUMENT_LABELS_FR.items()],
         validators=[Optional()],
     )
-    other_document_expiry = DateField("Date d'expiration de l'autre pièce", validators=[Optional()])
+    other_document_expiry = FrenchDateField(
+        "Date d'expiration de l'autre pièce", validators=[Optional()]
+    )
     exception_reason = TextAreaField(
         "Motif de la dérogation (superviseur, remise hors rendez-vous)",
         validators=[Optional(), Length(max=2000)],

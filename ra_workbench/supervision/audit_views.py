@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit import service
+from ra_workbench.clock import parse_day_fr
 from ra_workbench.extensions import db
 from ra_workbench.unit import unit_of_work
 
@@ -33,9 +34,9 @@ def _date_arg(name: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
+        return parse_day_fr(raw)
     except ValueError:
-        flash(f"Date invalide ignorée : {raw} (format AAAA-MM-JJ).", "danger")
+        flash(f"Date invalide ignorée : {raw} (format JJ/MM/AAAA).", "danger")
         return None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.audit.service import record
+from ra_workbench.clock import parse_day_fr
 from ra_workbench.extensions import db
 from ra_workbench.jobs.queue import UnknownFailedJob, dispatch, failed_jobs, retry_failed
 from ra_workbench.jobs.rules import load_job_rules
@@ -53,10 +54,10 @@ def _period() -> dashboard.Period:
     today = dt.datetime.now(dashboard.PARIS).date()
     default = dashboard.Period.last_days(current_supervision_rules().dashboard_days, today)
     try:
-        start = dt.date.fromisoformat(request.args.get("du") or default.start.isoformat())
-        end = dt.date.fromisoformat(request.args.get("au") or default.end.isoformat())
+        start = parse_day_fr(request.args.get("du") or default.start.isoformat())
+        end = parse_day_fr(request.args.get("au") or default.end.isoformat())
     except ValueError:
-        flash("Période invalide : format AAAA-MM-JJ.", "danger")
+        flash("Période invalide : format JJ/MM/AAAA.", "danger")
         return default
     if end < start or (end - start).days >= MAX_PERIOD_DAYS:
         flash(f"Période invalide (au plus {MAX_PERIOD_DAYS} jours).", "danger")

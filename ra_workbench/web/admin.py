@@ -261,9 +261,25 @@ class PickupSlotView(AuditedModelView):
     }
     form_columns = ("starts_at", "ends_at", "location", "capacity")
     # UTCDateTime is a TypeDecorator Flask-Admin does not map; its own date-time field comes
-    # with an English picker that rewrites what is typed: the browser's datetime-local input
-    # instead (French, Monday first), which also reads 03/12/2026 10:00 typed by hand.
+    # with an English picker that rewrites what is typed: ours instead, with the staff
+    # screens' French calendar (Monday first), which also reads 03/12/2026 10:00 typed.
     form_overrides = {"starts_at": ParisDateTimeField, "ends_at": ParisDateTimeField}
+
+    @property
+    def extra_css(self) -> list[str]:  # type: ignore[override]
+        return [url_for("static", filename="vendor/flatpickr/flatpickr.min.css")]
+
+    @property
+    def extra_js(self) -> list[str]:  # type: ignore[override]
+        return [
+            url_for("static", filename=name)
+            for name in (
+                "vendor/flatpickr/flatpickr.min.js",
+                "vendor/flatpickr/l10n/fr.js",
+                "datepicker.js",
+            )
+        ]
+
     form_args = {
         "starts_at": {
             "label": "Début (heure de Paris)",

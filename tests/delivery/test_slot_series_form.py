@@ -72,7 +72,8 @@ def test_admin_opens_a_week_of_slots_from_dates_typed_the_french_way(
     form = client.get(URL).get_data(as_text=True)
     for label in ("lundi", "dimanche", "Premier jour", "Dernier jour", "Capacité par créneau"):
         assert label in form
-    assert 'type="date"' in form
+    assert 'data-datepicker="date"' in form
+    assert 'placeholder="JJ/MM/AAAA"' in form
 
     monday = _next_monday()
     status, page = _submit(client, _week_form(monday))
@@ -176,7 +177,8 @@ def test_admin_types_a_slot_in_the_administration_as_a_french_date_and_time(
     _signed_in_admin(client)
     g.pop("_login_user", None)
     form = client.get("/admin/admin_slots/new/").get_data(as_text=True)
-    assert 'type="datetime-local"' in form
+    assert 'data-datepicker="datetime"' in form
+    assert "flatpickr" in form
     assert "Enregistrer" in form
     g.pop("_login_user", None)
 
@@ -197,7 +199,7 @@ def test_admin_types_a_slot_in_the_administration_as_a_french_date_and_time(
     assert slot.ends_at == dt.datetime(2026, 12, 3, 9, 30, tzinfo=dt.UTC)
     g.pop("_login_user", None)
     edit = client.get(f"/admin/admin_slots/edit/?id={slot.id}").get_data(as_text=True)
-    assert 'value="2026-12-03T10:00"' in edit  # shown back in Paris time
+    assert 'value="03/12/2026 10:00"' in edit  # shown back in Paris time
 
 
 def test_the_administration_names_the_field_of_a_slot_it_refuses(client: FlaskClient) -> None:
