@@ -223,3 +223,14 @@ def test_operator_sees_no_supervision_screen(client: FlaskClient, people: dict[s
         "/supervision/taches",
     ):
         assert client.get(path).status_code == 403
+
+
+def test_the_dashboard_period_is_typed_the_french_way(
+    client: FlaskClient, people: dict[str, User]
+) -> None:
+    login(client, people["sophie"])
+    page = client.get("/supervision/?du=02/11/2026&au=30.11.2026").get_data(as_text=True)
+    assert "du 02/11/2026 au 30/11/2026" in page
+    assert 'value="02/11/2026" data-datepicker="date"' in page
+    page = client.get("/supervision/?du=2026-11-02&au=30/13/2026").get_data(as_text=True)
+    assert "Période invalide : format JJ/MM/AAAA." in page
