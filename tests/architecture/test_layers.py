@@ -31,6 +31,7 @@ FLOORS: dict[str, float] = {
     "config": 0.2,
     "clock": 0.2,
     "rulesfile": 0.2,
+    "labels": 0.25,
     "der": 0.2,
     "asyncrun": 0.2,
     "unit": 0.3,
