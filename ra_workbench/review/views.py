@@ -459,3 +459,40 @@ def reject(dossier_id: int) -> Any:
             claim_minutes=minutes,
         ),
     )
+
+
+@bp.context_processor
+def _claimable() -> dict[str, Any]:
+    """The queue offers « Prendre et ouvrir » on the rows a claim is possible on."""
+    return {"claimable_statuses": claims.CLAIMABLE_STATUSES}
+
+
+def _back_to_queue() -> str:
+    """Where « Prendre et ouvrir » came from (the queue, with its tab and filters)."""
+    target = request.form.get("next", "")
+    queue_root = url_for(".queue_page")
+    return target if target.startswith(queue_root) else queue_root
+
+
+@bp.post("/dossiers/<int:dossier_id>/prendre-et-ouvrir")
+@requires("review:dossier:claim")
+def claim_and_open(dossier_id: int) -> Any:
+    """From the queue, in one action: take the dossier (the same compare-and-set claim as the
+    dossier page's button) and open it; taken by someone else, back to the queue, told who."""
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    user = _me()
+    minutes = _settings().claim_minutes
+    try:
+        with unit_of_work() as session:
+            claims.claim(session, dossier_id, user, claim_minutes=minutes)
+    except conflicts.ConflictOfInterest as exc:
+        with unit_of_work() as session:
+            conflicts.record_conflict(session, dossier_id, user, exc)
+        flash(str(exc), "danger")
+    except ReviewError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(f"Dossier pris en charge pour {minutes} minutes.", "success")
+        return redirect(url_for(".dossier_page", dossier_id=dossier_id))
+    return redirect(_back_to_queue())
