@@ -7,6 +7,7 @@ Taking a claim is a compare-and-set UPDATE, so two operators racing get one winn
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -14,10 +15,11 @@ from sqlalchemy.orm import Session
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
 from ra_workbench.db import utcnow
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
-from ra_workbench.review.conflicts import ensure_no_conflict
+from ra_workbench.review.conflicts import conflicting_person, ensure_no_conflict
 
 S = DossierStatus
 
@@ -124,3 +126,177 @@ def release(session: Session, dossier_id: int, user: User) -> Dossier:
 def end_claim(dossier: Dossier) -> None:
     dossier.claimed_by_id = None
     dossier.claimed_at = None
+
+
+# -- supervision: who holds what, released or handed to someone else ------------------------
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    """A claim in force, as the supervisor's page shows it."""
+
+    dossier_id: int
+    order_number: str
+    status: str
+    organisation: str
+    holder_id: int
+    holder: str
+    since: dt.datetime
+    until: dt.datetime
+
+
+def held_claims(
+    session: Session, *, claim_minutes: int, now: dt.datetime | None = None
+) -> list[HeldClaim]:
+    """Every claim in force (not expired, on a dossier still awaiting a decision), oldest
+    first: the supervisor sees who sits on what."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(minutes=claim_minutes)
+    rows = session.execute(
+        sa.select(Dossier, User)
+        .join(User, User.id == Dossier.claimed_by_id)
+        .where(Dossier.status.in_(CLAIMABLE_STATUSES), Dossier.claimed_at > cutoff)
+        .order_by(Dossier.claimed_at, Dossier.id)
+    ).all()
+    return [
+        HeldClaim(
+            dossier_id=dossier.id,
+            order_number=dossier.order_number,
+            status=dossier.status,
+            organisation=dossier.organisation.name,
+            holder_id=holder.id,
+            holder=holder.display_name,
+            since=dossier.claimed_at,
+            until=dossier.claimed_at + dt.timedelta(minutes=claim_minutes),
+        )
+        for dossier, holder in rows
+        if dossier.claimed_at is not None
+    ]
+
+
+def claim_candidates(session: Session) -> list[User]:
+    """Who a claim may be handed to: active staff allowed to claim, by name."""
+    users = session.scalars(sa.select(User).where(User.active.is_(True)))
+    return sorted(
+        (u for u in users if u.can("review:dossier:claim")), key=lambda u: u.display_name.lower()
+    )
+
+
+def _changed_hands(session: Session, dossier: Dossier, expected: User | None) -> ReviewError:
+    """The refusal of a release or reassignment decided on a page that is out of date."""
+    session.refresh(dossier)
+    shown = expected.display_name if expected is not None else "l'opérateur affiché"
+    if dossier.status not in CLAIMABLE_STATUSES:
+        now_ = "il a été décidé depuis"
+    elif dossier.claimed_by is None:
+        now_ = "il n'est plus pris en charge par personne"
+    else:
+        now_ = f"il est maintenant pris en charge par {dossier.claimed_by.display_name}"
+    return ReviewError(
+        f"Le dossier {dossier.order_number} n'est plus pris en charge par {shown} : "
+        f"{now_}. Rien n'a été modifié ; vérifiez la liste à jour."
+    )
+
+
+def _ensure_supervisor(user: User, verb: str) -> None:
+    if not user.can("review:claim:release"):
+        raise ReviewError(f"Seul un superviseur peut {verb} le dossier d'un autre opérateur.")
+
+
+def release_held(
+    session: Session, dossier_id: int, supervisor: User, *, expected_holder_id: int
+) -> Dossier:
+    """A supervisor frees the claim the page showed as `expected_holder_id`'s: a
+    compare-and-set on the holder, so a claim that changed hands meanwhile is left alone."""
+    _ensure_supervisor(supervisor, "libérer")
+    dossier = get_dossier(session, dossier_id)
+    expected = session.get(User, expected_holder_id)
+    result = session.execute(
+        sa.update(Dossier)
+        .where(
+            Dossier.id == dossier_id,
+            Dossier.status.in_(CLAIMABLE_STATUSES),
+            Dossier.claimed_by_id == expected_holder_id,
+        )
+        .values(claimed_by_id=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _changed_hands(session, dossier, expected)
+    session.refresh(dossier)
+    record(
+        session,
+        "review.claim_released",
+        actor=supervisor.email,
+        actor_id=supervisor.id,
+        dossier=dossier,
+        payload={
+            "claimed_by_id": expected_holder_id,
+            "by_supervisor": expected_holder_id != supervisor.id,
+        },
+    )
+    return dossier
+
+
+def reassign(
+    session: Session,
+    dossier_id: int,
+    supervisor: User,
+    *,
+    expected_holder_id: int,
+    new_holder_id: int,
+    claim_minutes: int,
+    now: dt.datetime | None = None,
+) -> Dossier:
+    """A supervisor hands the claim to another operator, for a full claim period: only if
+    the dossier is still held by the person the page showed (compare-and-set on the holder),
+    and only to someone allowed to take it (never one of the dossier's people)."""
+    now = now or utcnow()
+    _ensure_supervisor(supervisor, "réassigner")
+    dossier = get_dossier(session, dossier_id)
+    expected = session.get(User, expected_holder_id)
+    new_holder = session.get(User, new_holder_id)
+    if new_holder is None or not new_holder.active or not new_holder.can("review:dossier:claim"):
+        raise ReviewError("Cette personne ne peut pas prendre de dossier en charge.")
+    if new_holder_id == expected_holder_id:
+        raise ReviewError(f"Le dossier est déjà pris en charge par {new_holder.display_name}.")
+    if dossier.status == S.AWAITING_SECOND_APPROVAL.value and not new_holder.can(
+        "review:override:second"
+    ):
+        raise ReviewError(
+            "Une dérogation à seconder ne peut être confiée qu'à un superviseur : "
+            f"{new_holder.display_name} ne l'est pas."
+        )
+    person = conflicting_person(dossier, new_holder)
+    if person is not None:
+        role = ROLE_LABELS_FR.get(person.role, person.role).lower()
+        raise ReviewError(
+            f"Conflit d'intérêts : {new_holder.display_name} est {role} de ce dossier "
+            "et ne peut pas le traiter."
+        )
+    result = session.execute(
+        sa.update(Dossier)
+        .where(
+            Dossier.id == dossier_id,
+            Dossier.status.in_(CLAIMABLE_STATUSES),
+            Dossier.claimed_by_id == expected_holder_id,
+        )
+        .values(claimed_by_id=new_holder_id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _changed_hands(session, dossier, expected)
+    session.refresh(dossier)
+    record(
+        session,
+        "review.claim_reassigned",
+        actor=supervisor.email,
+        actor_id=supervisor.id,
+        dossier=dossier,
+        payload={
+            "from_id": expected_holder_id,
+            "to_id": new_holder_id,
+            "until": (now + dt.timedelta(minutes=claim_minutes)).isoformat(),
+        },
+    )
+    return dossier

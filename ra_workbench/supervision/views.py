@@ -4,6 +4,7 @@ failed jobs. Thin: parse the request, call one service, render."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,6 +19,8 @@ from ra_workbench.extensions import db
 from ra_workbench.jobs.queue import UnknownFailedJob, dispatch, failed_jobs, retry_failed
 from ra_workbench.jobs.rules import load_job_rules
 from ra_workbench.jobs.tasks import describe
+from ra_workbench.review import claims as review_claims
+from ra_workbench.review.common import ReviewError
 from ra_workbench.supervision import charts, dashboard
 from ra_workbench.supervision import quality as quality_service
 from ra_workbench.supervision.break_glass import break_glass_accesses
@@ -204,3 +207,74 @@ def retry_job() -> Any:
     else:
         flash("Tâche relancée.", "success")
     return redirect(url_for("supervision.jobs"))
+
+
+# -- claims: who holds which dossier ----------------------------------------------------------
+
+# Freeing or handing over someone else's claim: the supervisors' permission on claims.
+CLAIMS_MANAGE = "review:claim:release"
+
+
+@bp.get("/prises-en-charge")
+@requires(READ)
+def claims_page() -> Any:
+    session = _db()
+    minutes = current_app.config["RA_SETTINGS"].claim_minutes
+    return render_template(
+        "supervision/claims.html",
+        rows=review_claims.held_claims(session, claim_minutes=minutes),
+        candidates=review_claims.claim_candidates(session),
+        claim_minutes=minutes,
+        can_manage=_me().can(CLAIMS_MANAGE),
+    )
+
+
+def _posted_id(name: str) -> int:
+    raw = request.form.get(name, "")
+    if not raw.isdigit() or len(raw) > 12:
+        abort(400)
+    return int(raw)
+
+
+def _claim_action(success: str, action: Callable[[Session, User], Any]) -> Any:
+    try:
+        with unit_of_work() as session:
+            action(session, _me())
+    except ReviewError as exc:
+        flash(str(exc), "danger")
+    else:
+        flash(success, "success")
+    return redirect(url_for("supervision.claims_page"))
+
+
+@bp.post("/prises-en-charge/<int:dossier_id>/liberer")
+@requires(CLAIMS_MANAGE)
+def release_claim(dossier_id: int) -> Any:
+    holder_id = _posted_id("titulaire")
+    holder = _db().get(User, holder_id)
+    name = holder.display_name if holder is not None else "l'opérateur"
+    return _claim_action(
+        f"Dossier libéré : {name} ne le tient plus.",
+        lambda s, u: review_claims.release_held(s, dossier_id, u, expected_holder_id=holder_id),
+    )
+
+
+@bp.post("/prises-en-charge/<int:dossier_id>/reassigner")
+@requires(CLAIMS_MANAGE)
+def reassign_claim(dossier_id: int) -> Any:
+    holder_id = _posted_id("titulaire")
+    new_id = _posted_id("operateur")
+    minutes = current_app.config["RA_SETTINGS"].claim_minutes
+    new_holder = _db().get(User, new_id)
+    name = new_holder.display_name if new_holder is not None else "l'opérateur choisi"
+    return _claim_action(
+        f"Dossier réassigné à {name} pour {minutes} minutes.",
+        lambda s, u: review_claims.reassign(
+            s,
+            dossier_id,
+            u,
+            expected_holder_id=holder_id,
+            new_holder_id=new_id,
+            claim_minutes=minutes,
+        ),
+    )
