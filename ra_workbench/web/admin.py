@@ -361,7 +361,7 @@ def init_admin(app: Flask) -> Admin:
         name="RA Workbench — administration",
         url="/admin",
         index_view=SecureIndexView(name="Accueil", url="/admin"),
-        theme=Bootstrap4Theme(swatch="default", fluid=True),
+        theme=Bootstrap4Theme(swatch="default", fluid=True, base_template="admin/ra_base.html"),
         csp_nonce_generator=csp_nonce,
     )
     _complete_french_catalogue()
@@ -377,6 +377,9 @@ def init_admin(app: Flask) -> Admin:
         # Runs before the app-wide headers (which only set what is missing): Flask-Admin
         # pages carry a few inline scripts, allowed by this request's nonce only.
         nonce = g.get("csp_nonce")
+        if nonce and response.mimetype == "text/html" and not response.direct_passthrough:
+            # Flask-Admin's base template writes a bare <html>: the page is in French.
+            response.set_data(response.get_data().replace(b"<html>", b'<html lang="fr">', 1))
         if nonce:
             response.headers["Content-Security-Policy"] = (
                 "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
