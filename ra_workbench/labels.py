@@ -16,7 +16,7 @@ from pathlib import Path
 from ra_workbench.rulesfile import RulesError, TomlReader, read_toml
 
 LABELS_FILE = "labels.toml"
-SECTIONS = ("rules", "events", "triggers", "evidence", "subject")
+SECTIONS = ("rules", "events", "triggers", "evidence", "subject", "oids")
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Labels:
     triggers: Mapping[str, str]
     evidence: Mapping[str, str]
     subject: Mapping[str, str]
+    oids: Mapping[str, str]
 
     def rule(self, rule_id: str) -> str:
         return self.rules.get(rule_id, rule_id)
@@ -41,6 +42,10 @@ class Labels:
 
     def subject_attribute(self, oid: str) -> str:
         return self.subject.get(oid, oid)
+
+    def oid(self, oid: str) -> str:
+        """A certificate policy or QCStatement OID by its name."""
+        return self.oids.get(oid, oid)
 
 
 def _section(root: TomlReader, name: str) -> dict[str, str]:

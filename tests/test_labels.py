@@ -125,7 +125,7 @@ def test_an_unknown_id_prints_as_itself_rather_than_disappearing() -> None:
 def test_a_malformed_labels_file_names_the_file_and_the_key(tmp_path: Path) -> None:
     path = tmp_path / LABELS_FILE
     path.write_text(
-        '[rules]\n"payment.settled" = ""\n[events]\n[triggers]\n[evidence]\n[subject]\n',
+        '[rules]\n"payment.settled" = ""\n[events]\n[triggers]\n[evidence]\n[subject]\n[oids]\n',
         encoding="utf-8",
     )
     with pytest.raises(RulesError, match=r"labels\.toml: clé rules\.payment\.settled"):

@@ -41,7 +41,7 @@ from ra_workbench.review.freshness import (
     return_to_queue,
 )
 from ra_workbench.review.models import Decision, DecisionKind
-from ra_workbench.review.reasons import ReviewReasons
+from ra_workbench.review.reasons import ReviewReasons, rule_labels
 
 S = DossierStatus
 
@@ -234,7 +234,7 @@ def approve(
     if failing:
         raise ReviewError(
             "Des contrôles sont en échec ("
-            + ", ".join(sorted({r.rule for r in failing}))
+            + rule_labels(sorted({r.rule for r in failing}))
             + ") : demandez des pièces, refusez, ou dérogez avec justification."
         )
     if _outcomes(results, Outcome.ERROR):
@@ -243,7 +243,7 @@ def approve(
     if pending:
         raise ReviewError(
             "Des contrôles sont en attente ("
-            + ", ".join(sorted({r.rule for r in pending}))
+            + rule_labels(sorted({r.rule for r in pending}))
             + ") : le dossier ne peut pas encore être validé."
         )
     stored = _check_confirmations(results, confirmations or {})
@@ -281,7 +281,7 @@ class HardRuleOverride(ReviewError):
         self.rules = sorted({r.rule for r in results})
         self.result_ids = sorted(r.id for r in results)
         self.check_run_id = check_run_id
-        super().__init__(f"{HARD_RULE_LABEL_FR} ({', '.join(self.rules)}).")
+        super().__init__(f"{HARD_RULE_LABEL_FR} ({rule_labels(self.rules)}).")
 
 
 def record_hard_rule_override(

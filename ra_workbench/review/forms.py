@@ -22,7 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ra_workbench.checks.models import CheckResult
 from ra_workbench.checks.results import Outcome
 from ra_workbench.review.decisions import MIN_JUSTIFICATION_LENGTH
-from ra_workbench.review.reasons import ReviewReasons
+from ra_workbench.review.reasons import ReviewReasons, rule_label
 
 CONFIRM_PREFIX = "confirm_"
 
@@ -84,7 +84,7 @@ def _with_manual_fields(form_class: type[F], results: Sequence[CheckResult], pre
                 Bound,
                 f"{CONFIRM_PREFIX}{result.id}",
                 TextAreaField(
-                    f"Confirmation : {result.rule}",
+                    f"Confirmation : {rule_label(result.rule)}",
                     validators=[Optional(), Length(max=2000)],
                 ),
             )
@@ -109,7 +109,9 @@ def request_documents_form(
     reasons: ReviewReasons, preselected: Sequence[str] = ()
 ) -> RequestDocumentsForm:
     form = RequestDocumentsForm(prefix="request")
-    form.reasons.choices = [(code, f"{code} — {label}") for code, label in reasons.request.items()]
+    form.reasons.choices = [
+        (code, f"{rule_label(code)} — {label}") for code, label in reasons.request.items()
+    ]
     if not form.is_submitted():
         form.reasons.data = [c for c in preselected if c in reasons.request]
     return form

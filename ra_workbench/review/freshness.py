@@ -38,6 +38,7 @@ from ra_workbench.dossiers.models import Dossier, DossierRevision, SignatureEven
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.review.claims import end_claim
 from ra_workbench.review.models import Decision
+from ra_workbench.review.reasons import rule_label
 
 REVIEW_RULES_FILE = "review.toml"
 MAX_RECHECK_HOURS = 24 * 7
@@ -178,7 +179,8 @@ class Reassessment:
     def changed_fr(self) -> str:
         def named(result: CheckResult) -> str:
             role = result.person_role
-            return result.rule + (f" ({ROLE_LABELS_FR.get(role, role)})" if role else "")
+            who = f" ({ROLE_LABELS_FR.get(role, role)})" if role else ""
+            return rule_label(result.rule) + who
 
         return ", ".join(named(r) for r in self.changed)
 

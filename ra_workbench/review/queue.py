@@ -48,7 +48,14 @@ TAB_LABELS_FR = {
     "waiting_customer": "En attente du client",
     "decided": "Décidés",
 }
-VERDICT_LABELS_FR = {tab: TAB_LABELS_FR[tab] for tab in VERDICT_TABS}
+# A dossier's own verdict, on its badge: singular, and said to be the checks' (a decided
+# dossier shows « Refusé · Contrôles : incomplet », not the tab's « Incomplets »).
+VERDICT_LABELS_FR = {
+    Verdict.READY: "Contrôles : prêt pour validation",
+    Verdict.INCOMPLETE: "Contrôles : incomplet",
+    Verdict.WAITING_SIGNATURES: "Contrôles : en attente de signatures",
+    Verdict.BLOCKED: "Contrôles : bloqué",
+}
 
 OPEN_STATUSES = (S.PENDING.value, S.AWAITING_SECOND_APPROVAL.value)
 # Asked for documents, not yet re-submitted: the customer has the next move.

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_app_context
+
+from ra_workbench.labels import Labels, load_labels
 
 REVIEW_RULES_FILE = "review.toml"
 
@@ -69,3 +72,18 @@ def load_reasons(rules_dir: Path) -> ReviewReasons:
 
 def current_reasons() -> ReviewReasons:
     return load_reasons(current_app.config["RA_SETTINGS"].rules_dir)
+
+
+def current_labels() -> Labels:
+    """The French labels of rules/labels.toml (rule ids, event types…)."""
+    return load_labels(current_app.config["RA_SETTINGS"].rules_dir)
+
+
+def rule_label(rule_id: str) -> str:
+    """« Paiement reçu » for payment.settled; the id itself outside the app."""
+    return current_labels().rule(rule_id) if has_app_context() else rule_id
+
+
+def rule_labels(rule_ids: Iterable[str]) -> str:
+    """Rule ids as the French labels an operator reads, in order, joined by commas."""
+    return ", ".join(rule_label(r) for r in rule_ids)

@@ -46,7 +46,7 @@ from ra_workbench.review.page import (
     SIGNATURE_LABELS_FR,
     build_page,
 )
-from ra_workbench.review.reasons import current_reasons, load_reasons
+from ra_workbench.review.reasons import current_reasons, load_reasons, rule_label
 from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("review", __name__, url_prefix="/validation")
@@ -97,7 +97,7 @@ def _int_arg(name: str) -> int | None:
 def _filters() -> tuple[queue.QueueFilters, forms.QueueFilterForm]:
     form = forms.QueueFilterForm(request.args)
     rules = queue.failing_rule_choices(_db())
-    form.regle.choices = [("", "Tous"), *((r, r) for r in rules)]
+    form.regle.choices = [("", "Tous"), *((r, rule_label(r)) for r in rules)]
     tab = request.args.get("onglet", Verdict.READY)
     if tab not in queue.TABS:
         tab = Verdict.READY

@@ -22,9 +22,13 @@ import decimal
 from typing import Any
 
 from babel.numbers import format_currency, format_decimal
+from cryptography import x509
 from flask import Flask, current_app
 
 from ra_workbench.clock import local_time
+from ra_workbench.documents.labels import DOCUMENT_TYPE_LABELS_FR, IDENTITY_TYPE_LABELS_FR
+from ra_workbench.dossiers.labels import ROLE_LABELS_FR
+from ra_workbench.dossiers.states import STATUS_LABELS_FR
 from ra_workbench.labels import Labels, load_labels
 
 MOMENT = "%d/%m/%Y %H:%M"
@@ -91,11 +95,124 @@ def evidence_label(key: str | None) -> str:
 
 
 def subject_rows(name: Any) -> list[tuple[str, str]]:
-    """A cryptography `x509.Name` as (French attribute name, value), in its order."""
+    """A certificate subject (a cryptography `x509.Name`, or its RFC 4514 text as stored) as
+    (French attribute name, value), in the certificate's order."""
+    if isinstance(name, str):
+        try:
+            name = x509.Name.from_rfc4514_string(name)
+        except ValueError:
+            return [("Sujet", name)]
     known = labels()
     return [
         (known.subject_attribute(attribute.oid.dotted_string), str(attribute.value))
         for attribute in name
+    ]
+
+
+def subject_name(name: Any) -> str:
+    """The common name of a certificate subject (« DURAND CLAIRE »)."""
+    rows = dict(subject_rows(name))
+    return rows.get(labels().subject_attribute("2.5.4.3")) or (str(name) if name else "—")
+
+
+def document_type_label(kind: str | None) -> str:
+    """« Extrait Kbis ou équivalent » for kbis (an identity document's kind too)."""
+    if not kind:
+        return "—"
+    return DOCUMENT_TYPE_LABELS_FR.get(kind) or IDENTITY_TYPE_LABELS_FR.get(kind, kind)
+
+
+def oid_label(oid: str | None) -> str:
+    return labels().oid(oid) if oid else "—"
+
+
+# The values of a result's evidence that are ids of a vocabulary, by the key that holds them.
+_VALUE_LABELS_FR: dict[str, dict[str, str]] = {
+    "person": dict(ROLE_LABELS_FR),
+    "signer": dict(ROLE_LABELS_FR),
+    "person_role": dict(ROLE_LABELS_FR),
+    "type": {**DOCUMENT_TYPE_LABELS_FR, **IDENTITY_TYPE_LABELS_FR},
+    "document_type": {**DOCUMENT_TYPE_LABELS_FR, **IDENTITY_TYPE_LABELS_FR},
+    "kind": {
+        "kbis": "Extrait Kbis",
+        "rne": "Attestation RNE",
+        "sirene": "Avis de situation SIRENE",
+    },
+    "side": {"recto": "Recto", "verso": "Verso"},
+    "status": {
+        "signed": "Signé",
+        "refused": "Refusé",
+        "pending": "En attente",
+        "expired": "Expiré",
+    },
+    "identity_verification": {
+        "self_id_passed": "Vérification d'identité réussie",
+        "self_id_failed": "Vérification d'identité échouée",
+        "not_done": "Vérification d'identité non faite",
+    },
+    "delivery_mode": {"shipping": "Livraison", "pickup": "Retrait en personne"},
+    "from": {s.value: label for s, label in STATUS_LABELS_FR.items()},
+    "to": {s.value: label for s, label in STATUS_LABELS_FR.items()},
+}
+# Keys whose values are rule ids, or a check run's trigger.
+_RULE_KEYS = {"rule", "rules", "overridden_rules", "failing_rules"}
+# Keys of a result's evidence that are amounts in euros, by rule.
+_MONEY_KEYS = {"payment.amount": {"declared", "expected", "amount"}}
+# Support's business, kept in the « Détails techniques » block.
+_TECHNICAL_KEYS = {"document_id", "missing"}
+
+
+def _evidence_value(key: str, value: Any, known: Labels, rule: str) -> str:
+    if value is None or (isinstance(value, str | list) and not value):
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, dict):
+        parts = [
+            f"{known.evidence_key(k)} : {_evidence_value(k, v, known, rule)}"
+            for k, v in value.items()
+            if k not in _TECHNICAL_KEYS
+        ]
+        return ", ".join(parts)
+    if isinstance(value, list | tuple):
+        joiner = " ; " if any(isinstance(v, dict) for v in value) else ", "
+        return joiner.join(_evidence_value(key, v, known, rule) for v in value)
+    if isinstance(value, int | float | decimal.Decimal):
+        return number(value, digits=2)
+    text = str(value)
+    if key in _MONEY_KEYS.get(rule, ()):
+        try:
+            return money(decimal.Decimal(text))
+        except decimal.InvalidOperation:
+            return text
+    if key in _VALUE_LABELS_FR:
+        return _VALUE_LABELS_FR[key].get(text, text)
+    if key in _RULE_KEYS:
+        return known.rule(text)
+    if key == "trigger":
+        return known.trigger(text)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":
+        try:
+            return day(dt.date.fromisoformat(text))
+        except ValueError:
+            return text
+    if len(text) > 10 and text[4] == "-" and text[10] == "T":
+        try:
+            return paris(text)
+        except ValueError:
+            return text
+    return text
+
+
+def evidence_rows(evidence: Any, rule: str = "") -> list[tuple[str, str]]:
+    """A result's evidence as (French label, French value) pairs: never a key or a repr."""
+    if not isinstance(evidence, dict):
+        return []
+    known = labels()
+    return [
+        (known.evidence_key(key), _evidence_value(key, value, known, rule))
+        for key, value in evidence.items()
+        if key not in _TECHNICAL_KEYS
     ]
 
 
@@ -114,5 +231,9 @@ def register_filters(app: Flask) -> None:
         ("trigger_label", trigger_label),
         ("evidence_label", evidence_label),
         ("subject_rows", subject_rows),
+        ("evidence_rows", evidence_rows),
+        ("subject_name", subject_name),
+        ("oid_label", oid_label),
+        ("document_type_label", document_type_label),
     ):
         app.add_template_filter(function, name)

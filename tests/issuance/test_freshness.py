@@ -173,7 +173,7 @@ def test_a_kbis_ageing_past_three_months_between_approval_and_issuance_blocks_is
         db.session, dossier.id, now=_at(dt.date(2027, 2, 2)), today=dt.date(2027, 2, 2)
     )
     assert request.state == RequestState.RETURNED
-    assert "kbis.age" in (request.last_error or "")
+    assert "Ancienneté de l'extrait Kbis" in (request.last_error or "")
     assert "revient dans la file de validation" in (request.last_error or "")
     assert dossier.status == DossierStatus.PENDING
     assert _certificates(dossier.id) == 0
@@ -193,7 +193,7 @@ def test_a_signature_refused_after_approval_blocks_issuance(
     _refuse_signature(dossier, _at(day, 11))
     request = issue_certificate(db.session, dossier.id, now=_at(day, 12), today=day)
     assert request.state == RequestState.RETURNED
-    assert "signatures.complete" in (request.last_error or "")
+    assert "Signatures et vérification d'identité GoSign" in (request.last_error or "")
     assert "événement de signature" in (request.last_error or "")
     assert dossier.status == DossierStatus.PENDING
     assert _certificates(dossier.id) == 0
@@ -223,7 +223,7 @@ def test_a_revision_with_another_siren_arriving_after_the_approval_sends_the_dos
     assert request.state == RequestState.RETURNED
     assert "Émission du certificat arrêtée" in (request.last_error or "")
     assert "une nouvelle révision du dossier est arrivée depuis" in (request.last_error or "")
-    assert "kbis.siren_match" in (request.last_error or "")
+    assert "SIREN conforme à l'extrait Kbis" in (request.last_error or "")
     assert dossier.status == DossierStatus.PENDING
     assert _certificates(dossier.id) == 0
     (entry,) = _returns(dossier.id)
@@ -331,7 +331,7 @@ def test_a_signature_refused_before_the_second_approval_sends_the_dossier_back(
     )
     assert isinstance(outcome, Stopped)
     assert "Seconde validation arrêtée" in outcome.message
-    assert "signatures.complete" in outcome.message
+    assert "Signatures et vérification d'identité GoSign" in outcome.message
     assert dossier.status == DossierStatus.PENDING
     assert dossier.claimed_by_id is None
     (entry,) = _returns(dossier.id)

@@ -169,7 +169,7 @@ def test_operator_cannot_approve_dossier_with_failing_kbis_age(app: Flask) -> No
     dossier = make_dossier(db.session)
     run = make_check_run(db.session, dossier, [("kbis.age", "fail")])
     _claimed(dossier, operator)
-    with pytest.raises(ReviewError, match=r"kbis\.age"):
+    with pytest.raises(ReviewError, match=r"Ancienneté de l'extrait Kbis"):
         approve(db.session, dossier.id, operator, check_run_id=run.id, claim_minutes=CLAIM)
     assert dossier.status == DossierStatus.PENDING
     assert db.session.scalar(sa.select(sa.func.count(Decision.id))) == 0

@@ -161,8 +161,9 @@ def test_operator_may_still_request_an_override_of_what_a_human_can_judge(
 def test_one_hard_failure_among_soft_ones_refuses_the_whole_override(app: Flask) -> None:
     operator = make_user(db.session)
     dossier = _dossier_failing(SOFT_FAILURES["kbis_age"], HARD_FAILURES["holder_not_unique"])
-    with pytest.raises(HardRuleOverride, match=r"holder\.unique"):
+    with pytest.raises(HardRuleOverride, match=r"Porteur sans autre dossier") as refused:
         _request(dossier, operator)
+    assert refused.value.rules == ["holder.unique"]
     assert dossier.status == DossierStatus.PENDING
 
 
