@@ -62,6 +62,23 @@ def test_reading_is_json_with_the_keys_the_extraction_layer_relies_on():
 
 
 @pytest.mark.slow
+def test_reading_says_where_the_band_is_as_fractions_of_the_page_for_the_viewer():
+    data = (SPECIMENS / "uto_td3_icao.png").read_bytes()
+    reading = read_identity(data, today=TODAY)
+    assert reading is not None
+    location = json.loads(json.dumps(reading.to_json()))["location"]
+    assert location["page_size"] == list(Image.open(io.BytesIO(data)).size)
+    left, top, width, height = location["bbox_fraction"]
+    # A passport's two MRZ lines run across the bottom of its data page.
+    assert 0 <= left < 0.2
+    assert width > 0.7
+    assert left + width <= 1
+    assert top > 0.7
+    assert 0.04 < height < 0.15
+    assert top + height <= 1
+
+
+@pytest.mark.slow
 def test_old_french_card_photographed_at_an_angle_gets_a_derived_expiry():
     name = "fr_cni1988_BERTHIER_8806_photo_rotated.jpg"
     reading = read_identity((SPECIMENS / name).read_bytes(), today=TODAY)

@@ -43,6 +43,23 @@ class IdentityReading:
     corrections: list[codec.Correction]
     raw_lines: list[str]
     timings: dict[str, float] = field(default_factory=dict)
+    page_size: tuple[int, int] | None = None  # width, height of the page image read
+
+    @property
+    def bbox_fraction(self) -> list[float] | None:
+        """The band as fractions of the page (x, y, width, height): the viewer draws it over
+        the image at any zoom, whatever size the image is shown or was decoded at."""
+        if not self.page_size or not all(self.page_size):
+            return None
+        width, height = self.page_size
+        x, y, w, h = self.bbox
+        left, top = max(0.0, x / width), max(0.0, y / height)
+        return [
+            round(left, 4),
+            round(top, 4),
+            round(min(1.0 - left, w / width), 4),
+            round(min(1.0 - top, h / height), 4),
+        ]
 
     @property
     def format(self) -> str:
@@ -67,6 +84,8 @@ class IdentityReading:
                     "rotation": self.rotation,
                     "angle": self.angle,
                     "bbox": list(self.bbox),
+                    "page_size": list(self.page_size) if self.page_size else None,
+                    "bbox_fraction": self.bbox_fraction,
                 },
                 "confidence": self.confidence,
                 "corrections": [c.to_json() for c in self.corrections],
@@ -77,7 +96,7 @@ class IdentityReading:
         return out
 
 
-def _from_reading(reading: Reading, page: int) -> IdentityReading:
+def _from_reading(reading: Reading, page: int, image: Any) -> IdentityReading:
     return IdentityReading(
         facts=reading.facts,
         page=page,
@@ -88,13 +107,14 @@ def _from_reading(reading: Reading, page: int) -> IdentityReading:
         corrections=reading.corrections,
         raw_lines=reading.raw_lines,
         timings=dict(reading.timings),
+        page_size=(int(image.shape[1]), int(image.shape[0])),
     )
 
 
 def read_image(image: Any, *, today: date | None = None, page: int = 1) -> IdentityReading | None:
     """Read the MRZ of an already decoded RGB (or gray) numpy array."""
     reading = read_page(image, today=today or date.today())  # noqa: DTZ011 - a calendar day
-    return _from_reading(reading, page) if reading else None
+    return _from_reading(reading, page, image) if reading else None
 
 
 def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading | None:
@@ -113,7 +133,7 @@ def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading 
         reading = read_page(image, today=today)
         if reading is None:
             continue
-        candidate = _from_reading(reading, number)
+        candidate = _from_reading(reading, number, image)
         if best is None or reading.rank > best.rank:
             best = candidate
         if best.valid and best.facts.plausible:
