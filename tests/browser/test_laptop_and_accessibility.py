@@ -10,6 +10,7 @@ the test also fails if the browser reports a CSP violation while axe-core runs."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,16 +25,19 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.delivery import service as delivery
 from ra_workbench.delivery.models import Shipment
+from ra_workbench.dossiers.models import Organisation, PersonRole
 from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
 from tests.browser.test_review_screens import sign_in
 from tests.factories import (
+    ADDRESS,
     make_approved_dossier,
     make_check_run,
     make_document,
     make_dossier,
     make_extraction,
+    make_person,
     make_slot,
     make_user,
     pdf_bytes,
@@ -63,7 +67,26 @@ def _realistic_day() -> Workbench:
     """A dossier ready for review, one failing its Kbis and its mandate (documents with
     their MRZ read), one approved and shipped (certificate, shipment, messages), one
     approved for pickup with its appointment booked."""
-    waiting = make_dossier(db.session)
+    # Long names and addresses, as real customers have them.
+    waiting = make_dossier(
+        db.session,
+        organisation=Organisation(
+            siren="552081317",
+            name="SOCIETE D'EXPLOITATION DES ETABLISSEMENTS HOSPITALIERS ET MEDICO-SOCIAUX "
+            "DU GRAND-EST ET DE LA BOURGOGNE-FRANCHE-COMTE",
+            legal_form="SASU",
+            address=dict(ADDRESS),
+        ),
+        people=[
+            make_person(
+                PersonRole.HOLDER,
+                first_name="MARIE-CHRISTINE EVANGELINE",
+                last_name="DE LA ROCHEFOUCAULD-MONTMORENCY",
+                email="marie-christine.de-la-rochefoucauld-montmorency@etablissements-hospitaliers.fr",
+            ),
+            make_person(PersonRole.LEGAL_REPRESENTATIVE),
+        ],
+    )
     make_check_run(db.session, waiting)
     failing = make_dossier(db.session)
     make_check_run(db.session, failing, [("kbis.age", "fail"), ("mandate.valid", "manual")])
@@ -281,10 +304,32 @@ def test_every_page_fits_the_laptop_and_axe_finds_nothing_serious(
     assert not problems, f"{len(problems)} page(s) à revoir en 1366×768 :\n{_report(problems)}"
 
 
+def _checked_here(page: Page) -> list[str]:
+    found = [p for p in (_horizontal_overflow(page), _menu_on_two_lines(page)) if p]
+    return found + _serious_findings(page)
+
+
 def test_the_sign_in_pages_fit_and_axe_finds_nothing_serious(
     app: Flask, live_server: str, page: Page
 ) -> None:
+    """The sign-in, the second step and the first enrolment of a second factor."""
+    enrolled = make_user(db.session)
+    newcomer = make_user(db.session, totp=False)
+    db.session.commit()
     problems = _walk(page, live_server, ["/connexion"])
+    for user, step in ((enrolled, "Vérification en deux étapes"), (newcomer, "")):
+        page.context.clear_cookies()
+        page.goto(f"{live_server}/connexion")
+        page.fill("#email", user.email)
+        page.fill("#password", "correct-horse-battery")
+        page.click("button[type=submit]")
+        if step:
+            expect(page.locator("h1")).to_have_text(step)
+        else:
+            expect(page).to_have_url(re.compile(r"/connexion/activation"))
+        found = _checked_here(page)
+        if found:
+            problems[urlsplit(page.url).path] = found
     assert not problems, _report(problems)
 
 
@@ -342,6 +387,12 @@ def test_the_supervision_menu_opens_and_closes_with_the_keyboard(
     page.keyboard.press("Escape")  # closes, the focus back on « Supervision »
     expect(entries.first).to_be_hidden()
     expect(menu.locator("summary")).to_be_focused()
+    outline = menu.locator("summary").evaluate(
+        "e => [getComputedStyle(e).outlineStyle, parseFloat(getComputedStyle(e).outlineWidth)]"
+    )
+    # Where the keyboard is shows: a solid outline of at least 2 px.
+    assert outline[0] == "solid", outline
+    assert outline[1] >= 2, outline
     page.keyboard.press("Space")
     page.keyboard.press("Tab")
     expect(entries.first).to_be_focused()
