@@ -69,12 +69,43 @@ class Comparison:
 
 
 @dataclass
+class MrzBox:
+    """Where the MRZ was read: its page and its band in percent of that page's image."""
+
+    page: int
+    left: float
+    top: float
+    width: float
+    height: float
+
+
+def mrz_box(mrz: dict[str, Any]) -> MrzBox | None:
+    """The band the reader located (older readings kept only pixels, without the page size:
+    they get no box rather than a guessed one)."""
+    location = mrz.get("location")
+    if not isinstance(location, dict):
+        return None
+    fraction = location.get("bbox_fraction")
+    if not isinstance(fraction, list) or len(fraction) != 4:
+        return None
+    try:
+        left, top, width, height = (float(v) * 100 for v in fraction)
+        page = int(location.get("page") or 1)
+    except (TypeError, ValueError):
+        return None
+    if width <= 0 or height <= 0:
+        return None
+    return MrzBox(page, round(left, 2), round(top, 2), round(width, 2), round(height, 2))
+
+
+@dataclass
 class DocumentView:
     document: Document
     label: str
     is_pdf: bool
     pages: int  # page images shown: never more than the checks accept
     mrz_lines: list[str] = field(default_factory=list)
+    mrz_box: MrzBox | None = None
 
     @property
     def pages_hidden(self) -> bool:
@@ -225,6 +256,7 @@ def _document_view(
         is_pdf=is_pdf,
         pages=document.pages_shown(max_pdf_pages) if is_pdf else 1,
         mrz_lines=mrz_lines(_mrz_of(extracted)),
+        mrz_box=mrz_box(_mrz_of(extracted)),
     )
 
 
