@@ -147,7 +147,23 @@
     else if (action === "rotate") { s.angle = (s.angle + 90) % 360; layout(viewer); }
   }
 
+  /* « Voir la bande MRZ sur la pièce »: scroll the band read into the middle of the frame. */
+  function showBand(figure) {
+    var band = figure.querySelector("[data-viewer] .mrz-band");
+    if (!band) { return; }
+    var frame = band.closest(".viewer-frame"), seen = frame.getBoundingClientRect(), r = band.getBoundingClientRect();
+    frame.scrollLeft += r.left - seen.left - frame.clientLeft - Math.max(0, (frame.clientWidth - r.width) / 2);
+    frame.scrollTop += r.top - seen.top - frame.clientTop - Math.max(0, (frame.clientHeight - r.height) / 2);
+    frame.closest("[data-viewer]").scrollIntoView({ block: "nearest" });
+    frame.focus({ preventScroll: true });
+    band.classList.remove("flash");
+    void band.offsetWidth;  // restart the animation
+    band.classList.add("flash");
+  }
+
   document.addEventListener("click", function (event) {
+    var show = event.target.closest("[data-show-mrz]");
+    if (show) { showBand(show.closest("figure") || document); return; }
     var button = event.target.closest("[data-viewer] button[data-action]");
     if (!button) { return; }
     act(button.closest("[data-viewer]"), button.dataset.action);
