@@ -442,8 +442,14 @@ def _pending_pickups() -> sa.Select[Any]:
     )
 
 
-def call_list(session: Session) -> list[CallListEntry]:
-    dossiers = list(session.scalars(_pending_pickups()).unique())
+def call_list(
+    session: Session, matching: sa.ColumnElement[bool] | None = None
+) -> list[CallListEntry]:
+    """The pickups to arrange, oldest first; `matching` narrows them (the list's search)."""
+    query = _pending_pickups()
+    if matching is not None:
+        query = query.where(matching)
+    dossiers = list(session.scalars(query).unique())
     ids = [d.id for d in dossiers]
     attempts: dict[int, list[CallAttempt]] = {}
     if ids:

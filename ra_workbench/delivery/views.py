@@ -42,6 +42,7 @@ from ra_workbench.delivery.slots import latest_location, open_series_by
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier
 from ra_workbench.dossiers.states import TransitionError
 from ra_workbench.extensions import db
+from ra_workbench.review.queue import search_condition
 from ra_workbench.unit import unit_of_work
 
 bp = Blueprint("delivery", __name__, url_prefix="/remise")
@@ -136,6 +137,14 @@ def _attachment(filename: str) -> str:
     return f'attachment; filename="{filename}"'
 
 
+def _search() -> tuple[str, sa.ColumnElement[bool] | None]:
+    """The lists' search box (« q »): the validation queue's own search, so an order number,
+    an organisation, a name typed without accents or a tracking number find the same
+    dossiers here as there."""
+    term = request.args.get("q", "")[:200].strip()
+    return term, search_condition(term)
+
+
 def _safe_next(value: str | None, default: str) -> str:
     return value if value and value.startswith("/") and not value.startswith("//") else default
 
@@ -160,11 +169,15 @@ def shipments() -> Any:
     )
     if state in service.SHIPMENT_STATE_LABELS_FR:
         query = query.where(Shipment.state == state)
+    term, matching = _search()
+    if matching is not None:
+        query = query.where(matching)
     rows = session.execute(query).unique().all()
     return render_template(
         "delivery/shipments.html",
         rows=rows,
         state=state,
+        search=term,
         state_labels=service.SHIPMENT_STATE_LABELS_FR,
         transitions=service.SHIPMENT_TRANSITIONS,
         address_lines=service.address_lines,
@@ -222,9 +235,11 @@ def token(certificate_id: int) -> Any:
 @bp.get("/retraits")
 @requires(PERMISSION)
 def call_list_page() -> Any:
+    term, matching = _search()
     return render_template(
         "delivery/call_list.html",
-        entries=service.call_list(_session()),
+        entries=service.call_list(_session(), matching),
+        search=term,
         outcome_labels=service.CALL_OUTCOME_LABELS_FR,
         local_time=service.local_time,
     )

@@ -217,6 +217,14 @@ def _search_condition(term: str) -> sa.ColumnElement[bool] | None:
     return sa.or_(*conditions)
 
 
+def search_condition(term: str) -> sa.ColumnElement[bool] | None:
+    """The queue's search as a condition on `Dossier`, for the lists of later steps
+    (« Envois », « Retraits »): one search everywhere — order number, SIREN, organisation
+    and people's names in any case and with or without accents, and whatever the shell
+    taught it (tracking numbers). None for an empty term."""
+    return _search_condition(term)
+
+
 def _filter_conditions(filters: QueueFilters, now: dt.datetime) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if filters.delivery_mode:
