@@ -23,12 +23,17 @@ from flask import Flask
 from playwright.sync_api import ConsoleMessage, Page, expect
 
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.db import utcnow
 from ra_workbench.delivery import service as delivery
 from ra_workbench.delivery.models import Shipment
+from ra_workbench.documents.access import break_glass
 from ra_workbench.dossiers.models import Organisation, PersonRole
 from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.notify.models import OutboxMessage
+from ra_workbench.review.claims import claim
+from ra_workbench.review.decisions import request_override
+from ra_workbench.supervision.quality import sample_approvals
 from tests.browser.test_review_screens import sign_in
 from tests.factories import (
     ADDRESS,
@@ -66,7 +71,8 @@ class Workbench:
 def _realistic_day() -> Workbench:
     """A dossier ready for review, one failing its Kbis and its mandate (documents with
     their MRZ read), one approved and shipped (certificate, shipment, messages), one
-    approved for pickup with its appointment booked."""
+    approved for pickup with its appointment booked, an override to second, a break-glass
+    access and a quality review sample."""
     # Long names and addresses, as real customers have them.
     waiting = make_dossier(
         db.session,
@@ -121,6 +127,27 @@ def _realistic_day() -> Workbench:
         delivery.record_token(db.session, certificate.id, f"TK-{dossier.id:04d}", actor=operator)
     slot = make_slot(db.session, starts_in=dt.timedelta(days=3), capacity=4)
     delivery.book_slot(db.session, pickup.id, slot.id, actor=operator)
+    # What the supervisor pages list: an override awaiting its second approval, a break-glass
+    # access to identity copies, approvals drawn for the quality review.
+    overridden = make_dossier(db.session)
+    run = make_check_run(db.session, overridden, [("kbis.age", "fail")])
+    claim(db.session, overridden.id, operator, claim_minutes=60)
+    request_override(
+        db.session,
+        overridden.id,
+        operator,
+        check_run_id=run.id,
+        justification="Kbis de 3 mois et 2 jours, société connue, renouvellement du certificat",
+        claim_minutes=60,
+    )
+    break_glass(
+        db.session,
+        failing,
+        make_user(db.session),
+        "Le porteur appelle : il conteste la lecture de sa pièce d'identité",
+        minutes=15,
+    )
+    sample_approvals(db.session, key="crawl", rate=1.0, since=utcnow() - dt.timedelta(days=1))
     shipment = db.session.scalar(sa.select(Shipment).where(Shipment.dossier_id == shipped.id))
     assert shipment is not None
     message = db.session.scalars(
