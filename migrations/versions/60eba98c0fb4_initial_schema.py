@@ -283,6 +283,19 @@ def upgrade():
     with op.batch_alter_table('dossier_revisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_dossier_revisions_dossier_id'), ['dossier_id'], unique=False)
 
+    op.create_table('dossier_notes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_dossier_notes_author_id_users')),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_dossier_notes_dossier_id_dossiers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dossier_notes'))
+    )
+    with op.batch_alter_table('dossier_notes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_dossier_notes_dossier_id'), ['dossier_id'], unique=False)
+
     op.create_table('handovers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -641,6 +654,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_identity_access_grants_dossier_id'))
 
     op.drop_table('identity_access_grants')
+    with op.batch_alter_table('dossier_notes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_dossier_notes_dossier_id'))
+
+    op.drop_table('dossier_notes')
     op.drop_table('handovers')
     with op.batch_alter_table('dossier_revisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_dossier_revisions_dossier_id'))

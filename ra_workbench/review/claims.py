@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.service import record
+from ra_workbench.checks.results import Verdict
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.labels import ROLE_LABELS_FR
 from ra_workbench.dossiers.models import Dossier
@@ -126,6 +127,50 @@ def release(session: Session, dossier_id: int, user: User) -> Dossier:
 def end_claim(dossier: Dossier) -> None:
     dossier.claimed_by_id = None
     dossier.claimed_at = None
+
+
+# The order in which « dossier suivant » offers work: what can be approved first (the
+# checks found nothing), then the other pending dossiers; oldest submission first in each.
+NEXT_BATCH = 20
+
+
+def claim_next(
+    session: Session,
+    user: User,
+    *,
+    claim_minutes: int,
+    skip: int | None = None,
+    now: dt.datetime | None = None,
+) -> Dossier | None:
+    """Claim the next pending dossier nobody holds (« Valider et dossier suivant », the
+    queue's « Traiter le dossier suivant »): each candidate goes through `claim`'s
+    compare-and-set, so two operators pressing it at the same instant get two different
+    dossiers; a dossier the operator may not handle (conflict of interest) is passed over.
+    None when there is nothing left."""
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(minutes=claim_minutes)
+    free = sa.or_(
+        Dossier.claimed_by_id.is_(None),
+        Dossier.claimed_by_id == user.id,
+        Dossier.claimed_at.is_(None),
+        Dossier.claimed_at < cutoff,
+    )
+    candidates = session.scalars(
+        sa.select(Dossier.id)
+        .where(Dossier.status == S.PENDING.value, free, Dossier.id != (skip or 0))
+        .order_by(
+            sa.case((Dossier.verdict == Verdict.READY, 0), else_=1),
+            Dossier.submitted_at,
+            Dossier.id,
+        )
+        .limit(NEXT_BATCH)
+    ).all()
+    for dossier_id in candidates:
+        try:
+            return claim(session, dossier_id, user, claim_minutes=claim_minutes, now=now)
+        except ReviewError:  # taken meanwhile, or a conflict of interest: the next one
+            continue
+    return None
 
 
 # -- supervision: who holds what, released or handed to someone else ------------------------

@@ -36,6 +36,18 @@ class ActionForm(FlaskForm):
     """A button that only needs the CSRF token (claim, release, re-run the checks)."""
 
 
+class NoteForm(FlaskForm):
+    """An internal note on the dossier (staff only)."""
+
+    body = TextAreaField(
+        "Nouvelle note interne",
+        validators=[
+            DataRequired("la note est vide"),
+            Length(max=4000, message="4 000 caractères au plus"),
+        ],
+    )
+
+
 class _WithConfirmations(FlaskForm):
     check_run_id = HiddenField()
 
@@ -112,7 +124,9 @@ def request_documents_form(
     form.reasons.choices = [
         (code, f"{rule_label(code)} — {label}") for code, label in reasons.request.items()
     ]
-    if not form.is_submitted():
+    # Posted (and refused), it keeps what was ticked; otherwise, and when the page is shown
+    # again after another form was refused, the failing rules are ticked.
+    if not form.check_run_id.raw_data:
         form.reasons.data = [c for c in preselected if c in reasons.request]
     return form
 

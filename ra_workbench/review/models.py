@@ -152,3 +152,18 @@ for _table in (Organisation.__table__, Person.__table__):
     sa.event.listen(
         _table, "before_create", CREATE_TRIGRAM_EXTENSION.execute_if(dialect="postgresql")
     )
+
+
+class DossierNote(Base):
+    """An internal note on a dossier, between staff (never shown to the customer): the
+    thread on the dossier page; every note is in the audit trail too."""
+
+    __tablename__ = "dossier_notes"
+
+    id: Mapped[intpk]
+    dossier_id: Mapped[int] = mapped_column(sa.ForeignKey("dossiers.id"), index=True)
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[CreatedAt]
+    body: Mapped[str] = mapped_column(sa.Text)
+
+    author: Mapped[User] = relationship()

@@ -37,7 +37,16 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, TransitionError
 from ra_workbench.extensions import db
 from ra_workbench.jobs.rules import current_job_rules
-from ra_workbench.review import claims, conflicts, decisions, evidence, forms, queue, waiting
+from ra_workbench.review import (
+    casefile,
+    claims,
+    conflicts,
+    decisions,
+    evidence,
+    forms,
+    queue,
+    waiting,
+)
 from ra_workbench.review.common import ReviewError
 from ra_workbench.review.freshness import load_freshness, returned_explanation
 from ra_workbench.review.page import (
@@ -232,6 +241,8 @@ def dossier_page(dossier_id: int) -> Any:
         evidence_type_labels=evidence.DOCUMENT_TYPE_LABELS_FR,
         can_export_evidence=_me().can(EVIDENCE_EXPORT_PERMISSION),
         can_release=_me().can("review:claim:release"),
+        sections=casefile.case_sections(_db(), dossier),
+        note_form=forms.NoteForm(prefix="note"),
     )
 
 
@@ -272,8 +283,16 @@ def evidence_export(dossier_id: int) -> Any:
     return response
 
 
-def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) -> Any:
-    """Run one service call in a unit of work; flash its French outcome; back to the page."""
+def _act(
+    dossier_id: int,
+    success: str,
+    action: Callable[[Session, User], Any],
+    *,
+    then_next: bool = False,
+) -> Any:
+    """Run one service call in a unit of work; flash its French outcome; back to the page,
+    or, after a success with `then_next` (« Valider et dossier suivant »), on to the next
+    dossier, claimed."""
     user = _me()
     try:
         with unit_of_work() as session:
@@ -282,24 +301,74 @@ def _act(dossier_id: int, success: str, action: Callable[[Session, User], Any]) 
         with unit_of_work() as session:
             conflicts.record_conflict(session, dossier_id, user, exc)
         flash(str(exc), "danger")
+        return _typed_again(dossier_id)
     except decisions.HardRuleOverride as exc:
         with unit_of_work() as session:
             decisions.record_hard_rule_override(session, dossier_id, user, exc)
         flash(str(exc), "danger")
+        return _typed_again(dossier_id)
     except (ReviewError, TransitionError) as exc:
         flash(str(exc), "danger")
+        return _typed_again(dossier_id)
     else:
         if isinstance(outcome, decisions.Stopped):  # committed: the dossier went back
             flash(outcome.message, "danger")
         else:
             flash(success, "success")
+            if then_next:
+                return _open_next(skip=dossier_id)
     return redirect(url_for(".dossier_page", dossier_id=dossier_id))
+
+
+def _open_next(*, skip: int | None) -> Any:
+    minutes = _settings().claim_minutes
+    with unit_of_work() as session:
+        nxt = claims.claim_next(session, _me(), claim_minutes=minutes, skip=skip)
+        next_id = nxt.id if nxt is not None else None
+        order = nxt.order_number if nxt is not None else ""
+    if next_id is None:
+        flash("Aucun autre dossier à traiter pour le moment.", "success")
+        return redirect(url_for(".queue_page"))
+    flash(f"Dossier {order} pris en charge pour {minutes} minutes.", "success")
+    return redirect(url_for(".dossier_page", dossier_id=next_id))
+
+
+@bp.post("/dossiers/<int:dossier_id>/notes")
+@requires("review:dossier:read")
+def add_note(dossier_id: int) -> Any:
+    form = forms.NoteForm(prefix="note")
+    if not form.validate_on_submit():
+        return _invalid(form, dossier_id)
+    body = form.body.data or ""
+    return _act(dossier_id, "Note ajoutée.", lambda s, u: casefile.add_note(s, dossier_id, u, body))
+
+
+@bp.post("/suivant")
+@requires("review:dossier:claim")
+def next_dossier() -> Any:
+    """« Traiter le dossier suivant » (queue) and « Dossier suivant » (dossier page, which
+    gives back the dossier left without a decision): claim the next pending dossier, open it."""
+    if not forms.ActionForm().validate_on_submit():
+        abort(400)
+    left = request.form.get("laisser", type=int)
+    if left is not None:
+        with unit_of_work() as session:
+            dossier = session.get(Dossier, left)
+            if dossier is not None and dossier.claimed_by_id == _me().id:
+                claims.release(session, left, _me())
+    return _open_next(skip=left)
 
 
 def _invalid(form: Any, dossier_id: int) -> Any:
     messages = [f"{form[name].label.text} : {' '.join(errs)}" for name, errs in form.errors.items()]
     flash("Formulaire incomplet — " + " ; ".join(messages), "danger")
-    return redirect(url_for(".dossier_page", dossier_id=dossier_id))
+    return _typed_again(dossier_id)
+
+
+def _typed_again(dossier_id: int) -> Any:
+    """After a refused form: the dossier page again, in this request, so that its forms
+    (bound to what was posted) still hold what was typed; a redirect would lose it."""
+    return dossier_page(dossier_id)
 
 
 @bp.post("/dossiers/<int:dossier_id>/prendre")
@@ -356,6 +425,7 @@ def approve(dossier_id: int) -> Any:
             comment=form.comment.data or "",
             claim_minutes=minutes,
         ),
+        then_next=bool(request.form.get("suivant")),
     )
 
 

@@ -171,6 +171,7 @@ def test_supervisor_seconds_an_operators_override(
     sign_in(page, live_server, operator)
     page.click("a.tab[data-tab=incomplete]")
     _open_and_claim(page, dossier)
+    page.check("#dt-override")  # the decision bar opens on « Demander des pièces »
     page.fill("#override-justification", "Kbis de 3 mois et 2 jours, société connue.")
     page.click("#override-button")
     expect(page.locator("[data-status]")).to_have_attribute(
