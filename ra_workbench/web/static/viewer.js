@@ -35,12 +35,15 @@
 
   function turned(s) { return s.angle % 180 !== 0; }
 
+  /* The room a fitted page may take: the frame's width, and the height it may grow to (its
+     max-height, border-box) rather than the height its current content gives it. */
   function room(frame) {
     var style = getComputedStyle(frame);
-    return {
-      w: frame.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
-      h: frame.clientHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom)
-    };
+    var padX = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    var padY = parseFloat(style.paddingTop) + parseFloat(style.paddingBottom);
+    var max = parseFloat(style.maxHeight);
+    var height = isNaN(max) ? frame.clientHeight : max - parseFloat(style.borderTopWidth) - parseFloat(style.borderBottomWidth);
+    return { w: frame.clientWidth - padX, h: height - padY };
   }
 
   /* One scale for every page: the widest page fits (and, to fit the page, the tallest). */
