@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 Shot = Callable[[Page, str], Path]
 ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "keyboard-flow.json"
+SCREENS = ARTIFACT.parent / "screenshots"
 
 
 def _clean_dossier() -> Dossier:
@@ -107,3 +108,15 @@ def test_the_cheat_sheet_opens_with_the_question_mark(
     expect(sheet).to_be_hidden()
     page.keyboard.press("c")
     expect(page.locator(".flash-success")).to_contain_text("Dossier pris en charge")
+    # What the operator sees on a 1366×768 laptop: documents left, data right, decisions
+    # at the bottom of the screen, without scrolling.
+    expect(page.locator("html")).to_have_attribute("data-shortcuts", "ready")
+    bar = page.locator("#decision")
+    expect(bar).to_be_in_viewport()
+    expect(page.locator(".case-docs figure.doc").first).to_be_in_viewport()
+    expect(page.locator("#person-holder-data table.compare")).to_be_in_viewport()
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "ecran-dossier-1366x768.png"))
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("a[data-doc-link].current")).to_have_count(1)
