@@ -15,7 +15,7 @@ from ra_workbench.audit.models import AuditEvent
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.results import Verdict
 from ra_workbench.checks.service import customer_requests
-from ra_workbench.clock import PARIS
+from ra_workbench.clock import PARIS, today_in_paris
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.jobs.rules import ReminderRules
@@ -41,6 +41,7 @@ class ScheduledReminder:
     number: int
     due_on: dt.date
     sent_at: dt.datetime | None  # None: not sent (yet)
+    missed: bool = False  # its day has passed and it was not sent (the job did not run)
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def due_reminders(session: Session, *, today: dt.date, rules: ReminderRules) -> 
 
 
 def reminder_schedule(
-    session: Session, dossier: Dossier, *, rules: ReminderRules
+    session: Session, dossier: Dossier, *, rules: ReminderRules, today: dt.date | None = None
 ) -> ReminderSchedule | None:
     """The reminders of the dossier's current wait for the customer, sent or to come; None
     when it does not wait for the customer."""
@@ -137,7 +138,12 @@ def reminder_schedule(
         since=since,
         waiting_for_documents=waiting_for_documents,
         reminders=[
-            ScheduledReminder(number, due_on, sent.get(number))
+            ScheduledReminder(
+                number,
+                due_on,
+                sent.get(number),
+                missed=number not in sent and due_on < (today or today_in_paris()),
+            )
             for number, due_on in enumerate(reminder_dates(since, rules), start=1)
         ],
     )

@@ -52,10 +52,10 @@ def test_the_operator_sees_the_reminders_due_then_the_one_the_job_sent(
 
     schedule = _schedule(client, dossier)
     assert "En attente du client depuis le 02/11/2026 (pièces demandées)" in schedule
-    assert "Relance n° 1 — prévue le 09/11/2026" in schedule
-    assert "Relance n° 2 — prévue le 16/11/2026" in schedule
-    assert "Relance n° 3 — prévue le 23/11/2026" in schedule
-    assert "envoyée" not in schedule
+    assert "Relance n° 1 — <strong>non envoyée</strong> (prévue le 09/11/2026" in schedule
+    assert "Relance n° 2 — <strong>non envoyée</strong> (prévue le 16/11/2026" in schedule
+    assert "Relance n° 3 — <strong>non envoyée</strong> (prévue le 23/11/2026" in schedule
+    assert 'data-sent="yes"' not in schedule  # their days are past: the job never ran
 
     with unit_of_work():
         assert send_reminders("2026-11-09") == 1
@@ -64,7 +64,7 @@ def test_the_operator_sees_the_reminders_due_then_the_one_the_job_sent(
     schedule = _schedule(client, dossier)
     assert f"Relance n° 1 — envoyée le {sent_on}" in schedule
     assert "(prévue le 09/11/2026)" in schedule
-    assert "Relance n° 2 — prévue le 16/11/2026" in schedule
+    assert "Relance n° 2 — <strong>non envoyée</strong> (prévue le 16/11/2026" in schedule
     assert schedule.count('data-sent="yes"') == 1
 
 
@@ -85,7 +85,7 @@ def test_an_incomplete_dossier_shows_its_schedule_from_its_first_incomplete_chec
 
     schedule = _schedule(client, dossier)
     assert "En attente du client depuis le 03/11/2026 (dossier incomplet)" in schedule
-    assert "Relance n° 1 — prévue le 10/11/2026" in schedule
+    assert "Relance n° 1 — <strong>non envoyée</strong> (prévue le 10/11/2026" in schedule
 
 
 def test_a_dossier_ready_for_review_has_no_reminder_schedule(
