@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.permissions import requires
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.ca import QC_STATEMENTS_OID, decode_qc_statements
@@ -87,6 +88,7 @@ def certificate_page(certificate_id: int) -> Any:
     return render_template(
         "issuance/certificate.html",
         certificate=certificate,
+        dossier=_session().get(Dossier, certificate.dossier_id),
         parsed=parsed,
         qc_statements=decode_qc_statements(qc.value.value),  # type: ignore[attr-defined]
         policies=[p.policy_identifier.dotted_string for p in policies],
