@@ -10,6 +10,7 @@ the test also fails if the browser reports a CSP violation while axe-core runs."
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.review.claims import claim
 from ra_workbench.review.decisions import request_override
 from ra_workbench.supervision.quality import sample_approvals
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_review_screens import sign_in
 from tests.factories import (
     ADDRESS,
@@ -54,6 +56,8 @@ pytestmark = pytest.mark.browser
 Shot = Callable[[Page, str], Path]
 AXE = Axe()
 BLOCKING_IMPACTS = {"serious", "critical"}
+# RA_CRAWL_SCREENSHOTS=1 keeps a screenshot of every page visited (for a visual review).
+EVERY_SCREEN = os.environ.get("RA_CRAWL_SCREENSHOTS") == "1"
 
 
 @dataclass(frozen=True)
@@ -301,6 +305,9 @@ def _walk(page: Page, base: str, paths: list[str]) -> dict[str, list[str]]:
         found += [f"CSP pendant axe-core : {report}" for report in csp_reports]
         if found:
             problems[path] = found
+        if EVERY_SCREEN:
+            name = "crawl" + re.sub(r"[^a-z0-9]+", "-", urlsplit(page.url).path.lower())
+            page.screenshot(path=str(SCREENSHOTS / f"{name.rstrip('-')}.png"), full_page=True)
     return problems
 
 
