@@ -505,6 +505,7 @@ def request_documents(dossier_id: int) -> Any:
             check_run_id=run_id,
             claim_minutes=minutes,
         ),
+        then_next=bool(request.form.get("suivant")),
     )
 
 

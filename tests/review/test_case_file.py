@@ -25,7 +25,9 @@ from tests.factories import make_approved_dossier, make_check_run, make_dossier,
 
 
 def _section(page: str, key: str) -> str:
-    match = re.search(rf'<section class="panel case-section" id="{key}">(.*?)</section>', page, re.S)
+    match = re.search(
+        rf'<section class="panel case-section" id="{key}">(.*?)</section>', page, re.S
+    )
     assert match, f"no section {key}"
     return match.group(1)
 
@@ -163,11 +165,33 @@ def test_two_operators_pressing_next_at_the_same_instant_get_two_different_dossi
     told = {text for o in outcomes for _, text in o.flashes}
     assert len(told) == 2, told  # « Dossier … pris en charge », two different numbers
     db.session.expire_all()
-    holders = {
-        d.id: d.claimed_by_id for d in db.session.scalars(sa.select(Dossier)).all()
-    }
+    holders = {d.id: d.claimed_by_id for d in db.session.scalars(sa.select(Dossier)).all()}
     assert sorted(holders.values()) == operator_ids  # one each
     claims = db.session.scalar(
         sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.event_type == "review.claimed")
     )
     assert claims == 2
+
+
+def test_asking_for_documents_and_going_on_opens_the_next_dossier(
+    client: FlaskClient, app: Flask
+) -> None:
+    operator = make_user(db.session)
+    broken = make_dossier(db.session)
+    run = make_check_run(db.session, broken, [("kbis.age", "fail")])
+    ready = make_dossier(db.session)
+    make_check_run(db.session, ready)
+    broken_id, ready_id, run_id = broken.id, ready.id, run.id
+    db.session.commit()
+    sign_in(client, operator)
+    client.post(f"/validation/dossiers/{broken_id}/prendre")
+
+    response = client.post(
+        f"/validation/dossiers/{broken_id}/demander-pieces",
+        data={"request-reasons": ["kbis.age"], "request-check_run_id": str(run_id), "suivant": "1"},
+    )
+
+    assert response.headers["Location"].endswith(f"/validation/dossiers/{ready_id}")
+    db.session.expire_all()
+    assert db.session.get(Dossier, broken_id).status == "documents_requested"  # type: ignore[union-attr]
+    assert db.session.get(Dossier, ready_id).claimed_by_id == operator.id  # type: ignore[union-attr]
