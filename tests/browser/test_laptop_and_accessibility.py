@@ -427,7 +427,17 @@ def test_the_supervision_menu_opens_and_closes_with_the_keyboard(
     # Where the keyboard is shows: a solid outline of at least 2 px.
     assert outline[0] == "solid", outline
     assert outline[1] >= 2, outline
+    # Opened again, tabbed through to « Administration »: it folds behind the keyboard.
     page.keyboard.press("Space")
+    for _ in range(entries.count()):
+        page.keyboard.press("Tab")
+    expect(entries.last).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator(".topbar nav.menu > a", has_text="Administration")).to_be_focused()
+    expect(entries.first).to_be_hidden()
+    # And once more, down to the dashboard.
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(entries.first).to_be_focused()
     page.keyboard.press("Enter")
