@@ -11,10 +11,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageChops, ImageOps
 
 from ra_workbench.extraction.media import MediaError
-from ra_workbench.extraction.mrz import read_identity
+from ra_workbench.extraction.mrz import oriented, read_identity
 from ra_workbench.synth.identity import make_identity_document, random_person, render_identity_side
 
 SPECIMENS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specimens"
@@ -76,6 +76,43 @@ def test_reading_says_where_the_band_is_as_fractions_of_the_page_for_the_viewer(
     assert top > 0.7
     assert 0.04 < height < 0.15
     assert top + height <= 1
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_band_fraction_follows_the_exif_orientation_browsers_show(orientation):
+    stored = Image.new("RGB", (400, 200), "white")
+    stored.paste((200, 0, 0), (40, 150, 360, 190))  # a band low on the stored pixels
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = io.BytesIO()
+    stored.save(out, format="PNG", exif=exif)
+    shown = ImageOps.exif_transpose(Image.open(io.BytesIO(out.getvalue())))
+    red = shown.point(lambda v: 255 if v > 100 else 0).split()[0]  # red channel
+    blue = shown.split()[2].point(lambda v: 255 if v < 100 else 0)
+    x0, y0, x1, y1 = ImageChops.multiply(red, blue).getbbox()
+    width, height = shown.size
+    expected = (x0 / width, y0 / height, (x1 - x0) / width, (y1 - y0) / height)
+    got = oriented((40 / 400, 150 / 200, 320 / 400, 40 / 200), orientation)
+    assert got == pytest.approx(expected, abs=0.01)
+
+
+@pytest.mark.slow
+def test_passport_photo_tagged_as_turned_gets_its_band_where_the_browser_shows_it():
+    upright = Image.open(SPECIMENS / "uto_td3_icao.png").convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise
+    out = io.BytesIO()
+    upright.save(out, format="JPEG", quality=95, exif=exif)
+    reading = read_identity(out.getvalue(), today=TODAY)
+    assert reading is not None
+    location = reading.to_json()["location"]
+    assert location["exif_orientation"] == 6
+    left, top, width, height = location["bbox_fraction"]
+    # Upright the band lies across the bottom; turned clockwise it stands on the left.
+    assert height > 0.7
+    assert top + height <= 1
+    assert width < 0.15
+    assert left < 0.2
 
 
 @pytest.mark.slow

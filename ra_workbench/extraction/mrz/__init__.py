@@ -8,11 +8,14 @@ raises `MediaError` with a French message.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from PIL import Image
 
 from ra_workbench.extraction.media import MediaError, load_pages
 from ra_workbench.extraction.mrz import codec, glyphs
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = f"mrz-2.{glyphs.MODEL_SHA256[:8]}"
 PDF_DPI = 200
 PDF_MAX_PAGES = 2
+EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -44,22 +48,22 @@ class IdentityReading:
     raw_lines: list[str]
     timings: dict[str, float] = field(default_factory=dict)
     page_size: tuple[int, int] | None = None  # width, height of the page image read
+    # The file's EXIF orientation (1 to 8): we read the stored pixels, browsers show them
+    # turned as the tag says.
+    exif_orientation: int = 1
 
     @property
     def bbox_fraction(self) -> list[float] | None:
-        """The band as fractions of the page (x, y, width, height): the viewer draws it over
-        the image at any zoom, whatever size the image is shown or was decoded at."""
+        """The band as fractions of the page as browsers show it (x, y, width, height): the
+        viewer draws it over the image at any zoom, whatever size the image is shown or was
+        decoded at."""
         if not self.page_size or not all(self.page_size):
             return None
         width, height = self.page_size
         x, y, w, h = self.bbox
         left, top = max(0.0, x / width), max(0.0, y / height)
-        return [
-            round(left, 4),
-            round(top, 4),
-            round(min(1.0 - left, w / width), 4),
-            round(min(1.0 - top, h / height), 4),
-        ]
+        box = (left, top, min(1.0 - left, w / width), min(1.0 - top, h / height))
+        return [round(v, 4) for v in oriented(box, self.exif_orientation)]
 
     @property
     def format(self) -> str:
@@ -85,6 +89,7 @@ class IdentityReading:
                     "angle": self.angle,
                     "bbox": list(self.bbox),
                     "page_size": list(self.page_size) if self.page_size else None,
+                    "exif_orientation": self.exif_orientation,
                     "bbox_fraction": self.bbox_fraction,
                 },
                 "confidence": self.confidence,
@@ -94,6 +99,32 @@ class IdentityReading:
             }
         )
         return out
+
+
+def oriented(
+    box: tuple[float, float, float, float], orientation: int
+) -> tuple[float, float, float, float]:
+    """A box in fractions of the stored pixels, in fractions of the image turned and
+    flipped as its EXIF orientation tag asks (as PIL's ImageOps.exif_transpose does)."""
+    x, y, w, h = box
+    return {
+        2: (1 - x - w, y, w, h),  # mirrored left to right
+        3: (1 - x - w, 1 - y - h, w, h),  # upside down
+        4: (x, 1 - y - h, w, h),  # mirrored top to bottom
+        5: (y, x, h, w),  # transposed
+        6: (1 - y - h, x, h, w),  # turned a quarter clockwise
+        7: (1 - y - h, 1 - x - w, h, w),  # transversed
+        8: (y, 1 - x - w, h, w),  # turned a quarter anticlockwise
+    }.get(orientation, box)
+
+
+def _exif_orientation(data: bytes) -> int:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
 def _from_reading(reading: Reading, page: int, image: Any) -> IdentityReading:
@@ -139,6 +170,8 @@ def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading 
         if best.valid and best.facts.plausible:
             break
     if best is not None:
+        if not data.startswith(b"%PDF"):
+            best.exif_orientation = _exif_orientation(data)
         best.timings["decode"] = decoded
         best.timings["total"] = time.perf_counter() - started
         log.debug("MRZ %s lue (valide=%s)", best.format, best.valid)
