@@ -70,6 +70,7 @@ class Workbench:
     pickup_dossier: int
     shipped_certificate: int
     message: int
+    kbis: int
 
 
 def _realistic_day() -> Workbench:
@@ -119,7 +120,9 @@ def _realistic_day() -> Workbench:
             }
         },
     )
-    make_document(db.session, failing, type="kbis", person_role=None, side=None, data=pdf_bytes(2))
+    kbis = make_document(
+        db.session, failing, type="kbis", person_role=None, side=None, data=pdf_bytes(2)
+    )
 
     shipped = make_approved_dossier(db.session)
     issue_certificate(db.session, shipped.id)
@@ -165,6 +168,7 @@ def _realistic_day() -> Workbench:
         pickup_dossier=pickup.id,
         shipped_certificate=_certificate(shipped.id).id,
         message=message,
+        kbis=kbis.id,
     )
 
 
@@ -181,6 +185,7 @@ def _detail_pages(day: Workbench, role: str) -> list[str]:
         f"/validation/dossiers/{day.failing_dossier}",
         f"/validation/dossiers/{day.waiting_dossier}",
         f"/validation/dossiers/{day.shipped_dossier}",
+        f"/documents/{day.kbis}",  # « Ouvrir » on a PDF: its preview page
         f"/emission/certificats/{day.shipped_certificate}",
         "/remise/envois",
         "/remise/retraits",
