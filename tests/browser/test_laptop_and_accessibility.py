@@ -291,7 +291,7 @@ def _serious_findings(page: Page) -> list[str]:
     ]
 
 
-def _walk(page: Page, base: str, paths: list[str]) -> dict[str, list[str]]:
+def _walk(page: Page, base: str, paths: list[str], *, status: int = 200) -> dict[str, list[str]]:
     csp_reports: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
@@ -303,7 +303,7 @@ def _walk(page: Page, base: str, paths: list[str]) -> dict[str, list[str]]:
     for path in paths:
         response = page.goto(f"{base}{path}")
         assert response is not None
-        found = [] if response.ok else [f"HTTP {response.status}"]
+        found = [] if response.status == status else [f"HTTP {response.status}"]
         found += [p for p in (_horizontal_overflow(page), _menu_on_two_lines(page)) if p]
         csp_reports.clear()  # what the page itself does is the CSP tests' business
         found += _serious_findings(page)
@@ -331,6 +331,8 @@ def test_every_page_fits_the_laptop_and_axe_finds_nothing_serious(
     sign_in(page, live_server, user)
     paths = list(dict.fromkeys([*_menu_links(page, live_server), *_detail_pages(day, role)]))
     problems = _walk(page, live_server, paths)
+    # A page that does not exist: the error page fits and reads as well.
+    problems |= _walk(page, live_server, ["/validation/dossiers/999999"], status=404)
 
     if role == "operator":
         page.goto(f"{live_server}/validation/")
