@@ -29,7 +29,7 @@ from ra_workbench.db import utcnow
 from ra_workbench.dossiers.lifecycle import changed_message, transition
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
-from ra_workbench.review.claims import end_claim, holds_claim
+from ra_workbench.review.claims import claim_is_active, end_claim, holds_claim
 from ra_workbench.review.common import ReviewError, get_dossier, locked_dossier
 from ra_workbench.review.conflicts import ensure_no_conflict
 from ra_workbench.review.evidence import write_evidence
@@ -74,6 +74,27 @@ class Stopped:
     message: str
 
 
+def _claim_needed(dossier: Dossier, actor: User, *, claim_minutes: int) -> str:
+    """Why the actor may not decide yet: nobody holds the dossier, or someone else does
+    (named, with the Paris time they took it)."""
+    holder = dossier.claimed_by
+    if (
+        holder is None
+        or holder.id == actor.id
+        or not claim_is_active(dossier, claim_minutes=claim_minutes)
+    ):
+        return "Prenez d'abord le dossier en charge avant de décider."
+    since = (
+        f" depuis {dossier.claimed_at.astimezone(PARIS):%H:%M} (heure de Paris)"
+        if dossier.claimed_at
+        else ""
+    )
+    return (
+        f"{holder.display_name} traite ce dossier{since} : la décision lui revient tant "
+        "qu'il le garde."
+    )
+
+
 def _prepare(
     session: Session,
     dossier_id: int,
@@ -94,7 +115,7 @@ def _prepare(
         raise ReviewError(changed_message(session, dossier, verb="décidé"))
     ensure_no_conflict(dossier, actor, action)
     if not holds_claim(dossier, actor, claim_minutes=claim_minutes):
-        raise ReviewError("Prenez d'abord le dossier en charge avant de décider.")
+        raise ReviewError(_claim_needed(dossier, actor, claim_minutes=claim_minutes))
     run = latest_run(session, dossier.id)
     if run is None:
         if require_run:

@@ -51,6 +51,15 @@ def _first(data: dict[str, Any], *keys: str) -> Any:
     return None
 
 
+def _day(value: Any) -> str:
+    """A date the reader stored as ISO text (« 1985-04-12 »), the French way: 12/04/1985."""
+    text = _text(value)
+    try:
+        return dt.date.fromisoformat(text).strftime("%d/%m/%Y")
+    except ValueError:
+        return text
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -227,14 +236,14 @@ def _person_comparisons(
                 set(normalise_name(given).split(" "))
             ),
         ),
-        Comparison("Date de naissance", "", mrz=_text(_first(mrz, "birth_date", "date_of_birth"))),
+        Comparison("Date de naissance", "", mrz=_day(_first(mrz, "birth_date", "date_of_birth"))),
         Comparison(
             "Type de pièce", "", mrz=_text(_first(mrz, "document_type", "document_code", "format"))
         ),
         Comparison(
             "N° de pièce", "", mrz=_text(_first(mrz, "document_number", "number", "doc_number"))
         ),
-        Comparison("Expire le", "", mrz=_text(_first(mrz, "expiry_date", "expiry", "expires_on"))),
+        Comparison("Expire le", "", mrz=_day(_first(mrz, "expiry_date", "expiry", "expires_on"))),
         Comparison("Nationalité", "", mrz=_text(_first(mrz, "nationality"))),
     ]
     if kbis_names is not None:

@@ -21,6 +21,7 @@ from ra_workbench.jobs.rules import load_job_rules
 from ra_workbench.jobs.tasks import describe
 from ra_workbench.review import claims as review_claims
 from ra_workbench.review.common import ReviewError
+from ra_workbench.review.reasons import rule_label
 from ra_workbench.supervision import charts, dashboard
 from ra_workbench.supervision import quality as quality_service
 from ra_workbench.supervision.break_glass import break_glass_accesses
@@ -95,7 +96,7 @@ def dashboard_page() -> Any:
             data["reasons"].document_requests, title="Motifs de demande de pièces"
         ),
         "rules": charts.bar_chart(
-            [(r.rule, r.rate) for r in data["rules"] if r.failed][:25],
+            [(rule_label(r.rule), r.rate) for r in data["rules"] if r.failed][:25],
             title="Taux d'échec par contrôle",
             percent=True,
         ),

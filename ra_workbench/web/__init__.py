@@ -17,6 +17,7 @@ from ra_workbench.web.admin import init_admin
 from ra_workbench.web.auth import bp as auth_bp
 from ra_workbench.web.auth import init_login
 from ra_workbench.web.casefile import wire_case_sections
+from ra_workbench.web.errors import register_error_pages
 from ra_workbench.web.filters import register_filters
 from ra_workbench.web.home import bp as home_bp
 from ra_workbench.web.search import wire_search
@@ -25,6 +26,7 @@ from ra_workbench.web.webauthn import bp as account_bp
 
 def register_blueprints(app: Flask) -> None:
     register_filters(app)
+    register_error_pages(app)
     wire_search()
     wire_case_sections()
     init_login(app)

@@ -19,6 +19,7 @@ from flask_admin import Admin, AdminIndexView, expose
 from flask_admin import babel as flask_admin_babel
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.menu import MenuLink
+from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -87,10 +88,35 @@ class AdminForm(FlaskForm):
         super().__init__(*args, **kwargs)
 
 
+def _paris_moment(_view: Any, value: dt.datetime) -> str:
+    """A stored moment (UTC) as staff read it: « 03/12/2026 15:01 », Paris time."""
+    when = value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    return when.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+
+
+def _french_day(_view: Any, value: dt.date) -> str:
+    return value.strftime("%d/%m/%Y")
+
+
+# Flask-Admin prints datetimes as Python does (« 2026-12-03 14:01:29.03+00:00 »).
+MOMENT_FORMATTERS = {
+    **typefmt.BASE_FORMATTERS,
+    dt.datetime: _paris_moment,
+    dt.date: _french_day,
+}
+MOMENT_DETAIL_FORMATTERS = {
+    **typefmt.DETAIL_FORMATTERS,
+    dt.datetime: _paris_moment,
+    dt.date: _french_day,
+}
+
+
 class AuditedModelView(ModelView):
     form_base_class = AdminForm
     can_view_details = True
     page_size = 50
+    column_type_formatters = MOMENT_FORMATTERS
+    column_type_formatters_detail = MOMENT_DETAIL_FORMATTERS
 
     def is_accessible(self) -> bool:
         return _allowed()
