@@ -60,7 +60,8 @@ def line_chart(
     height: int = 240,
 ) -> Markup:
     """Lines over days (x: labels, evenly spaced), with a legend."""
-    left, right, top, bottom = 44, 12, 24, 40
+    # The right margin holds half of the last day's label (centred on its point).
+    left, right, top, bottom = 44, 24, 24, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max((max(s.values, default=0) for s in series), default=0))
     n = max(len(labels), 1)
@@ -118,19 +119,18 @@ def bar_chart(
     label_width: int = 260,
 ) -> Markup:
     """Horizontal bars, one per (label, value), largest scale first as given."""
+    if not items:
+        # Said in the page's text size, not in a drawing scaled to its panel.
+        return Markup('<p class="hint">Aucune donnée sur la période.</p>')
     gap = 6
     top = 8
-    height = top + max(len(items), 1) * (bar_height + gap) + 8
+    height = top + len(items) * (bar_height + gap) + 8
     peak = 1.0 if percent else _nice_max(max((v for _, v in items), default=0))
     plot_w = width - label_width - 70
     parts = [
         _svg_open(width, height),
         f"<title>{escape(title)}</title>",
     ]
-    if not items:
-        parts.append(
-            f'<text x="8" y="{top + 14}" fill="#5b6b7c">Aucune donnée sur la période.</text>'
-        )
     for i, (label, value) in enumerate(items):
         y = top + i * (bar_height + gap)
         w = plot_w * (value / peak if peak else 0)

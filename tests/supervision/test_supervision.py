@@ -71,6 +71,12 @@ def test_charts_are_escaped_svg() -> None:
     assert "polyline" in line
 
 
+def test_a_chart_with_nothing_to_draw_says_so_in_the_pages_text() -> None:
+    empty = charts.bar_chart([], title="Motifs de refus")
+    assert "<svg" not in empty
+    assert "Aucune donnée sur la période." in empty
+
+
 def test_dashboard_figures_over_a_period(app: Flask, people: dict[str, User]) -> None:
     with unit_of_work() as session:
         a = make_dossier(session, submitted_at=DAY, received_at=DAY)
