@@ -116,6 +116,23 @@ def test_every_check_run_trigger_has_a_french_label() -> None:
     assert triggers - set(LABELS.triggers) == set()
 
 
+def test_every_source_a_revision_arrives_from_has_a_french_label() -> None:
+    """dossier_revisions.source (« reçue le … (portail de commande) »), from the ingest calls."""
+    sources = set()
+    for _path, tree in _trees():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                callee = node.func
+                called = callee.id if isinstance(callee, ast.Name) else getattr(callee, "attr", "")
+                if not called.startswith("ingest"):
+                    continue
+                for keyword in node.keywords:
+                    if keyword.arg == "source" and isinstance(keyword.value, ast.Constant):
+                        sources.add(keyword.value.value)
+    assert {"api", "inbox", "cli"} <= sources
+    assert sources - set(LABELS.triggers) == set()
+
+
 def test_an_unknown_id_prints_as_itself_rather_than_disappearing() -> None:
     assert LABELS.rule("payment.settled") == "Paiement reçu"
     assert LABELS.rule("new.rule") == "new.rule"
