@@ -112,7 +112,15 @@ def _me() -> User:
     return cast(User, current_user._get_current_object())  # type: ignore[attr-defined]
 
 
-def _act(target: str, success: str, action: Callable[[Session, User], Any]) -> Any:
+def _act(
+    target: str,
+    success: str,
+    action: Callable[[Session, User], Any],
+    *,
+    again: Callable[[], Any] | None = None,
+) -> Any:
+    """Run one service call; flash its French outcome; back to `target`. Refused, and given
+    `again` (the page, rendered in this request), the page's forms still hold what was typed."""
     try:
         with unit_of_work() as session:
             action(session, _me())
@@ -124,13 +132,16 @@ def _act(target: str, success: str, action: Callable[[Session, User], Any]) -> A
         flash(str(exc), "danger")
     else:
         flash(success, "success")
-    return redirect(target)
+        return redirect(target)
+    return again() if again is not None else redirect(target)
 
 
-def _invalid(form: FlaskForm, target: str) -> Any:
+def _invalid(form: FlaskForm, target: str, *, again: Callable[[], Any] | None = None) -> Any:
+    """A refused form: its French errors flashed; the page again in this request when
+    `again` gives it (what was typed stays in the form), else back to `target`."""
     messages = [f"{form[name].label.text} : {' '.join(errs)}" for name, errs in form.errors.items()]
     flash("Formulaire incomplet — " + " ; ".join(messages), "danger")
-    return redirect(target)
+    return again() if again is not None else redirect(target)
 
 
 def _attachment(filename: str) -> str:
@@ -280,7 +291,7 @@ def pickup_page(dossier_id: int) -> Any:
         if handover is None or handover.state != "done"
         else None
     )
-    token_form = TokenForm(next=request.path)
+    token_form = TokenForm(next=url_for(".pickup_page", dossier_id=dossier.id))
     return render_template(
         "delivery/pickup.html",
         dossier=dossier,
@@ -316,7 +327,7 @@ def log_call(dossier_id: int) -> Any:
     form.person_role.choices = [(r, r) for r in ROLE_LABELS_FR]
     target = url_for(".pickup_page", dossier_id=dossier_id)
     if not form.validate_on_submit():
-        return _invalid(form, target)
+        return _invalid(form, target, again=lambda: pickup_page(dossier_id))
     role, outcome, note = form.person_role.data or "", form.outcome.data or "", form.note.data
     return _act(
         target,
@@ -324,6 +335,7 @@ def log_call(dossier_id: int) -> Any:
         lambda s, u: service.log_call(
             s, dossier_id, person_role=role, outcome=outcome, note=note or "", actor=u
         ),
+        again=lambda: pickup_page(dossier_id),
     )
 
 
@@ -411,14 +423,14 @@ def handover(dossier_id: int) -> Any:
     form = HandoverForm()
     target = url_for(".pickup_page", dossier_id=dossier_id)
     if not form.validate_on_submit():
-        return _invalid(form, target)
+        return _invalid(form, target, again=lambda: pickup_page(dossier_id))
     role = form.handed_to_role.data or ""
     number = form.identity_document_number.data or ""
     other: service.OtherDocument | None = None
     if form.other_document.data:
         if not form.other_document_type.data or form.other_document_expiry.data is None:
             flash("Autre pièce : indiquez son type et sa date d'expiration.", "danger")
-            return redirect(target)
+            return pickup_page(dossier_id)
         other = service.OtherDocument(
             form.other_document_type.data, form.other_document_expiry.data
         )
@@ -437,6 +449,7 @@ def handover(dossier_id: int) -> Any:
             other_document=other,
             exception_reason=reason,
         ),
+        again=lambda: pickup_page(dossier_id),
     )
 
 

@@ -495,6 +495,23 @@ def test_a_refused_form_keeps_what_was_typed_and_says_why_in_french(
     assert comment in html
 
 
+def test_a_refused_call_log_keeps_the_note_on_the_pickup_page(
+    client: FlaskClient, data: DataSet
+) -> None:
+    operator = make_user(db.session)
+    db.session.commit()
+    sign_in(client, operator)
+    note = "Rappeler après 18 h, demander Mme Durand"
+    response = client.post(
+        f"/remise/retraits/{data.pickup.id}/appels",
+        data={"person_role": "holder", "outcome": "perdu", "note": note},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "N'est pas un choix valide" in VisibleText.of(html)
+    assert note in VisibleText.of(html)  # in the note's text area, to send again
+
+
 def test_a_decision_on_a_dossier_someone_else_holds_names_who_holds_it(
     client: FlaskClient, data: DataSet
 ) -> None:
