@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
+from babel.numbers import format_currency
 from flask import Flask, abort, flash, g, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin import babel as flask_admin_babel
@@ -98,16 +100,24 @@ def _french_day(_view: Any, value: dt.date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
-# Flask-Admin prints datetimes as Python does (« 2026-12-03 14:01:29.03+00:00 »).
+def _euros(_view: Any, value: Decimal) -> str:
+    """Amounts (the offers' prices) the French way: « 228,00 € »."""
+    return format_currency(value, "EUR", locale="fr_FR")
+
+
+# Flask-Admin prints datetimes and decimals as Python does (« 2026-12-03 14:01:29.03+00:00 »,
+# « 228.00 »).
 MOMENT_FORMATTERS = {
     **typefmt.BASE_FORMATTERS,
     dt.datetime: _paris_moment,
     dt.date: _french_day,
+    Decimal: _euros,
 }
 MOMENT_DETAIL_FORMATTERS = {
     **typefmt.DETAIL_FORMATTERS,
     dt.datetime: _paris_moment,
     dt.date: _french_day,
+    Decimal: _euros,
 }
 
 

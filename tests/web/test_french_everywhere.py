@@ -531,6 +531,19 @@ def test_a_decision_on_a_dossier_someone_else_holds_names_who_holds_it(
     assert "Prenez d'abord le dossier en charge" not in text
 
 
+def test_the_administration_prints_prices_and_times_the_french_way(
+    client: FlaskClient, data: DataSet
+) -> None:
+    admin = make_user(db.session, role="admin")
+    db.session.commit()
+    sign_in(client, admin)
+    offers = VisibleText.of(client.get("/admin/admin_offers/").get_data(as_text=True))
+    assert "228,00 €" in offers  # (the visible text folds the no-break space)
+    assert "228.00" not in offers
+    users = VisibleText.of(client.get("/admin/admin_users/").get_data(as_text=True))
+    assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", users)
+
+
 def test_a_moment_prints_the_french_way_in_paris_time() -> None:
     from ra_workbench.web.filters import money, number, paris
 
