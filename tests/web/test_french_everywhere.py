@@ -32,6 +32,7 @@ from ra_workbench.accounts.models import User
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.checks.models import CheckRun
 from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.clock import local_time
 from ra_workbench.delivery import service as delivery
 from ra_workbench.delivery.models import Appointment, Shipment
 from ra_workbench.documents.models import Document
@@ -542,6 +543,28 @@ def test_the_administration_prints_prices_and_times_the_french_way(
     assert "228.00" not in offers
     users = VisibleText.of(client.get("/admin/admin_users/").get_data(as_text=True))
     assert re.search(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", users)
+
+
+def test_the_claim_box_gives_the_paris_hour_the_claim_was_taken(
+    client: FlaskClient, data: DataSet
+) -> None:
+    holder = make_user(db.session, first_name="Hugo", last_name="Garnier")
+    other = make_user(db.session)
+    db.session.commit()
+    with client.application.test_request_context():
+        claim(db.session, data.to_decide.id, holder, claim_minutes=60)
+    db.session.commit()
+    taken = db.session.get(Dossier, data.to_decide.id).claimed_at
+    assert taken is not None
+    sign_in(client, other)
+    text = VisibleText.of(
+        client.get(f"/validation/dossiers/{data.to_decide.id}").get_data(as_text=True)
+    )
+    paris_hour = local_time(taken).strftime("%H:%M")
+    utc_hour = taken.astimezone(dt.UTC).strftime("%H:%M")
+    assert paris_hour != utc_hour  # Paris is one or two hours ahead of UTC
+    assert f"depuis {paris_hour}" in text
+    assert f"depuis {utc_hour}" not in text
 
 
 def test_a_moment_prints_the_french_way_in_paris_time() -> None:
