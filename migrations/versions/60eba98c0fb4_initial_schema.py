@@ -456,18 +456,19 @@ def upgrade():
     sa.Column('holder_birth_date', sa.Date(), nullable=True),
     sa.Column('issued_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revocation_reason', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_certificates_dossier_id_dossiers')),
     sa.ForeignKeyConstraint(['issuance_request_id'], ['issuance_requests.id'], name=op.f('fk_certificates_issuance_request_id_issuance_requests')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
     sa.UniqueConstraint('fingerprint_sha256', name=op.f('uq_certificates_fingerprint_sha256')),
     sa.UniqueConstraint('issuance_request_id', name=op.f('uq_certificates_issuance_request_id')),
-    sa.UniqueConstraint('serial_number', name=op.f('uq_certificates_serial_number')),
-    sa.UniqueConstraint('subject_serial', name=op.f('uq_certificates_subject_serial'))
+    sa.UniqueConstraint('serial_number', name=op.f('uq_certificates_serial_number'))
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_dossier_id'), ['dossier_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_holder_surname'), ['holder_surname'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificates_not_after'), ['not_after'], unique=False)
+        batch_op.create_index(batch_op.f('ix_certificates_subject_serial'), ['subject_serial'], unique=False)
         batch_op.create_index('uq_certificates_active_dossier', ['dossier_id'], unique=True, postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
 
     op.create_table('decisions',
@@ -620,6 +621,7 @@ def downgrade():
     op.drop_table('decisions')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index('uq_certificates_active_dossier', postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
+        batch_op.drop_index(batch_op.f('ix_certificates_subject_serial'))
         batch_op.drop_index(batch_op.f('ix_certificates_not_after'))
         batch_op.drop_index(batch_op.f('ix_certificates_holder_surname'))
         batch_op.drop_index(batch_op.f('ix_certificates_dossier_id'))

@@ -21,7 +21,9 @@ class Certificate(Base):
         sa.ForeignKey("issuance_requests.id"), unique=True
     )
     serial_number: Mapped[str] = mapped_column(sa.String(80), unique=True)
-    subject_serial: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    # EN 319 412-1 natural person identifier (« IDCFR-<card number> »): one person's, on
+    # each of their certificates; never another person's (checked at issuance).
+    subject_serial: Mapped[str] = mapped_column(sa.String(80), index=True)
     subject: Mapped[str] = mapped_column(sa.Text)
     fingerprint_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
     not_before: Mapped[dt.datetime]
@@ -37,6 +39,8 @@ class Certificate(Base):
     holder_birth_date: Mapped[dt.date | None]
     issued_at: Mapped[CreatedAt]
     revoked_at: Mapped[dt.datetime | None]
+    # RFC 5280 CRLReason, as cryptography's ReasonFlags value (« keyCompromise », …).
+    revocation_reason: Mapped[str | None] = mapped_column(sa.String(32))
 
     __table_args__ = (
         # At most one valid (unrevoked) certificate per dossier, whatever the code above does.

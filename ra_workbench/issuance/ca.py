@@ -8,6 +8,12 @@ together build one hierarchy, not two.
 The holder's key pair is generated here "as the token would" (P-256 or RSA 3072) and then
 discarded: on a real token the private key never leaves the device, and nothing in the
 workbench may ever use it.
+
+Revocation status is published two ways, both signed here from the register's state, which
+the caller passes in (this module never reads the database): a CRL signed by the issuing CA
+(`crl`), and OCSP answers (RFC 6960, `ocsp_response`) signed by a delegated responder
+certificate (id-kp-OCSPSigning, id-pkix-ocsp-nocheck) issued by the issuing CA and kept beside
+its keys.
 """
 
 from __future__ import annotations
@@ -15,8 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
-import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +29,8 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID, ObjectIdentifier
 
 from ra_workbench import der
 
@@ -34,6 +40,11 @@ QC_COMPLIANCE = "0.4.0.1862.1.1"
 QC_SSCD = "0.4.0.1862.1.4"
 QC_TYPE = "0.4.0.1862.1.6"
 QC_TYPE_ESIGN = "0.4.0.1862.1.6.1"
+QC_PDS = "0.4.0.1862.1.5"
+# RFC 3739 id-qcs-pkixQCSyntax-v2 carrying EN 319 412-1's semantics identifier for natural
+# persons: the subject serialNumber reads "<type><country>-<identifier>" (5.1.3).
+QC_SYNTAX_V2 = "1.3.6.1.5.5.7.11.2"
+SEMANTICS_NATURAL = "0.4.0.194121.1.1"
 
 KEY_ALGORITHMS = ("p256", "rsa3072")
 ROOT_VALIDITY_DAYS = 20 * 365
@@ -48,6 +59,8 @@ EVIDENCE_SEAL_ORGANISATION = "RA Workbench - autorité d'enregistrement"
 EVIDENCE_SEAL_VALIDITY_DAYS = 5 * 365
 # id-kp-documentSigning (RFC 9336): signing documents, neither TLS nor e-mail.
 DOCUMENT_SIGNING_EKU = "1.3.6.1.5.5.7.3.36"
+OCSP_RESPONDER_COMMON_NAME = "RA Workbench OCSP Responder"
+OCSP_RESPONDER_VALIDITY_DAYS = 365
 
 
 class CAError(Exception):
@@ -55,10 +68,22 @@ class CAError(Exception):
 
 
 @dataclass(frozen=True)
+class Publication:
+    """Where a holder certificate points: the URLs the workbench serves (rules/issuance.toml
+    [publication]) and the PDS, as (https URL, ISO 639-1 language) pairs."""
+
+    ca_issuers_url: str
+    crl_url: str
+    ocsp_url: str
+    pds: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class CertificateProfile:
     policy_oids: tuple[str, ...]
     validity_days: int = 3 * 365
     key_algorithm: str = "p256"
+    publication: Publication | None = None
 
 
 @dataclass(frozen=True)
@@ -100,13 +125,23 @@ der_oid = der.oid
 der_sequence = der.sequence
 
 
-def qc_statements_der() -> bytes:
-    """QCStatements ::= SEQUENCE OF QCStatement; QcType's info is a SEQUENCE OF OID."""
-    return der_sequence(
+def qc_statements_der(pds: tuple[tuple[str, str], ...] = ()) -> bytes:
+    """QCStatements ::= SEQUENCE OF QCStatement; QcType's info is a SEQUENCE OF OID; QcPDS's
+    a SEQUENCE OF PdsLocation { url IA5String, language PrintableString (ISO 639-1) }; the
+    pkixQCSyntax-v2 statement's a SemanticsInformation with the natural-person semantics."""
+    statements = [
+        der_sequence(der_oid(QC_SYNTAX_V2), der_sequence(der_oid(SEMANTICS_NATURAL))),
         der_sequence(der_oid(QC_COMPLIANCE)),
         der_sequence(der_oid(QC_SSCD)),
         der_sequence(der_oid(QC_TYPE), der_sequence(der_oid(QC_TYPE_ESIGN))),
-    )
+    ]
+    if pds:
+        locations = [
+            der_sequence(der.tlv(0x16, url.encode("ascii")), der.tlv(0x13, lang.encode("ascii")))
+            for url, lang in pds
+        ]
+        statements.append(der_sequence(der_oid(QC_PDS), der_sequence(*locations)))
+    return der_sequence(*statements)
 
 
 def decode_qc_statements(data: bytes) -> list[tuple[str, list[str]]]:
@@ -167,6 +202,33 @@ def _key_usage(
         crl_sign=signs_certificates,
         encipher_only=False,
         decipher_only=False,
+    )
+
+
+def _publication_extensions(
+    builder: x509.CertificateBuilder, publication: Publication | None
+) -> x509.CertificateBuilder:
+    """CRL distribution point and AIA (OCSP, caIssuers): where relying parties check."""
+    if publication is None:
+        return builder
+    uri = x509.UniformResourceIdentifier
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [x509.DistributionPoint([uri(publication.crl_url)], None, None, None)]
+        ),
+        critical=False,
+    ).add_extension(
+        x509.AuthorityInformationAccess(
+            [
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.OCSP, uri(publication.ocsp_url)
+                ),
+                x509.AccessDescription(
+                    AuthorityInformationAccessOID.CA_ISSUERS, uri(publication.ca_issuers_url)
+                ),
+            ]
+        ),
+        critical=False,
     )
 
 
@@ -445,7 +507,8 @@ class LocalCA:
         policies = x509.CertificatePolicies(
             [x509.PolicyInformation(ObjectIdentifier(oid), None) for oid in profile.policy_oids]
         )
-        certificate = (
+        publication = profile.publication
+        builder = (
             x509.CertificateBuilder()
             .subject_name(name)
             .issuer_name(issuing.certificate.subject)
@@ -458,7 +521,8 @@ class LocalCA:
             .add_extension(policies, critical=False)
             .add_extension(
                 x509.UnrecognizedExtension(
-                    ObjectIdentifier(QC_STATEMENTS_OID), qc_statements_der()
+                    ObjectIdentifier(QC_STATEMENTS_OID),
+                    qc_statements_der(publication.pds if publication else ()),
                 ),
                 critical=False,
             )
@@ -470,7 +534,9 @@ class LocalCA:
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
                 critical=False,
             )
-            .sign(issuing.key, hashes.SHA384())
+        )
+        certificate = _publication_extensions(builder, publication).sign(
+            issuing.key, hashes.SHA384()
         )
         return IssuedCertificate(
             pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
@@ -484,6 +550,226 @@ class LocalCA:
         )
 
 
-def new_subject_serial(prefix: str = "RAW") -> str:
-    """A subject serialNumber never given to anyone else (PrintableString characters only)."""
-    return f"{prefix}-{secrets.token_hex(8).upper()}"
+# -- revocation status: CRL and OCSP --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """One revoked certificate as the register knows it."""
+
+    serial_number: int
+    revoked_at: dt.datetime
+    reason: x509.ReasonFlags
+
+
+@dataclass(frozen=True)
+class OCSPStatus:
+    """What the register says of one serial: revoked when `revoked` is set, else good."""
+
+    revoked: Revoked | None = None
+
+
+def _crl(
+    ca: LocalCA,
+    revoked: Iterable[Revoked],
+    *,
+    now: dt.datetime,
+    next_update: dt.timedelta,
+) -> bytes:
+    issuing = ca._issuing_ca()
+    number_path = ca._path("issuing.crl-number")
+    number = int(number_path.read_text()) + 1 if number_path.exists() else 1
+    issuer_ski = issuing.certificate.extensions.get_extension_for_class(
+        x509.SubjectKeyIdentifier
+    ).value
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuing.certificate.subject)
+        .last_update(now)
+        .next_update(now + next_update)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
+            critical=False,
+        )
+    )
+    for entry in sorted(revoked, key=lambda r: r.serial_number):
+        item = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(entry.serial_number)
+            .revocation_date(entry.revoked_at)
+        )
+        if entry.reason != x509.ReasonFlags.unspecified:
+            # RFC 5280 5.3.1: unspecified is expressed by leaving the reason out.
+            item = item.add_extension(x509.CRLReason(entry.reason), critical=False)
+        builder = builder.add_revoked_certificate(item.build())
+    der_crl = builder.sign(issuing.key, hashes.SHA384()).public_bytes(serialization.Encoding.DER)
+    ca._write("issuing.crl", der_crl)
+    ca._write("issuing.crl-number", str(number).encode())
+    return der_crl
+
+
+def _ocsp_key_usage() -> x509.KeyUsage:
+    return _key_usage(digital_signature=True)
+
+
+def crl(
+    ca: LocalCA,
+    revoked: Iterable[Revoked],
+    *,
+    now: dt.datetime | None = None,
+    next_update: dt.timedelta = dt.timedelta(hours=24),
+) -> bytes:
+    """A new CRL from the issuing CA (DER), with the next CRL number; also written to
+    `issuing.crl` under the CA's directory, where the public route serves it from."""
+    ca._issuing_ca()
+    with ca._lock():
+        return _crl(ca, revoked, now=now or dt.datetime.now(dt.UTC), next_update=next_update)
+
+
+def ocsp_responder(
+    ca: LocalCA, *, now: dt.datetime | None = None
+) -> tuple[CAKey, x509.Certificate]:
+    """The delegated responder's key and certificate, issued by the issuing CA on first use
+    and again when it is within a day of expiry; kept like the CA's keys (encrypted)."""
+    now = now or dt.datetime.now(dt.UTC)
+    issuing = ca._issuing_ca()
+    path = ca._path("ocsp-responder.cert.pem")
+
+    def current() -> tuple[CAKey, x509.Certificate] | None:
+        if not path.exists():
+            return None
+        certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        if certificate.not_valid_after_utc <= now + dt.timedelta(days=1):
+            return None
+        return ca._load_key("ocsp-responder"), certificate
+
+    found = current()
+    if found is not None:
+        return found
+    with ca._lock():
+        found = current()
+        if found is not None:
+            return found
+        key = ec.generate_private_key(ec.SECP256R1())
+        issuer_ski = issuing.certificate.extensions.get_extension_for_class(
+            x509.SubjectKeyIdentifier
+        ).value
+        certificate = (
+            x509.CertificateBuilder()
+            .subject_name(_name(OCSP_RESPONDER_COMMON_NAME))
+            .issuer_name(issuing.certificate.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - BACKDATE)
+            .not_valid_after(
+                min(
+                    now + dt.timedelta(days=OCSP_RESPONDER_VALIDITY_DAYS),
+                    issuing.certificate.not_valid_after_utc,
+                )
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(_ocsp_key_usage(), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
+            )
+            # RFC 6960 4.2.2.2.1: relying parties do not check the responder's own status.
+            .add_extension(x509.OCSPNoCheck(), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
+                critical=False,
+            )
+            .sign(issuing.key, hashes.SHA384())
+        )
+        ca._write("ocsp-responder.key.pem", ca._encrypted(key), 0o600)
+        ca._write("ocsp-responder.cert.pem", certificate.public_bytes(serialization.Encoding.PEM))
+        return key, certificate
+
+
+def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
+    return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(
+        serialization.Encoding.DER
+    )
+
+
+def ocsp_response(
+    ca: LocalCA,
+    request_der: bytes,
+    status_of: Callable[[int], OCSPStatus | None],
+    *,
+    now: dt.datetime | None = None,
+    next_update: dt.timedelta = dt.timedelta(hours=24),
+) -> bytes:
+    """The DER answer to one OCSP request (RFC 6960): good, revoked (time and reason) or
+    unknown (`status_of` returns None: not in the register), signed by the delegated
+    responder. A request that does not parse is `malformedRequest`; one about another
+    issuer's certificate `unauthorized`."""
+    now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    try:
+        request = ocsp.load_der_ocsp_request(request_der)
+    except ValueError:
+        return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+    issuing = ca._issuing_ca().certificate
+    algorithm = request.hash_algorithm
+    if (request.issuer_name_hash, request.issuer_key_hash) != (
+        _name_hash(issuing, algorithm),
+        _key_hash(issuing, algorithm),
+    ):
+        return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+    key, responder = ocsp_responder(ca, now=now)
+    status = status_of(request.serial_number)
+    if status is None:
+        cert_status, revoked_at, reason = ocsp.OCSPCertStatus.UNKNOWN, None, None
+    elif status.revoked is not None:
+        cert_status = ocsp.OCSPCertStatus.REVOKED
+        revoked_at, reason = status.revoked.revoked_at, status.revoked.reason
+    else:
+        cert_status, revoked_at, reason = ocsp.OCSPCertStatus.GOOD, None, None
+    builder = (
+        ocsp.OCSPResponseBuilder()
+        .add_response_by_hash(
+            issuer_name_hash=request.issuer_name_hash,
+            issuer_key_hash=request.issuer_key_hash,
+            serial_number=request.serial_number,
+            algorithm=algorithm,  # type: ignore[arg-type]
+            cert_status=cert_status,
+            this_update=now,
+            next_update=now + next_update,
+            revocation_time=revoked_at,
+            revocation_reason=reason,
+        )
+        .responder_id(ocsp.OCSPResponderEncoding.HASH, responder)
+        .certificates([responder])
+    )
+    nonce = _nonce(request)
+    if nonce is not None:
+        builder = builder.add_extension(nonce, critical=False)
+    response = builder.sign(key, hashes.SHA256())
+    return response.public_bytes(serialization.Encoding.DER)
+
+
+def _nonce(request: ocsp.OCSPRequest) -> x509.OCSPNonce | None:
+    try:
+        return request.extensions.get_extension_for_class(x509.OCSPNonce).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _name_hash(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    digest = hashes.Hash(algorithm)
+    digest.update(certificate.subject.public_bytes())
+    return digest.finalize()
+
+
+def _key_hash(certificate: x509.Certificate, algorithm: hashes.HashAlgorithm) -> bytes:
+    # RFC 6960 4.1.1: the hash of the BIT STRING's value of subjectPublicKey.
+    spki = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    _, start, _ = der.read_tlv(spki, 0)
+    _, _, algorithm_end = der.read_tlv(spki, start)
+    _, key_start, key_end = der.read_tlv(spki, algorithm_end)
+    digest = hashes.Hash(algorithm)
+    digest.update(spki[key_start + 1 : key_end])  # past the unused-bits octet
+    return digest.finalize()

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from ra_workbench.issuance.ca import KEY_ALGORITHMS, CertificateProfile
+from ra_workbench.issuance.ca import KEY_ALGORITHMS, CertificateProfile, Publication
 
 ISSUANCE_FILE = "issuance.toml"
 CONFIG_KEY = "RA_ISSUANCE"
@@ -29,6 +29,16 @@ class IssuanceConfigError(RuntimeError):
 
 
 MAX_APPROVAL_HOURS = 24 * 31
+DEFAULT_PUBLIC_URL = "http://pki.ra-workbench.fr"
+DEFAULT_PDS = {
+    "fr": "https://www.certeurope.fr/pds/pds-fr.pdf",
+    "en": "https://www.certeurope.fr/pds/pds-en.pdf",
+}
+# Where relying parties fetch the CA certificate, the CRL and OCSP answers: the public
+# blueprint's routes (ra_workbench/issuance/public.py), under the public base URL.
+CA_ISSUERS_PATH = "/pki/ac-emettrice.cer"
+CRL_PATH = "/pki/ac-emettrice.crl"
+OCSP_PATH = "/pki/ocsp"
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,27 @@ class IssuanceConfig:
     profile: CertificateProfile
     # An approval older than this is not issued (REG-6.3.1-00B).
     approval_valid_hours: int = 168
+    public_url: str = DEFAULT_PUBLIC_URL
+    # A CRL's nextUpdate is this many hours after its thisUpdate; it is regenerated on every
+    # revocation and, by the schedule, before it goes stale.
+    crl_next_update_hours: int = 24
+    ocsp_next_update_hours: int = 24
+
+
+def _http_url(key: str, value: Any, *, https: bool = False) -> str:
+    text = str(value or "").strip()
+    schemes = ("https://",) if https else ("http://", "https://")
+    if not text.startswith(schemes) or " " in text:
+        expected = "https://" if https else "http(s)://"
+        raise _fail(key, f"URL {expected} attendue, lu {value!r}")
+    return text.rstrip("/")
+
+
+def _hours(section: Mapping[str, Any], key: str, default: int, name: str) -> int:
+    value = section.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 24 * 31:
+        raise _fail(name, f"nombre d'heures entre 1 et {24 * 31} attendu, lu {value!r}")
+    return value
 
 
 def _fail(key: str, message: str) -> IssuanceConfigError:
@@ -81,11 +112,40 @@ def parse_config(raw: Mapping[str, Any], environ: Mapping[str, str]) -> Issuance
         raise _fail("approval.valid_hours", f"entier attendu, lu {hours!r}")
     if not 1 <= hours <= MAX_APPROVAL_HOURS:
         raise _fail("approval.valid_hours", f"entre 1 et {MAX_APPROVAL_HOURS} heures")
+    publication = raw.get("publication") or {}
+    public_url = _http_url(
+        "publication.public_url (RA_WORKBENCH_PUBLIC_URL)",
+        environ.get("RA_WORKBENCH_PUBLIC_URL")
+        or publication.get("public_url")
+        or DEFAULT_PUBLIC_URL,
+    )
+    pds = publication.get("pds", DEFAULT_PDS)
+    if not isinstance(pds, Mapping) or not {"fr", "en"} <= set(pds):
+        raise _fail("publication.pds", "les URL des PDS en français (fr) et anglais (en)")
+    pds_urls = tuple(
+        (_http_url(f"publication.pds.{lang}", url, https=True), str(lang))
+        for lang, url in pds.items()
+    )
     return IssuanceConfig(
         approval_valid_hours=hours,
         backend=backend,
+        public_url=public_url,
+        crl_next_update_hours=_hours(
+            publication, "crl_next_update_hours", 24, "publication.crl_next_update_hours"
+        ),
+        ocsp_next_update_hours=_hours(
+            publication, "ocsp_next_update_hours", 24, "publication.ocsp_next_update_hours"
+        ),
         profile=CertificateProfile(
-            policy_oids=tuple(oids), validity_days=validity_days, key_algorithm=algorithm
+            policy_oids=tuple(oids),
+            validity_days=validity_days,
+            key_algorithm=algorithm,
+            publication=Publication(
+                ca_issuers_url=public_url + CA_ISSUERS_PATH,
+                crl_url=public_url + CRL_PATH,
+                ocsp_url=public_url + OCSP_PATH,
+                pds=pds_urls,
+            ),
         ),
     )
 

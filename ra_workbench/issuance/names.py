@@ -108,3 +108,38 @@ def certificate_names(
         typed_given_name=typed_first_name,
         typed_surname=typed_last_name,
     )
+
+
+# -- the subject's serialNumber: EN 319 412-1 5.1.3 natural person identifier -----------------
+
+# ICAO 9303 issuing states (alpha-3, « D » for Germany) → ISO 3166-1 alpha-2, for the
+# countries whose documents the RA accepts (EU, EEA, Switzerland, United Kingdom).
+_ALPHA2 = {
+    "AUT": "AT", "BEL": "BE", "BGR": "BG", "HRV": "HR", "CYP": "CY", "CZE": "CZ",
+    "DNK": "DK", "EST": "EE", "FIN": "FI", "FRA": "FR", "D": "DE", "DEU": "DE",
+    "GRC": "GR", "HUN": "HU", "IRL": "IE", "ITA": "IT", "LVA": "LV", "LTU": "LT",
+    "LUX": "LU", "MLT": "MT", "NLD": "NL", "POL": "PL", "PRT": "PT", "ROU": "RO",
+    "SVK": "SK", "SVN": "SI", "ESP": "ES", "SWE": "SE", "ISL": "IS", "LIE": "LI",
+    "NOR": "NO", "CHE": "CH", "GBR": "GB", "MCO": "MC", "AND": "AD",
+}  # fmt: skip
+
+
+def natural_person_identifier(document_code: str, issuing_state: str, number: str) -> str:
+    """« PASFR-… » for a passport, « IDCFR-… » for an identity card: the identity type
+    reference, the issuing country, a hyphen and the document's number (EN 319 412-1
+    5.1.3). The number identifies one document, hence one person. ValueError (in French)
+    when the document cannot give one."""
+    country = _ALPHA2.get(issuing_state.strip("<").upper())
+    if country is None:
+        raise ValueError(
+            f"Pays émetteur de la pièce d'identité non pris en charge ({issuing_state!r}) : "
+            "le numéro de série du sujet (EN 319 412-1) ne peut pas être établi."
+        )
+    reference = number.strip("<").upper()
+    if not re.fullmatch(r"[A-Z0-9]{4,20}", reference):
+        raise ValueError(
+            "Numéro de la pièce d'identité illisible : le numéro de série du sujet "
+            "(EN 319 412-1) ne peut pas être établi."
+        )
+    scheme = "PAS" if document_code.upper().startswith("P") else "IDC"
+    return f"{scheme}{country}-{reference}"

@@ -33,10 +33,14 @@ from ra_workbench.dossiers.lifecycle import lock, transition
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.issuance.backends import get_backend
-from ra_workbench.issuance.ca import CAError, SubjectIdentity, new_subject_serial
+from ra_workbench.issuance.ca import CAError, SubjectIdentity
 from ra_workbench.issuance.config import IssuanceConfig, issuance_config
 from ra_workbench.issuance.models import IssuanceRequest
-from ra_workbench.issuance.names import CertificateNames, certificate_names
+from ra_workbench.issuance.names import (
+    CertificateNames,
+    certificate_names,
+    natural_person_identifier,
+)
 from ra_workbench.review.freshness import (
     changed_explanation,
     coverage_of,
@@ -144,6 +148,9 @@ class HolderReading:
     birth_date: dt.date | None
     expiry_date: dt.date | None
     valid: bool
+    document_code: str = ""
+    issuing_state: str = ""
+    document_number: str = ""
 
 
 def _extraction(session: Session, document: Document, today: dt.date) -> Mapping[str, Any] | None:
@@ -195,6 +202,9 @@ def holder_reading(session: Session, dossier: Dossier, *, today: dt.date) -> Hol
                 birth_date=_date(mrz.get("birth_date")),
                 expiry_date=_date(mrz.get("expiry_date")),
                 valid=bool(mrz.get("valid")),
+                document_code=str(mrz.get("document_code") or ""),
+                issuing_state=str(mrz.get("issuing_state") or ""),
+                document_number=str(mrz.get("document_number") or ""),
             )
         )
     if not readings:
@@ -209,43 +219,43 @@ def holder_reading(session: Session, dossier: Dossier, *, today: dt.date) -> Hol
 # -- issuing ----------------------------------------------------------------------------------
 
 
-# REQ 11: a DN is never reused for another person. Two holders may share every name and the
-# organisation: the subject's serialNumber tells them apart, so it must never be one already
-# given. A draw found in the register is drawn again, a bounded number of times.
-SUBJECT_SERIAL_DRAWS = 5
-# PostgreSQL advisory lock namespace (two-key form): one transaction at a time per drawn
-# value, so two jobs drawing the same value never both find it free.
-_SUBJECT_SERIAL_LOCK = 7_311_533
+# REQ 11: a DN is never reused for another person. The subject's serialNumber is the
+# holder's identity document (EN 319 412-1 5.1.3: « IDCFR-<card number> », « PASFR-<passport
+# number> »): two people with the same names in the same organisation have two documents. The
+# same person keeps the same value on each of their certificates; the register never gives a
+# value already carried by someone else (another surname or birth date as read).
 
 
-class SubjectSerialUnavailable(IssuanceError):
-    """No unused subject serialNumber after `SUBJECT_SERIAL_DRAWS` draws."""
+class SubjectSerialTaken(IssuanceError):
+    """The identity document's number is already on another person's certificate."""
 
 
-def unused_subject_serial(session: Session) -> str:
-    """A subject serialNumber no certificate in the register carries. On PostgreSQL the
-    value stays locked to this transaction until it commits (the certificate is recorded)
-    or rolls back; taken before the transaction writes to the audit trail, whose lock every
-    writer takes, so the two locks always come in the same order."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    for _ in range(SUBJECT_SERIAL_DRAWS):
-        serial = new_subject_serial()
-        if postgres:
-            session.execute(
-                sa.select(
-                    sa.func.pg_advisory_xact_lock(_SUBJECT_SERIAL_LOCK, sa.func.hashtext(serial))
-                )
-            )
-        taken = session.scalar(
-            sa.select(Certificate.id).where(Certificate.subject_serial == serial).limit(1)
+def subject_serial_for(session: Session, reading: HolderReading) -> str:
+    try:
+        serial = natural_person_identifier(
+            reading.document_code, reading.issuing_state, reading.document_number
         )
-        if taken is None:
-            return serial
-        log.warning("subject serial drawn again: already given to certificate %s", taken)
-    raise SubjectSerialUnavailable(
-        f"Aucun numéro de série de sujet inédit après {SUBJECT_SERIAL_DRAWS} tirages : "
-        "émission arrêtée, rien n'a été demandé à l'AC (un DN n'est jamais réattribué)."
+    except ValueError as exc:
+        raise IssuanceError(str(exc)) from exc
+    someone_else = session.scalar(
+        sa.select(Certificate.id)
+        .where(
+            Certificate.subject_serial == serial,
+            sa.or_(
+                Certificate.holder_surname != reading.surname,
+                Certificate.holder_birth_date.is_distinct_from(reading.birth_date),
+            ),
+        )
+        .limit(1)
     )
+    if someone_else is not None:
+        log.warning("subject serial already given to another person (certificate %s)", someone_else)
+        raise SubjectSerialTaken(
+            "Le numéro de la pièce d'identité du porteur figure déjà sur le certificat d'une "
+            "autre personne : émission arrêtée, rien n'a été demandé à l'AC (un DN n'est "
+            "jamais réattribué). Vérifier la pièce d'identité."
+        )
+    return serial
 
 
 def _subject(dossier: Dossier, names: CertificateNames, subject_serial: str) -> SubjectIdentity:
@@ -395,10 +405,6 @@ def issue_certificate(
     now = now or utcnow()
     today = today or now.date()
     config = issuance_config()
-    try:
-        subject_serial = unused_subject_serial(session)
-    except SubjectSerialUnavailable as exc:
-        return _fail(session, request, dossier, str(exc), retry_later=retry_later)
     stopped = _still_approved(session, dossier, now=now, today=today, config=config)
     if stopped is not None:
         request.state = RequestState.RETURNED
@@ -420,6 +426,7 @@ def issue_certificate(
                 "La pièce d'identité du porteur a expiré depuis la validation "
                 f"({reading.expiry_date:%d/%m/%Y}) : demander une nouvelle pièce."
             )
+        subject_serial = subject_serial_for(session, reading)
         holder = dossier.holder
         names = certificate_names(
             typed_first_name=holder.first_name if holder else "",
@@ -467,7 +474,6 @@ def issue_certificate(
             payload={
                 "request_id": request.id,
                 "serial_number": issued.serial_number,
-                "subject_serial": issued.subject_serial,
                 "fingerprint_sha256": issued.fingerprint_sha256,
             },
         )
@@ -476,9 +482,9 @@ def issue_certificate(
             request,
             dossier,
             f"Le certificat n° {issued.serial_number} rendu par l'AC est refusé par le "
-            "registre (numéro de série de sujet, numéro de série ou empreinte déjà "
-            "attribué) : il n'est ni enregistré ni remis, et doit être révoqué auprès de "
-            "l'AC. Un nouvel essai tire un autre numéro de série de sujet.",
+            "registre (numéro de série ou empreinte déjà attribué, ou un autre certificat "
+            "valide pour ce dossier) : il n'est ni enregistré ni remis, et doit être "
+            "révoqué auprès de l'AC.",
             retry_later=retry_later,
         )
     request.state = RequestState.ISSUED
@@ -507,7 +513,8 @@ def issue_certificate(
             "certificate_id": certificate.id,
             "serial_number": certificate.serial_number,
             "fingerprint_sha256": certificate.fingerprint_sha256,
-            "subject_serial": certificate.subject_serial,  # names stay in the register
+            # Names and the subject serial (the identity document's number) stay in the
+            # register: the trail names no one (REQUIREMENTS, minimal collection).
             "not_after": certificate.not_after.isoformat(),
             "backend": certificate.backend,
             "attempt": request.attempts,
@@ -521,6 +528,65 @@ def issue_certificate(
         payload={"certificate_serial": certificate.serial_number},
     )
     return request
+
+
+# -- revocation ------------------------------------------------------------------------------
+
+# RFC 5280 CRLReason codes a holder certificate may be revoked with (cryptography's
+# ReasonFlags values), and what staff read.
+REVOCATION_REASONS_FR = {
+    "unspecified": "Non précisé",
+    "keyCompromise": "Compromission de la clé",
+    "affiliationChanged": "Changement d'affiliation (le porteur a quitté l'organisation)",
+    "superseded": "Remplacé par un nouveau certificat",
+    "cessationOfOperation": "Cessation d'activité",
+    "privilegeWithdrawn": "Privilège retiré",
+}
+REFRESH_CRL_TASK = "ra_workbench.issuance.tasks:refresh_crl"
+
+
+def revoke(
+    session: Session,
+    certificate_id: int,
+    reason: str,
+    actor: str,
+    *,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Certificate:
+    """Revoke one certificate in the register (what the CRL and OCSP answers are signed
+    from), audited; the CRL is signed again after the commit. The revocation workflow
+    (requests, review, notices) decides; this records the decision."""
+    if reason not in REVOCATION_REASONS_FR:
+        raise IssuanceError(f"Motif de révocation inconnu : {reason!r}.")
+    certificate = session.scalar(
+        sa.select(Certificate)
+        .where(Certificate.id == certificate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if certificate is None:
+        raise IssuanceError("Certificat introuvable.")
+    if certificate.revoked_at is not None:
+        raise IssuanceError(f"Le certificat n° {certificate.serial_number} est déjà révoqué.")
+    certificate.revoked_at = (now or utcnow()).replace(microsecond=0)
+    certificate.revocation_reason = reason
+    session.flush()
+    record(
+        session,
+        "issuance.certificate_revoked",
+        actor=actor,
+        actor_id=actor_id,
+        dossier_id=certificate.dossier_id,
+        payload={
+            "certificate_id": certificate.id,
+            "serial_number": certificate.serial_number,
+            "reason": reason,
+            "revoked_at": certificate.revoked_at.isoformat(),
+        },
+    )
+    defer_job(session, REFRESH_CRL_TASK, job_id=f"refresh-crl-revoked-{certificate.id}")
+    return certificate
 
 
 # -- for the screens --------------------------------------------------------------------------

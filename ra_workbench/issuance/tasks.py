@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import cast
 
+from cryptography import x509
 from sqlalchemy.orm import Session
 
 from ra_workbench.clock import as_day
 from ra_workbench.documents.retention import DELETE_BLOBS_TASK
 from ra_workbench.extensions import db
-from ra_workbench.issuance import service
+from ra_workbench.issuance import publication, service
 from ra_workbench.issuance.retention import run_retention
 from ra_workbench.jobs.rules import current_job_rules
 from ra_workbench.notify.tasks import retries_left
@@ -48,3 +49,12 @@ def retention_purge(today: str | None = None) -> dict[str, dict[str, int]]:
     # Always: it also finishes the deletions of a run that crashed after its commit.
     defer_job(session, DELETE_BLOBS_TASK)
     return summary
+
+
+def refresh_crl() -> int:
+    """After a revocation, and on schedule: the CRL on disk brought in line with the register
+    (signed again when it differs or has used half its validity). Its CRL number."""
+    session = cast(Session, db.session)
+    current = publication.current_crl(session)
+    number = x509.load_der_x509_crl(current).extensions.get_extension_for_class(x509.CRLNumber)
+    return number.value.crl_number

@@ -7,6 +7,7 @@ from flask import Flask
 from ra_workbench.delivery.views import bp as delivery_bp
 from ra_workbench.documents.views import access_bp as document_access_bp
 from ra_workbench.documents.views import bp as documents_bp
+from ra_workbench.issuance.public import bp as pki_bp
 from ra_workbench.issuance.views import bp as issuance_bp
 from ra_workbench.notify.views import bp as notify_bp
 from ra_workbench.portal.views import bp as api_bp
@@ -38,6 +39,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(documents_bp)
     app.register_blueprint(document_access_bp)
     app.register_blueprint(issuance_bp)
+    app.register_blueprint(pki_bp)
     app.register_blueprint(delivery_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(audit_bp)

@@ -15,14 +15,18 @@ from cryptography.x509.oid import NameOID
 
 from ra_workbench.issuance.ca import (
     QC_COMPLIANCE,
+    QC_PDS,
     QC_SSCD,
     QC_STATEMENTS_OID,
+    QC_SYNTAX_V2,
     QC_TYPE,
     QC_TYPE_ESIGN,
+    SEMANTICS_NATURAL,
     CAError,
     CertificateProfile,
     IssuedCertificate,
     LocalCA,
+    Publication,
     SubjectIdentity,
     decode_qc_statements,
     der_oid,
@@ -30,11 +34,17 @@ from ra_workbench.issuance.ca import (
 )
 
 POLICY = "0.4.0.194112.1.2"
+PUBLICATION = Publication(
+    ca_issuers_url="http://pki.example.fr/pki/ac-emettrice.cer",
+    crl_url="http://pki.example.fr/pki/ac-emettrice.crl",
+    ocsp_url="http://pki.example.fr/pki/ocsp",
+    pds=(("https://pki.example.fr/pds-fr.pdf", "fr"), ("https://pki.example.fr/pds-en.pdf", "en")),
+)
 OWN_POLICY = "1.2.250.1.105.99.1"
 SUBJECT = SubjectIdentity(
     given_name="JEAN-PAUL",
     surname="SAINT-ANDRE",
-    subject_serial="RAW-0123456789ABCDEF",
+    subject_serial="IDCFR-X4RTBPFW4",
     organisation_name="ATELIERS MOREL",
     siren="732829320",
 )
@@ -48,7 +58,9 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
 def _issue(ca: LocalCA, algorithm: str = "p256") -> tuple[IssuedCertificate, x509.Certificate]:
     issued = ca.issue(
         SUBJECT,
-        CertificateProfile(policy_oids=(POLICY, OWN_POLICY), key_algorithm=algorithm),
+        CertificateProfile(
+            policy_oids=(POLICY, OWN_POLICY), key_algorithm=algorithm, publication=PUBLICATION
+        ),
     )
     return issued, x509.load_pem_x509_certificate(issued.pem.encode())
 
@@ -70,7 +82,8 @@ def test_certificate_follows_the_natural_person_profile(
     assert _attr(cert, NameOID.GIVEN_NAME) == ["JEAN-PAUL"]
     assert _attr(cert, NameOID.SURNAME) == ["SAINT-ANDRE"]
     assert _attr(cert, NameOID.COMMON_NAME) == ["JEAN-PAUL SAINT-ANDRE"]
-    assert _attr(cert, NameOID.SERIAL_NUMBER) == ["RAW-0123456789ABCDEF"]
+    # EN 319 412-1 5.1.3: identity card (IDC), France, the card's number.
+    assert _attr(cert, NameOID.SERIAL_NUMBER) == ["IDCFR-X4RTBPFW4"]
     assert _attr(cert, NameOID.ORGANIZATION_NAME) == ["ATELIERS MOREL"]
     assert _attr(cert, x509.ObjectIdentifier("2.5.4.97")) == ["NTRFR-732829320"]
     assert not cert.subject.get_attributes_for_oid(NameOID.PSEUDONYM)
@@ -106,13 +119,28 @@ def test_certificate_follows_the_natural_person_profile(
     policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
     assert [p.policy_identifier.dotted_string for p in policies] == [POLICY, OWN_POLICY]
 
-    # QCStatements: QcCompliance, QcSSCD, QcType esign.
+    # QCStatements: the natural-person semantics of the serialNumber, QcCompliance, QcSSCD,
+    # QcType esign, the PDS in French and English.
     qc = cert.extensions.get_extension_for_oid(x509.ObjectIdentifier(QC_STATEMENTS_OID))
     assert not qc.critical
     assert decode_qc_statements(qc.value.value) == [  # type: ignore[attr-defined]
+        (QC_SYNTAX_V2, [SEMANTICS_NATURAL]),
         (QC_COMPLIANCE, []),
         (QC_SSCD, []),
         (QC_TYPE, [QC_TYPE_ESIGN]),
+        (QC_PDS, []),
+    ]
+    for url, language in PUBLICATION.pds:
+        location = b"\x16" + bytes([len(url)]) + url.encode() + b"\x13\x02" + language.encode()
+        assert location in qc.value.value  # type: ignore[attr-defined]
+
+    # Where relying parties check it: the CRL distribution point, OCSP and the CA's cert.
+    points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    assert [p.full_name[0].value for p in points if p.full_name] == [PUBLICATION.crl_url]
+    access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert [(a.access_method.dotted_string, a.access_location.value) for a in access] == [
+        ("1.3.6.1.5.5.7.48.1", PUBLICATION.ocsp_url),
+        ("1.3.6.1.5.5.7.48.2", PUBLICATION.ca_issuers_url),
     ]
 
     # Key identifiers chain to the issuing CA; the signature verifies up to the root.
@@ -149,7 +177,10 @@ def test_openssl_reads_the_profile_and_verifies_the_chain(ca: LocalCA, tmp_path:
     assert "GN = JEAN-PAUL" in text
     assert "SN = SAINT-ANDRE" in text
     assert "CN = JEAN-PAUL SAINT-ANDRE" in text
-    assert "serialNumber = RAW-0123456789ABCDEF" in text
+    assert "serialNumber = IDCFR-X4RTBPFW4" in text
+    assert "URI:http://pki.example.fr/pki/ac-emettrice.crl" in text
+    assert "OCSP - URI:http://pki.example.fr/pki/ocsp" in text
+    assert "CA Issuers - URI:http://pki.example.fr/pki/ac-emettrice.cer" in text
     assert "organizationIdentifier = NTRFR-732829320" in text
     assert re.search(r"X509v3 Key Usage: critical\s+Non Repudiation\s*\n", text)
     assert f"Policy: {POLICY}" in text
@@ -187,7 +218,14 @@ def test_openssl_parses_the_qc_statements_der(tmp_path: Path) -> None:
         text=True,
     ).stdout
     oids = re.findall(r"OBJECT\s+:(\S+)", parsed)
-    assert oids == [QC_COMPLIANCE, QC_SSCD, QC_TYPE, QC_TYPE_ESIGN]
+    assert oids == [
+        QC_SYNTAX_V2,
+        SEMANTICS_NATURAL,
+        QC_COMPLIANCE,
+        QC_SSCD,
+        QC_TYPE,
+        QC_TYPE_ESIGN,
+    ]
 
 
 def test_der_oid_encodes_multi_byte_arcs() -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ra_workbench.issuance.config import IssuanceConfigError, parse_config
-from ra_workbench.issuance.names import certificate_names, icao_transliterate
+from ra_workbench.issuance.config import DEFAULT_PDS, IssuanceConfigError, parse_config
+from ra_workbench.issuance.names import (
+    certificate_names,
+    icao_transliterate,
+    natural_person_identifier,
+)
 
 
 @pytest.mark.parametrize(
@@ -90,6 +94,9 @@ def test_configuration_defaults_and_environment_overrides() -> None:
     assert config.backend == "local"
     assert config.profile.validity_days == 1095
     assert config.profile.key_algorithm == "p256"
+    assert config.profile.publication is not None
+    assert config.profile.publication.ocsp_url == "http://pki.ra-workbench.fr/pki/ocsp"
+    assert {lang: url for url, lang in config.profile.publication.pds} == DEFAULT_PDS
     config = parse_config(
         raw,
         {
@@ -97,7 +104,14 @@ def test_configuration_defaults_and_environment_overrides() -> None:
             "RA_WORKBENCH_CERT_POLICY_OIDS": "1.2.250.1.105.1, 0.4.0.194112.1.2",
             "RA_WORKBENCH_CERT_VALIDITY_DAYS": "730",
             "RA_WORKBENCH_TOKEN_KEY_ALGORITHM": "rsa3072",
+            "RA_WORKBENCH_PUBLIC_URL": "https://ra.example.fr/",
         },
+    )
+    assert config.public_url == "https://ra.example.fr"
+    assert config.profile.publication is not None
+    assert config.profile.publication.crl_url == "https://ra.example.fr/pki/ac-emettrice.crl"
+    assert config.profile.publication.ca_issuers_url == (
+        "https://ra.example.fr/pki/ac-emettrice.cer"
     )
     assert config.backend == "failing:2"
     assert config.profile.policy_oids == ("1.2.250.1.105.1", "0.4.0.194112.1.2")
@@ -115,8 +129,55 @@ def test_configuration_defaults_and_environment_overrides() -> None:
             "certificate.key_algorithm",
         ),
         ({"ca": {"backend": "remote"}, "certificate": {"policy_oids": ["1.2.3"]}}, "ca.backend"),
+        (
+            {"certificate": {"policy_oids": ["1.2.3"]}, "publication": {"public_url": "ftp://x"}},
+            "publication.public_url",
+        ),
+        (
+            {
+                "certificate": {"policy_oids": ["1.2.3"]},
+                "publication": {"pds": {"fr": "https://pds.example.fr/fr.pdf"}},
+            },
+            "publication.pds",
+        ),
+        (
+            {
+                "certificate": {"policy_oids": ["1.2.3"]},
+                "publication": {"pds": {"fr": "http://a.fr/fr", "en": "https://a.fr/en"}},
+            },
+            "publication.pds.fr",
+        ),
+        (
+            {
+                "certificate": {"policy_oids": ["1.2.3"]},
+                "publication": {"crl_next_update_hours": 0},
+            },
+            "publication.crl_next_update_hours",
+        ),
     ],
 )
 def test_malformed_configuration_names_the_key(raw: dict, key: str) -> None:
     with pytest.raises(IssuanceConfigError, match=key):
         parse_config(raw, {})
+
+
+@pytest.mark.parametrize(
+    ("document_code", "state", "number", "expected"),
+    [
+        ("ID", "FRA", "X4RTBPFW4", "IDCFR-X4RTBPFW4"),
+        ("P", "FRA", "18AB12345", "PASFR-18AB12345"),
+        ("ID", "D<<", "T22000129", "IDCDE-T22000129"),
+        ("I", "BEL", "592123456<<", "IDCBE-592123456"),
+    ],
+)
+def test_the_subject_serial_names_the_identity_document_per_en_319_412_1(
+    document_code: str, state: str, number: str, expected: str
+) -> None:
+    assert natural_person_identifier(document_code, state, number) == expected
+
+
+def test_a_document_without_a_usable_country_or_number_gives_no_subject_serial() -> None:
+    with pytest.raises(ValueError, match="Pays émetteur"):
+        natural_person_identifier("P", "UTO", "L898902C3")
+    with pytest.raises(ValueError, match="illisible"):
+        natural_person_identifier("ID", "FRA", "<<")

@@ -1,7 +1,9 @@
-"""A DN is never reused for another person (EN 319 412-2; REQUIREMENTS 11): two holders
-with the same names in the same organisation differ by the subject's serialNumber, which
-the register holds once; a drawn value already given is drawn again, and a certificate the
-register refuses is neither recorded nor delivered."""
+"""A DN is never reused for another person (EN 319 412-2; REQUIREMENTS 11): the subject's
+serialNumber is the holder's identity document (EN 319 412-1 5.1.3, « IDCFR-<card number> »),
+so two holders with the same names in the same organisation differ by it; the same person
+keeps it on each certificate; a number already on another person's certificate stops the
+issuance before the CA is asked, and a certificate the register refuses is neither recorded
+nor delivered."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ import sqlalchemy as sa
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from flask import Flask
-from sqlalchemy.exc import IntegrityError
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
@@ -23,8 +24,7 @@ from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.backends import CABackend
 from ra_workbench.issuance.ca import CertificateProfile, IssuedCertificate, SubjectIdentity
-from ra_workbench.issuance.models import IssuanceRequest
-from tests.factories import make_approved_dossier
+from tests.factories import make_approved_dossier, mrz_reading
 
 
 def _certificate(dossier: Dossier) -> Certificate:
@@ -43,8 +43,15 @@ def _attribute(name: x509.Name, oid: x509.ObjectIdentifier) -> str:
     return str(name.get_attributes_for_oid(oid)[0].value)
 
 
-def _issued_dossier() -> tuple[Dossier, Certificate]:
-    dossier = make_approved_dossier(db.session)
+def _card(number: str, **names: Any) -> dict[str, Any]:
+    """The MRZ of a French identity card with this number."""
+    reading = mrz_reading(**names)
+    reading["mrz"]["document_number"] = number
+    return reading
+
+
+def _issued_dossier(number: str = "X4RTBPFW4") -> tuple[Dossier, Certificate]:
+    dossier = make_approved_dossier(db.session, _card(number))
     assert service.issue_certificate(db.session, dossier.id).state == "issued"
     return dossier, _certificate(dossier)
 
@@ -78,23 +85,12 @@ def ca(monkeypatch: pytest.MonkeyPatch) -> _CountingBackend:
     return counting["ca"]
 
 
-def _draws(monkeypatch: pytest.MonkeyPatch, *values: str) -> None:
-    """The next subject serials drawn, then fresh random ones."""
-    queue = list(values)
-    real = service.new_subject_serial
-
-    def draw(prefix: str = "RAW") -> str:
-        return queue.pop(0) if queue else real(prefix)
-
-    monkeypatch.setattr(service, "new_subject_serial", draw)
-
-
 def test_two_holders_with_the_same_names_in_the_same_organisation_get_different_dns(
     app: Flask,
 ) -> None:
-    # Two orders for CLAIRE DURAND at ATELIERS MOREL (SIREN 732829320): two people.
-    first_dossier, first = _issued_dossier()
-    second_dossier, second = _issued_dossier()
+    # Two orders for CLAIRE DURAND at ATELIERS MOREL (SIREN 732829320): two people, two cards.
+    first_dossier, first = _issued_dossier("X4RTBPFW4")
+    second_dossier, second = _issued_dossier("T7KQ21MZ8")
     assert first_dossier.holder is not None
     assert second_dossier.holder is not None
     assert first_dossier.holder.id != second_dossier.holder.id
@@ -109,70 +105,46 @@ def test_two_holders_with_the_same_names_in_the_same_organisation_get_different_
         NameOID.COUNTRY_NAME,
     ):
         assert _attribute(a, oid) == _attribute(b, oid)
-    assert _attribute(a, NameOID.SERIAL_NUMBER) != _attribute(b, NameOID.SERIAL_NUMBER)
+    assert _attribute(a, NameOID.SERIAL_NUMBER) == "IDCFR-X4RTBPFW4"
+    assert _attribute(b, NameOID.SERIAL_NUMBER) == "IDCFR-T7KQ21MZ8"
     assert a != b
     assert first.subject != second.subject
-    assert _attribute(a, NameOID.SERIAL_NUMBER) == first.subject_serial
-    assert _attribute(b, NameOID.SERIAL_NUMBER) == second.subject_serial
+    assert first.subject_serial == "IDCFR-X4RTBPFW4"
+    assert second.subject_serial == "IDCFR-T7KQ21MZ8"
 
 
-def test_the_register_refuses_a_second_certificate_with_the_same_subject_serial(
+def test_a_passport_gives_a_pas_subject_serial(app: Flask) -> None:
+    reading = _card("18AB12345")
+    reading["mrz"] |= {"document_code": "P", "format": "TD3"}
+    dossier = make_approved_dossier(db.session, reading)
+    assert service.issue_certificate(db.session, dossier.id).state == "issued"
+    assert _certificate(dossier).subject_serial == "PASFR-18AB12345"
+
+
+def test_the_same_person_keeps_the_same_subject_serial_on_a_second_certificate(
     app: Flask,
 ) -> None:
-    _, first = _issued_dossier()
-    other = make_approved_dossier(db.session)
-    copy: dict[str, Any] = {
-        column.key: getattr(first, column.key)
-        for column in Certificate.__table__.columns
-        if column.key not in {"id", "issued_at"}
-    }
-    copy |= {
-        "dossier_id": other.id,
-        "issuance_request_id": db.session.scalar(
-            sa.select(IssuanceRequest.id).where(IssuanceRequest.dossier_id == other.id)
-        ),
-        "serial_number": "7A" * 10,
-        "fingerprint_sha256": "0" * 64,
-    }
-    with pytest.raises(IntegrityError), db.session.begin_nested():
-        db.session.add(Certificate(**copy))
-    assert (
-        db.session.scalar(
-            sa.select(sa.func.count(Certificate.id)).where(
-                Certificate.subject_serial == first.subject_serial
-            )
-        )
-        == 1
+    # Claire Durand orders again (another organisation's certificate, or a renewal) with
+    # the same identity card: the same person, the same identifier.
+    _, first = _issued_dossier("X4RTBPFW4")
+    _, second = _issued_dossier("X4RTBPFW4")
+    assert first.id != second.id
+    assert first.subject_serial == second.subject_serial == "IDCFR-X4RTBPFW4"
+
+
+def test_a_document_number_on_another_persons_certificate_stops_issuance_before_the_ca(
+    app: Flask, ca: _CountingBackend
+) -> None:
+    _, first = _issued_dossier("X4RTBPFW4")
+    # Another person's dossier whose identity card reads with the same number.
+    dossier = make_approved_dossier(
+        db.session, _card("X4RTBPFW4", surname="LEFEVRE", given_names=("HELENE",))
     )
-
-
-def test_a_subject_serial_already_given_is_drawn_again_before_the_ca_is_asked(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, ca: _CountingBackend
-) -> None:
-    _, first = _issued_dossier()
-    _draws(monkeypatch, first.subject_serial, first.subject_serial)
-    dossier = make_approved_dossier(db.session)
-
-    assert service.issue_certificate(db.session, dossier.id).state == "issued"
-
-    second = _certificate(dossier)
-    assert second.subject_serial != first.subject_serial
-    assert _attribute(_subject(second), NameOID.SERIAL_NUMBER) == second.subject_serial
-    # The CA was asked twice in all (once per certificate), never with the taken value.
-    assert [s.subject_serial for s in ca.subjects] == [first.subject_serial, second.subject_serial]
-
-
-def test_a_subject_serial_that_stays_taken_stops_issuance_and_nothing_goes_to_the_ca(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, ca: _CountingBackend
-) -> None:
-    _, first = _issued_dossier()
-    _draws(monkeypatch, *[first.subject_serial] * service.SUBJECT_SERIAL_DRAWS)
-    dossier = make_approved_dossier(db.session)
 
     request = service.issue_certificate(db.session, dossier.id)
 
     assert request.state == "failed"
-    assert "Aucun numéro de série de sujet inédit après 5 tirages" in (request.last_error or "")
+    assert "autre personne" in (request.last_error or "")
     assert len(ca.subjects) == 1  # the first holder's certificate only
     assert (
         db.session.scalar(
@@ -181,19 +153,37 @@ def test_a_subject_serial_that_stays_taken_stops_issuance_and_nothing_goes_to_th
         == 0
     )
     assert dossier.status == DossierStatus.APPROVED.value
-    # An operator's retry draws afresh and issues.
-    monkeypatch.undo()
-    assert service.issue_certificate(db.session, dossier.id).state == "issued"
-    assert _certificate(dossier).subject_serial != first.subject_serial
+    assert first.subject_serial == "IDCFR-X4RTBPFW4"
+
+
+class _ReplayingBackend(CABackend):
+    """A CA that answers with a certificate the register already holds."""
+
+    name = "local"
+
+    def __init__(self, certificate: Certificate) -> None:
+        self.certificate = certificate
+
+    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
+        c = self.certificate
+        return IssuedCertificate(
+            pem=c.pem,
+            serial_number=c.serial_number,
+            fingerprint_sha256=c.fingerprint_sha256,
+            subject=c.subject,
+            subject_serial=c.subject_serial,
+            not_before=c.not_before,
+            not_after=c.not_after,
+            key_algorithm=c.key_algorithm,
+        )
 
 
 def test_a_certificate_the_register_refuses_is_neither_recorded_nor_delivered(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Another job recorded this subject serial between the draw and the insert.
     _, first = _issued_dossier()
-    monkeypatch.setattr(service, "unused_subject_serial", lambda session: first.subject_serial)
-    dossier = make_approved_dossier(db.session)
+    monkeypatch.setattr(service, "get_backend", lambda name=None: _ReplayingBackend(first))
+    dossier = make_approved_dossier(db.session, _card("X4RTBPFW4"))
 
     request = service.issue_certificate(db.session, dossier.id, retry_later=True)
 
@@ -216,10 +206,10 @@ def test_a_certificate_the_register_refuses_is_neither_recorded_nor_delivered(
         )
     )
     assert refused is not None
-    assert refused.payload["subject_serial"] == first.subject_serial
+    assert refused.payload["serial_number"] == first.serial_number
     assert len(refused.payload["fingerprint_sha256"]) == 64
 
-    # The retry draws a new subject serial and the certificate is issued.
+    # The retry, the CA answering properly this time, issues.
     monkeypatch.undo()
     assert service.issue_certificate(db.session, dossier.id).state == "issued"
-    assert _certificate(dossier).subject_serial != first.subject_serial
+    assert _certificate(dossier).serial_number != first.serial_number

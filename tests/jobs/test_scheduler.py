@@ -47,6 +47,7 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
         "appointment_reminders",
         "nightly_recheck",
         "retention_purge",
+        "crl_refresh",
     }
     assert second == []
     queue = rq_queue(with_redis)
@@ -56,6 +57,7 @@ def test_two_schedulers_sharing_redis_enqueue_each_occurrence_once(
             f"sched_recovery_{ts // 600}",
             f"sched_outbox_sweep_{ts // 300}",
             f"sched_appointment_reminders_{ts // 3600}",
+            f"sched_crl_refresh_{ts // 3600}",
             "sched_nightly_recheck_2026-11-21",
             "sched_retention_purge_2026-11-21",
         ]
