@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 
 from ra_workbench.audit.models import AuditEvent
@@ -24,7 +24,8 @@ from ra_workbench.issuance.ca import OCSP_RESPONDER_COMMON_NAME
 from ra_workbench.issuance.publication import current_crl, local_ca
 from ra_workbench.issuance.tasks import refresh_crl
 from ra_workbench.unit import DEFERRED_JOBS
-from tests.factories import make_approved_dossier
+from tests.auth import sign_in
+from tests.factories import make_approved_dossier, make_user
 
 OPERATOR = "operateur@example.fr"
 
@@ -203,3 +204,16 @@ def test_the_refresh_job_brings_the_crl_on_disk_in_line_with_the_register(app: F
     stored = x509.load_der_x509_crl((local_ca().directory / "issuing.crl").read_bytes())
     assert stored.get_revoked_certificate_by_serial_number(int(certificate.serial_number, 16))
     assert refresh_crl() == first + 1  # nothing changed: the same CRL
+
+
+def test_the_certificate_page_names_the_new_statements_in_french(
+    app: Flask, client: FlaskClient
+) -> None:
+    certificate = _issued()
+    sign_in(client, make_user(db.session, role="operator"))
+    db.session.commit()
+    g.pop("_login_user", None)
+    page = client.get(f"/emission/certificats/{certificate.id}").get_data(as_text=True)
+    assert "Identifiant sémantique du sujet (pkixQCSyntax-v2)" in page
+    assert "Sémantique : personne physique" in page
+    assert "Déclarations PKI (QcPDS)" in page
