@@ -248,6 +248,30 @@ def _ensure_supervisor(user: User, verb: str) -> None:
         raise ReviewError(f"Seul un superviseur peut {verb} le dossier d'un autre opérateur.")
 
 
+def _hand_over_claim(
+    session: Session,
+    dossier: Dossier,
+    expected_holder_id: int,
+    new_holder_id: int | None,
+    now: dt.datetime | None,
+) -> None:
+    """Compare-and-set on the holder the supervisor's page showed: the claim goes to
+    `new_holder_id` (None: nobody) only if `expected_holder_id` still holds it."""
+    result = session.execute(
+        sa.update(Dossier)
+        .where(
+            Dossier.id == dossier.id,
+            Dossier.status.in_(CLAIMABLE_STATUSES),
+            Dossier.claimed_by_id == expected_holder_id,
+        )
+        .values(claimed_by_id=new_holder_id, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise _changed_hands(session, dossier, session.get(User, expected_holder_id))
+    session.refresh(dossier)
+
+
 def release_held(
     session: Session, dossier_id: int, supervisor: User, *, expected_holder_id: int
 ) -> Dossier:
@@ -255,20 +279,7 @@ def release_held(
     compare-and-set on the holder, so a claim that changed hands meanwhile is left alone."""
     _ensure_supervisor(supervisor, "libérer")
     dossier = get_dossier(session, dossier_id)
-    expected = session.get(User, expected_holder_id)
-    result = session.execute(
-        sa.update(Dossier)
-        .where(
-            Dossier.id == dossier_id,
-            Dossier.status.in_(CLAIMABLE_STATUSES),
-            Dossier.claimed_by_id == expected_holder_id,
-        )
-        .values(claimed_by_id=None, claimed_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _changed_hands(session, dossier, expected)
-    session.refresh(dossier)
+    _hand_over_claim(session, dossier, expected_holder_id, None, None)
     record(
         session,
         "review.claim_released",
@@ -299,7 +310,6 @@ def reassign(
     now = now or utcnow()
     _ensure_supervisor(supervisor, "réassigner")
     dossier = get_dossier(session, dossier_id)
-    expected = session.get(User, expected_holder_id)
     new_holder = session.get(User, new_holder_id)
     if new_holder is None or not new_holder.active or not new_holder.can("review:dossier:claim"):
         raise ReviewError("Cette personne ne peut pas prendre de dossier en charge.")
@@ -319,19 +329,7 @@ def reassign(
             f"Conflit d'intérêts : {new_holder.display_name} est {role} de ce dossier "
             "et ne peut pas le traiter."
         )
-    result = session.execute(
-        sa.update(Dossier)
-        .where(
-            Dossier.id == dossier_id,
-            Dossier.status.in_(CLAIMABLE_STATUSES),
-            Dossier.claimed_by_id == expected_holder_id,
-        )
-        .values(claimed_by_id=new_holder_id, claimed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise _changed_hands(session, dossier, expected)
-    session.refresh(dossier)
+    _hand_over_claim(session, dossier, expected_holder_id, new_holder_id, now)
     record(
         session,
         "review.claim_reassigned",
