@@ -432,9 +432,6 @@ class LocalCA:
     def _issue_evidence_seal(self, now: dt.datetime) -> None:
         issuing = self._issuing_ca()
         key = ec.generate_private_key(ec.SECP256R1())
-        issuer_ski = issuing.certificate.extensions.get_extension_for_class(
-            x509.SubjectKeyIdentifier
-        ).value
         name = x509.Name(
             [
                 x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
@@ -442,31 +439,15 @@ class LocalCA:
                 x509.NameAttribute(NameOID.COMMON_NAME, EVIDENCE_SEAL_COMMON_NAME),
             ]
         )
-        certificate = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(issuing.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(
-                min(
-                    now + dt.timedelta(days=EVIDENCE_SEAL_VALIDITY_DAYS),
-                    issuing.certificate.not_valid_after_utc,
-                )
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_evidence_seal_key_usage(), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([ObjectIdentifier(DOCUMENT_SIGNING_EKU)]), critical=False
-            )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
-                critical=False,
-            )
-            .sign(issuing.key, hashes.SHA384())
-        )
+        certificate = _service_certificate(
+            issuing,
+            name,
+            key.public_key(),
+            now=now,
+            days=EVIDENCE_SEAL_VALIDITY_DAYS,
+            key_usage=_evidence_seal_key_usage(),
+            purpose=ObjectIdentifier(DOCUMENT_SIGNING_EKU),
+        ).sign(issuing.key, hashes.SHA384())
         self._write("evidence-seal.key.pem", self._encrypted(key), 0o600)
         # Written last: its presence says the seal is complete.
         self._write("evidence-seal.cert.pem", certificate.public_bytes(serialization.Encoding.PEM))
@@ -652,39 +633,60 @@ def ocsp_responder(
         if found is not None:
             return found
         key = ec.generate_private_key(ec.SECP256R1())
-        issuer_ski = issuing.certificate.extensions.get_extension_for_class(
-            x509.SubjectKeyIdentifier
-        ).value
         certificate = (
-            x509.CertificateBuilder()
-            .subject_name(_name(OCSP_RESPONDER_COMMON_NAME))
-            .issuer_name(issuing.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - BACKDATE)
-            .not_valid_after(
-                min(
-                    now + dt.timedelta(days=OCSP_RESPONDER_VALIDITY_DAYS),
-                    issuing.certificate.not_valid_after_utc,
-                )
-            )
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(_ocsp_key_usage(), critical=True)
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False
+            _service_certificate(
+                issuing,
+                _name(OCSP_RESPONDER_COMMON_NAME),
+                key.public_key(),
+                now=now,
+                days=OCSP_RESPONDER_VALIDITY_DAYS,
+                key_usage=_ocsp_key_usage(),
+                purpose=x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING,
             )
             # RFC 6960 4.2.2.2.1: relying parties do not check the responder's own status.
             .add_extension(x509.OCSPNoCheck(), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
-                critical=False,
-            )
             .sign(issuing.key, hashes.SHA384())
         )
         ca._write("ocsp-responder.key.pem", ca._encrypted(key), 0o600)
         ca._write("ocsp-responder.cert.pem", certificate.public_bytes(serialization.Encoding.PEM))
         return key, certificate
+
+
+def _service_certificate(
+    issuing: _Authority,
+    name: x509.Name,
+    public_key: ec.EllipticCurvePublicKey,
+    *,
+    now: dt.datetime,
+    days: int,
+    key_usage: x509.KeyUsage,
+    purpose: ObjectIdentifier,
+) -> x509.CertificateBuilder:
+    """What the CA's own service certificates (the evidence seal, the OCSP responder) share:
+    issued by the issuing CA, not a CA, one key usage and one extended purpose, key
+    identifiers, valid `days` but never past the issuing CA."""
+    issuer_ski = issuing.certificate.extensions.get_extension_for_class(
+        x509.SubjectKeyIdentifier
+    ).value
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuing.certificate.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(
+            min(now + dt.timedelta(days=days), issuing.certificate.not_valid_after_utc)
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([purpose]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
+            critical=False,
+        )
+    )
 
 
 def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
