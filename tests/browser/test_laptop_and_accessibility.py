@@ -333,6 +333,8 @@ def test_every_page_fits_the_laptop_and_axe_finds_nothing_serious(
     problems = _walk(page, live_server, paths)
     # A page that does not exist: the error page fits and reads as well.
     problems |= _walk(page, live_server, ["/validation/dossiers/999999"], status=404)
+    if role == "operator":  # and one they may not see
+        problems |= _walk(page, live_server, ["/supervision/"], status=403)
 
     if role == "operator":
         page.goto(f"{live_server}/validation/")
