@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SYSTEM_PACKAGES=(tesseract-ocr tesseract-ocr-fra tesseract-ocr-eng poppler-utils fonts-ocr-b
-  fonts-dejavu-core redis-server postgresql-15 chromium openssl)
+  fonts-dejavu-core redis-server postgresql-15 chromium openssl softhsm2)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
