@@ -32,6 +32,14 @@ class CABackend(abc.ABC):
     def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
         """Issue one certificate, or raise CAError with a message an operator can act on."""
 
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        """Issue for the key of a CSR (PKCS#10, DER) generated and signed on the holder's
+        token; the subject is the dossier's, never the CSR's. CAError as for `issue`, and
+        from a backend that cannot (the default)."""
+        raise CAError(f"le backend d'AC « {self.name} » ne délivre pas sur demande (CSR)")
+
 
 class LocalCABackend(CABackend):
     name = "local"
@@ -41,6 +49,11 @@ class LocalCABackend(CABackend):
 
     def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
         return self.ca.issue(subject, profile)
+
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        return self.ca.issue_from_csr(subject, profile, csr_der)
 
 
 class FailingCABackend(CABackend):
@@ -59,13 +72,22 @@ class FailingCABackend(CABackend):
         with cls._lock:
             cls._calls = 0
 
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
+    def _count_call(self) -> None:
         with self._lock:
             type(self)._calls += 1
             calls = type(self)._calls
         if self.failures is None or calls <= self.failures:
             raise CAError("AC indisponible (backend de test « failing »)")
+
+    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
+        self._count_call()
         return self.fallback.issue(subject, profile)
+
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        self._count_call()
+        return self.fallback.issue_from_csr(subject, profile, csr_der)
 
 
 def ca_passphrase() -> str:

@@ -5,9 +5,10 @@ The hierarchy is created on first use under one directory; both private keys are
 encrypted with a passphrase. Creation takes an exclusive file lock, so two workers starting
 together build one hierarchy, not two.
 
-The holder's key pair is generated here "as the token would" (P-256 or RSA 3072) and then
-discarded: on a real token the private key never leaves the device, and nothing in the
-workbench may ever use it.
+With a token (`issue_from_csr`), the holder's key pair is generated on it
+(ra_workbench/issuance/token.py) and the CA sees only the token-signed CSR. Without one
+(`issue`), it is generated here "as the token would" (P-256 or RSA 3072) and then discarded:
+nothing in the workbench may ever use it. Both build the same profile (`_issue_holder`).
 
 Revocation status is published two ways, both signed here from the register's state, which
 the caller passes in (this module never reads the database): a CRL signed by the issuing CA
@@ -176,6 +177,17 @@ def generate_token_key(algorithm: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPr
     if algorithm == "rsa3072":
         return rsa.generate_private_key(public_exponent=65537, key_size=3072)
     raise CAError(f"algorithme de clé inconnu : {algorithm!r} (attendu : p256 ou rsa3072)")
+
+
+def _profile_public_key(
+    key: object, algorithm: str
+) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey | None:
+    """`key` when it is of the profile's algorithm (P-256, RSA 3072), else None."""
+    if algorithm == "p256" and isinstance(key, ec.EllipticCurvePublicKey):
+        return key if isinstance(key.curve, ec.SECP256R1) else None
+    if algorithm == "rsa3072" and isinstance(key, rsa.RSAPublicKey):
+        return key if key.key_size == 3072 else None
+    return None
 
 
 def _name(common_name: str) -> x509.Name:
@@ -460,9 +472,45 @@ class LocalCA:
         *,
         now: dt.datetime | None = None,
     ) -> IssuedCertificate:
+        """Issue with a key pair generated here "as the token would" (then discarded)."""
+        holder_key = generate_token_key(profile.key_algorithm)
+        return self._issue_holder(subject, profile, holder_key.public_key(), now=now)
+
+    def issue_from_csr(
+        self,
+        subject: SubjectIdentity,
+        profile: CertificateProfile,
+        csr_der: bytes,
+        *,
+        now: dt.datetime | None = None,
+    ) -> IssuedCertificate:
+        """Issue for the key of a CSR (PKCS#10, DER) signed by the token that holds it: the
+        CSR proves possession; its subject is ignored (the CA writes the dossier's)."""
+        try:
+            csr = x509.load_der_x509_csr(csr_der)
+        except ValueError as exc:
+            raise CAError("demande de certificat (CSR) illisible") from exc
+        if not csr.is_signature_valid:
+            raise CAError("demande de certificat (CSR) dont la signature est invalide")
+        public_key = _profile_public_key(csr.public_key(), profile.key_algorithm)
+        if public_key is None:
+            raise CAError(
+                "la clé de la demande de certificat ne suit pas le profil "
+                f"(attendu : {profile.key_algorithm})"
+            )
+        return self._issue_holder(subject, profile, public_key, now=now)
+
+    def _issue_holder(
+        self,
+        subject: SubjectIdentity,
+        profile: CertificateProfile,
+        public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
+        *,
+        now: dt.datetime | None = None,
+    ) -> IssuedCertificate:
+        """The EN 319 412-2 natural-person certificate for `public_key`."""
         issuing = self._issuing_ca()
         now = now or dt.datetime.now(dt.UTC)
-        holder_key = generate_token_key(profile.key_algorithm)
         not_before = now - BACKDATE
         # A certificate never outlives its issuer.
         not_after = min(
@@ -493,7 +541,7 @@ class LocalCA:
             x509.CertificateBuilder()
             .subject_name(name)
             .issuer_name(issuing.certificate.subject)
-            .public_key(holder_key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(not_before)
             .not_valid_after(not_after)
@@ -508,7 +556,7 @@ class LocalCA:
                 critical=False,
             )
             .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(holder_key.public_key()),
+                x509.SubjectKeyIdentifier.from_public_key(public_key),
                 critical=False,
             )
             .add_extension(
