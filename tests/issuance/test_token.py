@@ -16,9 +16,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from flask import Flask
 from pkcs11 import Attribute, KeyType, ObjectClass
 
+from ra_workbench.issuance.backends import get_backend
 from ra_workbench.issuance.ca import CAError, CertificateProfile, LocalCA, SubjectIdentity
+from ra_workbench.issuance.config import issuance_config
 from ra_workbench.issuance.token import (
     SOFTHSM2_MODULE,
     PreparedToken,
@@ -30,6 +33,7 @@ from ra_workbench.issuance.token import (
     token_session,
     write_certificate,
 )
+from tests.issuance.test_pkilint import _findings
 
 ACTIVATION_CODE = "483920"
 SUBJECT = SubjectIdentity(
@@ -172,3 +176,15 @@ def test_the_ca_refuses_a_csr_whose_key_is_not_the_profiles(
         LocalCA(tmp_path / "ca", "passphrase-de-test").issue_from_csr(
             SUBJECT, rsa_profile, prepared.csr_der
         )
+
+
+def test_the_certificate_issued_from_the_tokens_csr_passes_the_etsi_linter(
+    app: Flask, tmp_path: Path, prepared: PreparedToken
+) -> None:
+    issued = get_backend("local").issue_from_csr(
+        SUBJECT, issuance_config().profile, prepared.csr_der
+    )
+    pem = tmp_path / "holder.pem"
+    pem.write_text(issued.pem)
+    assert _findings("lint_etsi_cert", pem, "-t", "QCP-N-QSCD-EIDAS-FINAL-CERTIFICATE") == set()
+    assert _findings("lint_pkix_cert", pem) == set()
