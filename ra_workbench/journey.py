@@ -4,9 +4,9 @@ Read it top to bottom: a package or a signature arrives → the checks run; a do
 approved (directly, or by a supervisor seconding an override) → a certificate is requested;
 the certificate is issued → delivery is scheduled → the customer is told how the token will
 reach the holder; the token is delivered or handed over → the holder gets the activation
-code; documents are requested → the customer gets the list. Every hook runs inside the unit
-of work that fired it (`ra_workbench.dossiers.lifecycle`), so either all of it is committed
-or none.
+code, and the certificate a renewal replaces is revoked (superseded); documents are
+requested → the customer gets the list. Every hook runs inside the unit of work that fired
+it (`ra_workbench.dossiers.lifecycle`), so either all of it is committed or none.
 
 Domains never call a later domain: this shell module is the only place that knows the order.
 """
@@ -20,7 +20,7 @@ from ra_workbench.checks.tasks import request_checks
 from ra_workbench.delivery.service import delivery_summary, schedule_delivery
 from ra_workbench.dossiers import lifecycle
 from ra_workbench.dossiers.lifecycle import Hook, TransitionEvent
-from ra_workbench.issuance.service import on_approved
+from ra_workbench.issuance.service import on_approved, supersede_renewed
 from ra_workbench.notify.service import (
     NotifyError,
     notify_activation_code,
@@ -66,6 +66,10 @@ def send_activation_code(session: Session, event: TransitionEvent) -> None:
     )
 
 
+def supersede_renewed_certificate(session: Session, event: TransitionEvent) -> None:
+    supersede_renewed(session, event.dossier.id, actor=event.actor, actor_id=event.actor_id)
+
+
 def tell_rejected(session: Session, event: TransitionEvent) -> None:
     notify_rejected(session, event.dossier, rejection_reason(session, event.dossier) or "")
 
@@ -82,6 +86,7 @@ JOURNEY: tuple[tuple[str, Hook], ...] = (
     ("issue_certificate", prepare_delivery),
     ("schedule_delivery", tell_certificate_ready),
     ("hand_over", send_activation_code),
+    ("hand_over", supersede_renewed_certificate),
     ("request_documents", tell_documents_requested),
     ("reject", tell_rejected),
 )

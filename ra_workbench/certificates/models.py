@@ -41,6 +41,9 @@ class Certificate(Base):
     revoked_at: Mapped[dt.datetime | None]
     # RFC 5280 CRLReason, as cryptography's ReasonFlags value (« keyCompromise », …).
     revocation_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    # A renewal's previous certificate (holder.unique passed as its renewal), revoked as
+    # « superseded » when this one is handed over.
+    renews_certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificates.id"))
 
     __table_args__ = (
         # At most one valid (unrevoked) certificate per dossier, whatever the code above does.

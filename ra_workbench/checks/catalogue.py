@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from ra_workbench.checks.facts import (
     DocumentFacts,
     DossierFacts,
+    DuplicateFacts,
     KbisFacts,
     MrzFacts,
     best_mrz,
@@ -1170,6 +1171,21 @@ def contact_email(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
 # -- holder, mandate, payment, signatures ------------------------------------------------------
 
 
+def _renewed(facts: DossierFacts, rules: Rules, on: dt.date) -> DuplicateFacts | None:
+    """The one valid certificate this order renews: the holder has no other open dossier
+    and no other certificate, and it expires within the renewal window."""
+    window = dt.timedelta(days=rules.holder.renewal_window_days)
+    match facts.holder_duplicates:
+        case (found,) if (
+            found.kind == "certificate"
+            and found.expires_on is not None
+            and found.certificate_id is not None
+            and on >= found.expires_on - window
+        ):
+            return found
+    return None
+
+
 @rule("holder.unique")
 def holder_unique(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
     if not facts.holder_duplicates:
@@ -1181,17 +1197,53 @@ def holder_unique(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
                 person=PersonRole.HOLDER,
             )
         ]
+    renewed = _renewed(facts, rules, on)
+    if renewed is not None and renewed.expires_on is not None:
+        return [
+            _result(
+                "holder.unique",
+                Outcome.PASS,
+                f"Renouvellement du certificat n° {renewed.reference} qui expire le "
+                f"{renewed.expires_on:%d/%m/%Y} (moins de {rules.holder.renewal_window_days} "
+                "jours) : il sera révoqué, remplacé par le nouveau, à la remise de celui-ci.",
+                person=PersonRole.HOLDER,
+                renews={
+                    "certificate_id": renewed.certificate_id,
+                    "serial_number": renewed.reference,
+                    "expires_on": renewed.expires_on.isoformat(),
+                    "basis": renewed.basis,
+                },
+            )
+        ]
     labels = {"dossier": "dossier", "certificate": "certificat"}
-    found = ", ".join(f"{labels[d.kind]} {d.reference}" for d in facts.holder_duplicates)
+    found = ", ".join(
+        f"{labels[d.kind]} {d.reference}"
+        + (f" valide jusqu'au {d.expires_on:%d/%m/%Y}" if d.expires_on else "")
+        for d in facts.holder_duplicates
+    )
     basis = {
         "mrz": "même nom, prénoms et date de naissance",
         "name_email": "même nom, prénom et e-mail",
     }
+    message = f"Le porteur a déjà : {found} ({basis[facts.holder_duplicates[0].basis]})."
+    certificates = [d for d in facts.holder_duplicates if d.kind == "certificate"]
+    if certificates:
+        window = rules.holder.renewal_window_days
+        dated = [d.expires_on for d in certificates if d.expires_on is not None]
+        message += " Il n'est pas possible d'avoir plusieurs certificats à son nom : "
+        if dated and window and len(facts.holder_duplicates) == 1:
+            opens = min(dated) - dt.timedelta(days=window)
+            message += (
+                f"renouvellement possible à partir du {opens:%d/%m/%Y} ({window} jours avant "
+                "son expiration) ; avant, contactez support@certeurope.fr."
+            )
+        else:
+            message += "pour un renouvellement, contactez support@certeurope.fr."
     return [
         _result(
             "holder.unique",
             Outcome.FAIL,
-            f"Le porteur a déjà : {found} ({basis[facts.holder_duplicates[0].basis]}).",
+            message,
             person=PersonRole.HOLDER,
             extracted=[
                 {"kind": d.kind, "reference": d.reference, "basis": d.basis}

@@ -202,6 +202,10 @@ class DuplicateFacts:
     kind: str  # dossier | certificate
     reference: str  # order number or certificate serial
     basis: str  # mrz (surname, given names, birth date) | name_email
+    # For a certificate: its register id and the day (Paris) it expires, which decide
+    # whether the new order is its renewal.
+    certificate_id: int | None = None
+    expires_on: dt.date | None = None
 
 
 @dataclass(frozen=True)

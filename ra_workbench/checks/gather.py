@@ -30,6 +30,7 @@ from ra_workbench.checks.facts import (
     SignatureFacts,
     best_mrz,
 )
+from ra_workbench.clock import PARIS
 from ra_workbench.documents.labels import DocumentType
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.dossiers.labels import PersonRole
@@ -251,6 +252,8 @@ _CANDIDATE_MRZ = (
 )
 _VALID_CERTIFICATES = (
     sa.select(
+        Certificate.id,
+        Certificate.not_after,
         Certificate.serial_number,
         Certificate.holder_surname,
         Certificate.holder_given_names,
@@ -319,16 +322,27 @@ def holder_duplicates(
         },
     )
     for cert in certificates:
+        basis = None
         if mine_mrz is not None and cert.holder_birth_date is not None:
             theirs = _identity_key(
                 cert.holder_surname, [cert.holder_given_names], cert.holder_birth_date
             )
             if theirs == mine_mrz:
-                duplicates.add(DuplicateFacts("certificate", cert.serial_number, "mrz"))
+                basis = "mrz"
         elif _name_email_key(cert.first_name or "", cert.holder_surname, cert.email or "") == (
             mine_plain
         ):
-            duplicates.add(DuplicateFacts("certificate", cert.serial_number, "name_email"))
+            basis = "name_email"
+        if basis is not None:
+            duplicates.add(
+                DuplicateFacts(
+                    "certificate",
+                    cert.serial_number,
+                    basis,
+                    certificate_id=cert.id,
+                    expires_on=cert.not_after.astimezone(PARIS).date(),
+                )
+            )
     return tuple(sorted(duplicates, key=lambda d: (d.kind, d.reference)))
 
 

@@ -126,6 +126,14 @@ class DeliveryRules:
 
 
 @dataclass(frozen=True)
+class HolderRules:
+    # A holder whose valid certificate expires within this many days may order its
+    # renewal (holder.unique passes; the old certificate is revoked as superseded when the
+    # new one is handed over). Earlier, one certificate per person (guide §4) still holds.
+    renewal_window_days: int
+
+
+@dataclass(frozen=True)
 class DocumentRequirement:
     type: str
     person: str | None
@@ -187,6 +195,7 @@ class Rules:
     fields: FieldRules
     payment: PaymentRules
     delivery: DeliveryRules
+    holder: HolderRules
     # Declared legal form code → the ways an extract writes it (folded when compared).
     legal_forms: Mapping[str, tuple[str, ...]]
     documents: tuple[DocumentRequirement, ...]
@@ -468,6 +477,14 @@ def _delivery(root: _Table) -> DeliveryRules:
     return DeliveryRules(shipping_address_fields=fields)
 
 
+def _holder(root: _Table) -> HolderRules:
+    t = root.table("holder")
+    # At most a year: a renewal is for a certificate about to end, not a second one.
+    rules = HolderRules(renewal_window_days=t.integer("renewal_window_days", maximum=366))
+    t.finish()
+    return rules
+
+
 def _legal_forms(root: _Table) -> dict[str, tuple[str, ...]]:
     t = root.table("legal_forms")
     forms: dict[str, tuple[str, ...]] = {}
@@ -609,6 +626,7 @@ def parse_rules(text: bytes, source: str, base: Path | None = None) -> Rules:
         fields=_fields(root),
         payment=_payment(root),
         delivery=_delivery(root),
+        holder=_holder(root),
         legal_forms=_legal_forms(root),
         documents=_documents(root),
         signatures=_signatures(root),

@@ -145,6 +145,17 @@ def latest_run(session: Session | scoped_session[Any], dossier_id: int) -> Check
     ).first()
 
 
+def renewed_certificate_id(run: CheckRun | None) -> int | None:
+    """The certificate the dossier's order renews, as the run's holder.unique found it
+    (its evidence's `renews`), or None."""
+    for result in run.results if run is not None else ():
+        if result.rule == "holder.unique" and result.outcome == Outcome.PASS:
+            renews = (result.evidence or {}).get("renews") or {}
+            found = renews.get("certificate_id")
+            return found if isinstance(found, int) else None
+    return None
+
+
 def stored_results(run: CheckRun) -> list[RuleResult]:
     return [
         RuleResult(

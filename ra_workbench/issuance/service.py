@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.certificates.register import active_certificate
+from ra_workbench.checks.service import latest_run, renewed_certificate_id
 from ra_workbench.clock import PARIS
 from ra_workbench.db import utcnow
 from ra_workbench.documents.extraction_service import extraction_for
@@ -418,6 +420,9 @@ def issue_certificate(
         )
         session.flush()
         return request
+    # What the approval stands on (the run reassessed just now) says whether this order
+    # renews a certificate, and which.
+    renews = _renewable(session, renewed_certificate_id(latest_run(session, dossier.id)))
     try:
         reading = holder_reading(session, dossier, today=today)
         if reading.expiry_date is not None and reading.expiry_date < today:
@@ -459,6 +464,7 @@ def issue_certificate(
         holder_surname=reading.surname,
         holder_given_names=" ".join(reading.given_names),
         holder_birth_date=reading.birth_date,
+        renews_certificate_id=renews.id if renews else None,
     )
     try:
         with session.begin_nested():
@@ -518,7 +524,12 @@ def issue_certificate(
             "not_after": certificate.not_after.isoformat(),
             "backend": certificate.backend,
             "attempt": request.attempts,
-        },
+        }
+        | (
+            {"renews_certificate_id": renews.id, "renews_serial_number": renews.serial_number}
+            if renews
+            else {}
+        ),
     )
     transition(
         session,
@@ -587,6 +598,44 @@ def revoke(
     )
     defer_job(session, REFRESH_CRL_TASK, job_id=f"refresh-crl-revoked-{certificate.id}")
     return certificate
+
+
+# -- renewal --------------------------------------------------------------------------------
+
+
+def _renewable(session: Session, certificate_id: int | None) -> Certificate | None:
+    """The certificate a renewal replaces, while it is still valid in the register."""
+    if certificate_id is None:
+        return None
+    certificate = session.get(Certificate, certificate_id)
+    if certificate is None or certificate.revoked_at is not None:
+        return None
+    return certificate
+
+
+def supersede_renewed(
+    session: Session,
+    dossier_id: int,
+    *,
+    actor: str,
+    actor_id: int | None = None,
+    now: dt.datetime | None = None,
+) -> Certificate | None:
+    """The renewal's certificate reached its holder: the one it renews is revoked with
+    reason `superseded` (one certificate per person, guide §4), even if it has expired by
+    then: the register says why it ended. Nothing to do when it was revoked meanwhile."""
+    new = active_certificate(session, dossier_id)
+    if new is None or new.renews_certificate_id is None:
+        return None
+    previous = session.scalar(
+        sa.select(Certificate)
+        .where(Certificate.id == new.renews_certificate_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if previous is None or previous.revoked_at is not None:
+        return None
+    return revoke(session, previous.id, "superseded", actor, actor_id=actor_id, now=now)
 
 
 # -- for the screens --------------------------------------------------------------------------

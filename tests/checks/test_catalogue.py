@@ -670,6 +670,51 @@ def test_a_holder_with_another_open_dossier_is_not_unique() -> None:
     assert "4F2A" in result.message
 
 
+def _certified_until(days: int) -> DossierFacts:
+    """The holder already has certificate 4F2A, valid `days` more days."""
+    found = DuplicateFacts(
+        "certificate", "4F2A", "mrz", certificate_id=7, expires_on=TODAY + dt.timedelta(days)
+    )
+    return replace(clean_facts(), holder_duplicates=(found,))
+
+
+def test_a_new_order_within_the_renewal_window_passes_as_the_certificates_renewal() -> None:
+    window = RULES.holder.renewal_window_days
+    [result] = run("holder.unique", _certified_until(window))
+    assert result.outcome == "pass"
+    ends = TODAY + dt.timedelta(window)
+    assert result.message.startswith(
+        f"Renouvellement du certificat n° 4F2A qui expire le {ends:%d/%m/%Y}"
+    )
+    assert result.evidence["renews"] == {
+        "certificate_id": 7,
+        "serial_number": "4F2A",
+        "expires_on": ends.isoformat(),
+        "basis": "mrz",
+    }
+
+
+def test_a_new_order_a_day_before_the_renewal_window_is_refused_with_the_opening_day() -> None:
+    window = RULES.holder.renewal_window_days
+    [result] = run("holder.unique", _certified_until(window + 1))
+    assert result.outcome == "fail"
+    assert f"renouvellement possible à partir du {TODAY + dt.timedelta(1):%d/%m/%Y}" in (
+        result.message
+    )
+    assert result.message.endswith("contactez support@certeurope.fr.")
+    # The same order, the next day, is the renewal.
+    assert outcomes("holder.unique", _certified_until(window + 1), TODAY + dt.timedelta(1)) == [
+        "pass"
+    ]
+
+
+def test_without_a_renewal_window_a_valid_certificate_always_blocks() -> None:
+    rules = replace(RULES, holder=replace(RULES.holder, renewal_window_days=0))
+    [result] = CATALOGUE["holder.unique"](_certified_until(10), rules, TODAY)
+    assert result.outcome == "fail"
+    assert "pour un renouvellement, contactez support@certeurope.fr." in result.message
+
+
 def test_an_old_mandate_fails_and_an_unsigned_one_goes_to_manual_review() -> None:
     old = MandateFacts(has_signature_field=True, signing_time=None, date=dt.date(2026, 8, 1))
     assert outcomes("mandate.valid", with_mandataire(clean_facts(), mandate=old)) == ["fail"]

@@ -41,6 +41,7 @@ def test_the_repository_rules_load_with_their_content_hash() -> None:
         digest.update(b"\0trust-anchor\0" + anchor)
     assert rules.content_hash == digest.hexdigest()
     assert rules.kbis.max_age_months == 3
+    assert rules.holder.renewal_window_days == 90
     assert rules.files.max_size_bytes == 3_000_000
     assert "visa" not in rules.identity.accepted_types
     # Every rule the customer can fix has its French wording.
@@ -132,6 +133,16 @@ def test_accepting_residence_permits_is_one_flag_in_rules(rules_copy: Path) -> N
             "checks.toml: clé files.max_pdf_pages : doit valoir au plus 50",
         ),
         (r"^\[kbis\]$", "[kbis", "checks.toml: TOML invalide"),
+        (
+            r"^renewal_window_days = 90$",
+            "renewal_window_days = 400",
+            "checks.toml: clé holder.renewal_window_days : doit valoir au plus 366",
+        ),
+        (
+            r"^renewal_window_days = 90$",
+            'renewal_window_days = "90"',
+            "checks.toml: clé holder.renewal_window_days : doit être un nombre entier",
+        ),
         (
             r'^never = \["identity.valid_on_date", "holder.unique", ',
             'never = ["identity.valid_on_date", ',

@@ -1,0 +1,162 @@
+"""Renewal (issue 16, point 5): CLAIRE DURAND's certificate ends soon and her organisation
+orders a new one. Within the renewal window (rules/checks.toml [holder]) holder.unique
+passes as a renewal, the new certificate names the one it renews, and when the new token is
+delivered the old certificate is revoked as `superseded`. Earlier, the order stays blocked
+and the customer is sent to support@certeurope.fr."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from ra_workbench.audit.models import AuditEvent
+from ra_workbench.certificates.models import Certificate
+from ra_workbench.checks.models import CheckResult, CheckRun
+from ra_workbench.checks.service import evaluate_dossier
+from ra_workbench.delivery import service as delivery
+from ra_workbench.delivery.models import Shipment
+from ra_workbench.dossiers.models import Dossier
+from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.extensions import db
+from ra_workbench.issuance.service import issue_certificate
+from tests.checks.test_service import TODAY, FakeExtractor, complete_dossier, sign
+from tests.factories import approve_through_review, make_dossier, make_issuance_request, make_user
+
+
+def _current_certificate(ends: dt.date) -> Certificate:
+    """The certificate CLAIRE DURAND received with an earlier order (same identity card),
+    valid until `ends`."""
+    earlier = make_dossier(db.session, status=DossierStatus.DELIVERED.value)
+    certificate = Certificate(
+        dossier_id=earlier.id,
+        issuance_request_id=make_issuance_request(db.session, earlier).id,
+        serial_number="5C1E0001",
+        subject_serial="IDCFR-X4RTBPFW4",
+        subject="CN=CLAIRE DURAND",
+        fingerprint_sha256="cd" * 32,
+        not_before=dt.datetime.combine(ends - dt.timedelta(days=3 * 365), dt.time(9), dt.UTC),
+        not_after=dt.datetime.combine(ends, dt.time(9), dt.UTC),
+        key_algorithm="EC-P256",
+        pem="-----BEGIN CERTIFICATE-----",
+        backend="local",
+        holder_surname="DURAND",
+        holder_given_names="CLAIRE MARIE",
+        holder_birth_date=dt.date(1985, 4, 12),
+    )
+    db.session.add(certificate)
+    db.session.flush()
+    return certificate
+
+
+def _new_order_checked(extractor: FakeExtractor) -> tuple[Dossier, CheckRun, CheckResult]:
+    dossier = complete_dossier(extractor)
+    sign(dossier, "holder")
+    sign(dossier, "legal_representative")
+    run = evaluate_dossier(db.session, dossier.id, trigger="signature", at=TODAY)
+    [unique] = [r for r in run.results if r.rule == "holder.unique"]
+    return dossier, run, unique
+
+
+def _events(kind: str) -> list[AuditEvent]:
+    return list(
+        db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.event_type == kind).order_by(AuditEvent.seq)
+        )
+    )
+
+
+def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_superseded(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    old = _current_certificate(ends=TODAY + dt.timedelta(days=60))
+
+    dossier, run, unique = _new_order_checked(extractor)
+    assert unique.outcome == "pass"
+    ends = (TODAY + dt.timedelta(days=60)).strftime("%d/%m/%Y")
+    assert f"Renouvellement du certificat n° 5C1E0001 qui expire le {ends}" in unique.message
+    assert unique.evidence["renews"] == {
+        "certificate_id": old.id,
+        "serial_number": "5C1E0001",
+        "expires_on": (TODAY + dt.timedelta(days=60)).isoformat(),
+        "basis": "mrz",
+    }
+    assert run.verdict == "ready"
+
+    approve_through_review(db.session, dossier)
+    issue_certificate(db.session, dossier.id, today=TODAY)
+    new = db.session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
+    assert new is not None
+    assert new.renews_certificate_id == old.id
+    [issued] = [e for e in _events("issuance.certificate_issued") if e.dossier_id == dossier.id]
+    assert issued.payload["renews_serial_number"] == "5C1E0001"
+    # Both are valid until the new token is in the holder's hands.
+    assert old.revoked_at is None
+
+    operator = make_user(db.session)
+    shipment = db.session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
+    assert shipment is not None
+    delivery.record_token(db.session, new.id, "TK-RENEW-1", actor=operator)
+    delivery.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
+    assert old.revoked_at is None
+    delivery.change_shipment_state(db.session, shipment.id, "delivered", actor=operator)
+
+    db.session.refresh(old)
+    assert dossier.status == DossierStatus.DELIVERED.value
+    assert old.revoked_at is not None
+    assert old.revocation_reason == "superseded"
+    assert new.revoked_at is None
+    [revoked] = _events("issuance.certificate_revoked")
+    assert revoked.actor == operator.email
+    assert revoked.payload["serial_number"] == "5C1E0001"
+    assert revoked.payload["reason"] == "superseded"
+
+
+@pytest.mark.parametrize("days_left", [91, 400])
+def test_an_order_before_the_renewal_window_stays_blocked_by_holder_unique(
+    app: Flask, extractor: FakeExtractor, days_left: int
+) -> None:
+    ends = TODAY + dt.timedelta(days=days_left)
+    old = _current_certificate(ends=ends)
+
+    _, run, unique = _new_order_checked(extractor)
+    assert unique.outcome == "fail"
+    opens = (ends - dt.timedelta(days=90)).strftime("%d/%m/%Y")
+    assert unique.message == (
+        f"Le porteur a déjà : certificat 5C1E0001 valide jusqu'au {ends:%d/%m/%Y} (même nom, "
+        "prénoms et date de naissance). Il n'est pas possible d'avoir plusieurs certificats "
+        f"à son nom : renouvellement possible à partir du {opens} (90 jours avant son "
+        "expiration) ; avant, contactez support@certeurope.fr."
+    )
+    assert "renews" not in unique.evidence
+    assert run.verdict == "blocked"
+    assert old.revoked_at is None
+
+
+def test_a_renewal_while_another_order_is_open_stays_blocked(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    _current_certificate(ends=TODAY + dt.timedelta(days=30))
+    first, _, _ = _new_order_checked(extractor)
+
+    _, run, unique = _new_order_checked(extractor)
+    assert unique.outcome == "fail"
+    assert f"dossier {first.order_number}" in unique.message
+    assert "certificat 5C1E0001" in unique.message
+    assert "pour un renouvellement, contactez support@certeurope.fr." in unique.message
+    assert run.verdict == "blocked"
+
+
+def test_an_ordinary_order_has_no_certificate_to_supersede(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    dossier, _, unique = _new_order_checked(extractor)
+    assert unique.outcome == "pass"
+    assert "renews" not in unique.evidence
+    approve_through_review(db.session, dossier)
+    issue_certificate(db.session, dossier.id, today=TODAY)
+    new = db.session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
+    assert new is not None
+    assert new.renews_certificate_id is None
