@@ -294,6 +294,20 @@ def write_certificate(
         raise TokenError(f"le jeton a refusé le certificat ({type(exc).__name__})") from exc
 
 
+def set_activation_code(config: TokenConfig, *, activation_code: str) -> None:
+    """Set the user PIN again, as the security officer (C_InitPIN), to `activation_code`:
+    for an activation code that can only be known once the certificate is issued (derived
+    from its serial, notify/service.activation_code_for), the token is prepared under a
+    transient PIN and given the activation code last. Not kept here either."""
+    if not activation_code:
+        raise TokenError("code d'activation vide")
+    try:
+        with token_session(config) as so_session:
+            so_session.init_pin(activation_code)
+    except pkcs11.PKCS11Error as exc:
+        raise TokenError(f"le jeton a refusé le code PIN ({type(exc).__name__})") from exc
+
+
 def certificates_on_token(config: TokenConfig, *, activation_code: str) -> list[bytes]:
     """The X.509 certificates stored on the token (DER), for checks after hand-over."""
     with token_session(config, user_pin=activation_code) as session:

@@ -30,6 +30,7 @@ from ra_workbench.issuance.token import (
     certificates_on_token,
     initialise_token,
     prepare_token,
+    set_activation_code,
     token_session,
     write_certificate,
 )
@@ -188,3 +189,25 @@ def test_the_certificate_issued_from_the_tokens_csr_passes_the_etsi_linter(
     pem.write_text(issued.pem)
     assert _findings("lint_etsi_cert", pem, "-t", "QCP-N-QSCD-EIDAS-FINAL-CERTIFICATE") == set()
     assert _findings("lint_pkix_cert", pem) == set()
+
+
+def test_a_token_prepared_under_a_transient_pin_ends_with_the_activation_code(
+    tmp_path: Path, token_config: TokenConfig
+) -> None:
+    """The activation code derives from the certificate's serial, known only once the CA has
+    issued from the token's CSR: the token is prepared under a transient PIN, given the
+    certificate, then the activation code."""
+    transient = "transitoire-91"
+    prepared = prepare_token(token_config, activation_code=transient, subject=CSR_SUBJECT)
+    issued = LocalCA(tmp_path / "ca", "passphrase-de-test").issue_from_csr(
+        SUBJECT, PROFILE, prepared.csr_der
+    )
+    write_certificate(
+        token_config, activation_code=transient, key_id=prepared.key_id, certificate_pem=issued.pem
+    )
+
+    set_activation_code(token_config, activation_code=ACTIVATION_CODE)
+
+    with pytest.raises(TokenError, match="PIN"), token_session(token_config, user_pin=transient):
+        pass
+    assert len(certificates_on_token(token_config, activation_code=ACTIVATION_CODE)) == 1
