@@ -106,7 +106,8 @@ ACTIONS = [
         senders=("supervisor", "rival_supervisor"),
         prepare=builders.awaiting_second_approval,
         success="Dérogation secondée",
-        refusals=(CONCURRENT_CHANGE, "Prenez d'abord le dossier en charge"),
+        # The rival holds no claim: told who does (« … traite ce dossier depuis … »).
+        refusals=(CONCURRENT_CHANGE, "Prenez d'abord le dossier en charge", "traite ce dossier"),
         final_status=S.DELIVERY_SCHEDULED,
         transition="second_approval",
         decision=DecisionKind.SECOND_APPROVAL,
