@@ -7,6 +7,7 @@ and the customer is sent to support@certeurope.fr."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -22,8 +23,15 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
+from ra_workbench.synth.offers import PICKUP_FEE
 from tests.checks.test_service import TODAY, FakeExtractor, complete_dossier, sign
-from tests.factories import approve_through_review, make_dossier, make_issuance_request, make_user
+from tests.factories import (
+    approve_through_review,
+    make_dossier,
+    make_issuance_request,
+    make_slot,
+    make_user,
+)
 
 
 def _current_certificate(ends: dt.date) -> Certificate:
@@ -160,3 +168,40 @@ def test_an_ordinary_order_has_no_certificate_to_supersede(
     new = db.session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
     assert new is not None
     assert new.renews_certificate_id is None
+
+
+def test_a_renewal_picked_up_at_the_desk_supersedes_the_old_certificate_at_the_hand_over(
+    app: Flask, extractor: FakeExtractor
+) -> None:
+    old = _current_certificate(ends=TODAY + dt.timedelta(days=20))
+    dossier = complete_dossier(
+        extractor, delivery_mode="pickup", payment_amount_ttc=Decimal("228.00") + PICKUP_FEE
+    )
+    sign(dossier, "holder")
+    sign(dossier, "legal_representative")
+    evaluate_dossier(db.session, dossier.id, trigger="signature", at=TODAY)
+    approve_through_review(db.session, dossier)
+    issue_certificate(db.session, dossier.id, today=TODAY)
+    new = db.session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
+    assert new is not None
+    assert new.renews_certificate_id == old.id
+
+    desk = make_user(db.session)
+    slot = make_slot(db.session)
+    delivery.book_slot(db.session, dossier.id, slot.id, actor=desk)
+    delivery.record_token(db.session, new.id, "TK-RENEW-2", actor=desk)
+    assert old.revoked_at is None
+    delivery.record_handover(
+        db.session,
+        dossier.id,
+        handed_by=desk,
+        handed_to_role="holder",
+        document_number="X4RTBPFW4",
+        now=slot.starts_at,
+    )
+
+    db.session.refresh(old)
+    assert dossier.status == DossierStatus.DELIVERED.value
+    assert old.revocation_reason == "superseded"
+    [revoked] = _events("issuance.certificate_revoked")
+    assert revoked.actor == desk.email
