@@ -89,6 +89,11 @@ def certificate_page(certificate_id: int) -> Any:
         "issuance/certificate.html",
         certificate=certificate,
         dossier=_session().get(Dossier, certificate.dossier_id),
+        renews=(
+            _session().get(Certificate, certificate.renews_certificate_id)
+            if certificate.renews_certificate_id
+            else None
+        ),
         parsed=parsed,
         qc_statements=decode_qc_statements(qc.value.value),  # type: ignore[attr-defined]
         policies=[p.policy_identifier.dotted_string for p in policies],

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
@@ -24,6 +25,7 @@ from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.synth.offers import PICKUP_FEE
+from tests.auth import sign_in
 from tests.checks.test_service import TODAY, FakeExtractor, complete_dossier, sign
 from tests.factories import (
     approve_through_review,
@@ -77,7 +79,7 @@ def _events(kind: str) -> list[AuditEvent]:
 
 
 def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_superseded(
-    app: Flask, extractor: FakeExtractor
+    app: Flask, client: FlaskClient, extractor: FakeExtractor
 ) -> None:
     old = _current_certificate(ends=TODAY + dt.timedelta(days=60))
 
@@ -120,6 +122,15 @@ def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_supe
     assert revoked.actor == operator.email
     assert revoked.payload["serial_number"] == "5C1E0001"
     assert revoked.payload["reason"] == "superseded"
+
+    # The new certificate's page names the one it renews and how that one ended.
+    db.session.commit()
+    sign_in(client, operator)
+    page = client.get(f"/emission/certificats/{new.id}").get_data(as_text=True)
+    ends_fr = (TODAY + dt.timedelta(days=60)).strftime("%d/%m/%Y")
+    assert f"valide jusqu'au {ends_fr}, révoqué le" in page
+    assert f"/emission/certificats/{old.id}" in page
+    assert "(remplacé par celui-ci)" in page
 
 
 @pytest.mark.parametrize("days_left", [91, 400])
