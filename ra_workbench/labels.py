@@ -8,12 +8,11 @@ the file to the ids the code emits).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ra_workbench.rulesfile import RulesError, TomlReader, read_toml
+from ra_workbench.rulesfile import TomlReader, load_when_changed, read_toml
 
 LABELS_FILE = "labels.toml"
 SECTIONS = ("rules", "events", "triggers", "evidence", "subject", "oids")
@@ -59,15 +58,5 @@ def parse_labels(path: Path) -> Labels:
     return Labels(**{name: _section(root, name) for name in SECTIONS})
 
 
-@functools.lru_cache(maxsize=8)
-def _cached(path: Path, mtime_ns: int) -> Labels:
-    return parse_labels(path)
-
-
 def load_labels(rules_dir: Path) -> Labels:
-    path = rules_dir / LABELS_FILE
-    try:
-        mtime = path.stat().st_mtime_ns
-    except FileNotFoundError as exc:
-        raise RulesError(f"{path}: fichier introuvable") from exc
-    return _cached(path, mtime)
+    return load_when_changed(rules_dir / LABELS_FILE, parse_labels)

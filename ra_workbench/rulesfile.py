@@ -3,9 +3,13 @@ domain's loader names the file and the key of what is wrong, in French."""
 
 from __future__ import annotations
 
+import functools
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class RulesError(RuntimeError):
@@ -83,3 +87,20 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise RulesError(f"{path}: fichier introuvable") from exc
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{path}: TOML invalide : {exc}") from exc
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: Path, mtime_ns: int, parse: Callable[[Path], Any]) -> Any:
+    return parse(path)
+
+
+def load_when_changed(
+    path: Path, parse: Callable[[Path], T], missing: type[Exception] = RulesError
+) -> T:
+    """`parse(path)`, parsed again only when the file changed (its mtime): a rules file
+    edited on a running instance is read at the next request, an unchanged one never twice."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise missing(f"{path}: fichier introuvable") from exc
+    return cast(T, _parsed(path, mtime, parse))

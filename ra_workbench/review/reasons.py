@@ -6,7 +6,6 @@ an error naming the file and the key.
 
 from __future__ import annotations
 
-import functools
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from flask import current_app, has_app_context
 
 from ra_workbench.labels import Labels, load_labels
+from ra_workbench.rulesfile import load_when_changed
 
 REVIEW_RULES_FILE = "review.toml"
 
@@ -56,18 +56,8 @@ def parse_reasons(path: Path) -> ReviewReasons:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _cached(path: Path, mtime_ns: int) -> ReviewReasons:
-    return parse_reasons(path)
-
-
 def load_reasons(rules_dir: Path) -> ReviewReasons:
-    path = rules_dir / REVIEW_RULES_FILE
-    try:
-        mtime = path.stat().st_mtime_ns
-    except FileNotFoundError as exc:
-        raise ReviewRulesError(f"{path}: fichier introuvable") from exc
-    return _cached(path, mtime)
+    return load_when_changed(rules_dir / REVIEW_RULES_FILE, parse_reasons, ReviewRulesError)
 
 
 def current_reasons() -> ReviewReasons:
