@@ -37,7 +37,11 @@ class CaseSection:
     title: str
     template: str
     data: Any = None
-    count: int | None = None  # shown beside the title in the page's index
+
+    @property
+    def count(self) -> int | None:
+        """The number of rows shown beside the title in the page's index (lists only)."""
+        return len(self.data) if isinstance(self.data, list) else None
 
 
 CaseSectionProvider = Callable[[Session, Dossier], CaseSection | None]
@@ -58,43 +62,30 @@ class TimelineEntry:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-def certificate_section(session: Session, dossier: Dossier) -> CaseSection | None:
-    certificates = list(
+def _rows_of(session: Session, model: Any, at: Any, dossier: Dossier) -> list[Any]:
+    """The dossier's rows of `model`, oldest first."""
+    return list(
         session.scalars(
-            sa.select(Certificate)
-            .where(Certificate.dossier_id == dossier.id)
-            .order_by(Certificate.issued_at, Certificate.id)
+            sa.select(model).where(model.dossier_id == dossier.id).order_by(at, model.id)
         )
     )
+
+
+def certificate_section(session: Session, dossier: Dossier) -> CaseSection | None:
+    certificates = _rows_of(session, Certificate, Certificate.issued_at, dossier)
     if not certificates:
         return None
-    return CaseSection(
-        "certificate", "Certificat", "review/case/certificate.html", certificates, len(certificates)
-    )
+    return CaseSection("certificate", "Certificat", "review/case/certificate.html", certificates)
 
 
 def messages_section(session: Session, dossier: Dossier) -> CaseSection:
-    messages = list(
-        session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.dossier_id == dossier.id)
-            .order_by(OutboxMessage.created_at, OutboxMessage.id)
-        )
-    )
-    return CaseSection(
-        "messages", "Messages envoyés", "review/case/messages.html", messages, len(messages)
-    )
+    messages = _rows_of(session, OutboxMessage, OutboxMessage.created_at, dossier)
+    return CaseSection("messages", "Messages envoyés", "review/case/messages.html", messages)
 
 
 def notes_section(session: Session, dossier: Dossier) -> CaseSection:
-    notes = list(
-        session.scalars(
-            sa.select(DossierNote)
-            .where(DossierNote.dossier_id == dossier.id)
-            .order_by(DossierNote.at, DossierNote.id)
-        )
-    )
-    return CaseSection("notes", "Notes internes", "review/case/notes.html", notes, len(notes))
+    notes = _rows_of(session, DossierNote, DossierNote.at, dossier)
+    return CaseSection("notes", "Notes internes", "review/case/notes.html", notes)
 
 
 def timeline(session: Session, dossier: Dossier) -> list[TimelineEntry]:
@@ -114,9 +105,8 @@ def timeline(session: Session, dossier: Dossier) -> list[TimelineEntry]:
 
 
 def timeline_section(session: Session, dossier: Dossier) -> CaseSection:
-    entries = timeline(session, dossier)
     return CaseSection(
-        "timeline", "Chronologie", "review/case/timeline.html", entries, len(entries)
+        "timeline", "Chronologie", "review/case/timeline.html", timeline(session, dossier)
     )
 
 
