@@ -36,19 +36,16 @@ from ra_workbench.review.claims import claim
 from ra_workbench.review.decisions import request_override
 from ra_workbench.supervision.quality import sample_approvals
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.test_review_screens import sign_in
+from tests.browser.test_review_screens import _dossier_with_documents, sign_in
 from tests.factories import (
     ADDRESS,
     make_approved_dossier,
     make_check_run,
-    make_document,
     make_dossier,
-    make_extraction,
     make_person,
     make_slot,
     make_user,
     pdf_bytes,
-    png_bytes,
 )
 
 pytestmark = pytest.mark.browser
@@ -99,30 +96,10 @@ def _realistic_day() -> Workbench:
         ],
     )
     make_check_run(db.session, waiting)
-    failing = make_dossier(db.session)
-    make_check_run(db.session, failing, [("kbis.age", "fail"), ("mandate.valid", "manual")])
-    recto = make_document(
-        db.session, failing, side="recto", data=png_bytes(640, 400, "#cfe3f7", "CNI RECTO")
+    failing = _dossier_with_documents(
+        ("kbis.age", "fail"), ("mandate.valid", "manual"), kbis_data=pdf_bytes(2)
     )
-    make_document(db.session, failing, side="verso", data=png_bytes(640, 400, "#e7f0d9", "VERSO"))
-    make_extraction(
-        db.session,
-        recto,
-        "identity",
-        {
-            "mrz": {
-                "surname": "DURAND",
-                "given_names": ["CLAIRE"],
-                "lines": [
-                    "IDFRADURAND<<<<<<<<<<<<<<<<<<<<<<<<<<",
-                    "1234567890123CLAIRE<<<<<<8001014F6",
-                ],
-            }
-        },
-    )
-    kbis = make_document(
-        db.session, failing, type="kbis", person_role=None, side=None, data=pdf_bytes(2)
-    )
+    kbis = next(d for d in failing.documents if d.type == "kbis")
 
     shipped = make_approved_dossier(db.session)
     issue_certificate(db.session, shipped.id)

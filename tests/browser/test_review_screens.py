@@ -45,7 +45,7 @@ def sign_in(page: Page, base: str, user: User) -> None:
     expect(page.locator("h1")).to_have_text("File de validation")
 
 
-def _dossier_with_documents(*failures: tuple[str, str]) -> Dossier:
+def _dossier_with_documents(*failures: tuple[str, str], kbis_data: bytes | None = None) -> Dossier:
     dossier = make_dossier(db.session)
     make_check_run(db.session, dossier, list(failures))
     recto = make_document(
@@ -67,7 +67,7 @@ def _dossier_with_documents(*failures: tuple[str, str]) -> Dossier:
             }
         },
     )
-    make_document(db.session, dossier, type="kbis", person_role=None, side=None)
+    make_document(db.session, dossier, type="kbis", person_role=None, side=None, data=kbis_data)
     db.session.commit()
     return dossier
 

@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from ra_workbench.clock import PARIS, today_in_paris
 from ra_workbench.delivery.models import PickupSlot
 from ra_workbench.extensions import db
-from tests.auth import PASSWORD, next_code
+from tests.browser.test_review_screens import sign_in
 from tests.factories import make_user
 
 pytestmark = pytest.mark.browser
@@ -46,14 +46,7 @@ WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanc
 def _admin_signed_in(page: Page, base: str) -> None:
     admin = make_user(db.session, role="admin", first_name="Claire", last_name="Fontaine")
     db.session.commit()
-    page.goto(f"{base}/connexion")
-    page.fill("#email", admin.email)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    expect(page.locator("h1")).to_have_text("Vérification en deux étapes")
-    page.fill("#code", next_code(admin))
-    page.click("button[type=submit]")
-    expect(page.locator("#code")).to_have_count(0)
+    sign_in(page, base, admin)
 
 
 def _pick(page: Page, day: dt.date) -> None:
