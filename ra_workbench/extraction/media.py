@@ -220,5 +220,21 @@ def load_pages(data: bytes, dpi: int = DEFAULT_PDF_DPI, max_pages: int = 2) -> l
     raise MediaError(f"format non pris en charge ({media})")
 
 
+EXIF_ORIENTATION = 0x0112
+
+
+def exif_orientation(data: bytes) -> int:
+    """The EXIF orientation (1 to 8) a browser turns a PNG/JPEG by; 1 for anything else.
+    Reads the header only: the pixels were decoded by `load_image`, unturned."""
+    if sniff_media_type(data) not in (MEDIA_PNG, MEDIA_JPEG):
+        return 1
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            value = image.getexif().get(EXIF_ORIENTATION, 1)
+    except (OSError, ValueError, SyntaxError):
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
 def extension_matches(filename: str, media_type: str) -> bool:
     return Path(filename).suffix.lower() in EXTENSIONS_BY_MEDIA.get(media_type, set())

@@ -8,16 +8,13 @@ raises `MediaError` with a French message.
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from PIL import Image
-
-from ra_workbench.extraction.media import MediaError, load_pages
+from ra_workbench.extraction.media import MediaError, exif_orientation, load_pages
 from ra_workbench.extraction.mrz import codec, glyphs
 from ra_workbench.extraction.mrz.reader import Reading, rank_of, read_page
 
@@ -31,7 +28,6 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = f"mrz-2.{glyphs.MODEL_SHA256[:8]}"
 PDF_DPI = 200
 PDF_MAX_PAGES = 2
-EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -118,15 +114,6 @@ def oriented(
     }.get(orientation, box)
 
 
-def _exif_orientation(data: bytes) -> int:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            value = image.getexif().get(EXIF_ORIENTATION, 1)
-    except (OSError, ValueError, SyntaxError):
-        return 1
-    return value if isinstance(value, int) and 1 <= value <= 8 else 1
-
-
 def _from_reading(reading: Reading, page: int, image: Any) -> IdentityReading:
     return IdentityReading(
         facts=reading.facts,
@@ -170,8 +157,7 @@ def read_identity(data: bytes, *, today: date | None = None) -> IdentityReading 
         if best.valid and best.facts.plausible:
             break
     if best is not None:
-        if not data.startswith(b"%PDF"):
-            best.exif_orientation = _exif_orientation(data)
+        best.exif_orientation = exif_orientation(data)
         best.timings["decode"] = decoded
         best.timings["total"] = time.perf_counter() - started
         log.debug("MRZ %s lue (valide=%s)", best.format, best.valid)
