@@ -121,7 +121,8 @@ def _ours(path: str) -> dict[str, Any]:
 def _yymmdd_to_iso(text: str, birth: bool) -> str:
     from ra_workbench.extraction.mrz import codec
 
-    value = codec.birth_date_from_mrz(text, TODAY) if birth else codec.expiry_date_from_mrz(text)
+    read = codec.birth_date_from_mrz if birth else codec.expiry_date_from_mrz
+    value = read(text, TODAY)
     return value.isoformat() if value else ""
 
 

@@ -165,10 +165,96 @@ def test_visas_are_recognised_so_that_they_can_be_refused():
     assert codec.parse_mrz(mrvb, today=TODAY).valid
 
 
-def test_two_digit_birth_years_pivot_on_today_and_expiry_years_are_this_century():
+def test_two_digit_birth_years_pivot_on_today_so_a_birth_is_never_in_the_future():
     assert codec.birth_date_from_mrz("250101", TODAY) == date(2025, 1, 1)
+    assert codec.birth_date_from_mrz("260115", TODAY) == date(2026, 1, 15)
+    assert codec.birth_date_from_mrz("260116", TODAY) == date(1926, 1, 16)
     assert codec.birth_date_from_mrz("270101", TODAY) == date(1927, 1, 1)
-    assert codec.expiry_date_from_mrz("991231") == date(2099, 12, 31)
+
+
+@pytest.mark.parametrize(
+    ("text", "today", "expected"),
+    [
+        # The ICAO visa specimen's expiry: 1996, not 2096 (issue 17).
+        ("961210", TODAY, date(1996, 12, 10)),
+        ("460115", TODAY, date(2046, 1, 15)),  # exactly 20 years ahead: still this century
+        ("460116", TODAY, date(1946, 1, 16)),  # a day more: the last century
+        ("120415", TODAY, date(2012, 4, 15)),  # long expired, but 2012
+        ("991231", date(2085, 6, 1), date(2099, 12, 31)),  # the window moves with the day
+        ("050101", date(2090, 6, 1), date(2105, 1, 1)),  # and across the century
+    ],
+)
+def test_expiry_century_puts_it_at_most_twenty_years_after_the_reading_day(text, today, expected):
+    assert codec.expiry_date_from_mrz(text, today) == expected
+
+
+@pytest.mark.parametrize("text", ["000000", "001301", "990231", "010229", "250431", "2501<<"])
+def test_impossible_or_unknown_dates_are_no_dates(text):
+    assert codec.birth_date_from_mrz(text, TODAY) is None
+    assert codec.expiry_date_from_mrz(text, TODAY) is None
+
+
+def test_29_february_is_a_date_only_in_leap_years():
+    assert codec.birth_date_from_mrz("000229", TODAY) == date(2000, 2, 29)
+    assert not codec.impossible_date("000229")
+    assert codec.impossible_date("010229")
+
+
+def _td3_with(birth: str, expiry: str) -> tuple[str, str]:
+    """The UTO specimen with other date fields, every check digit recomputed."""
+    line2 = UTO_TD3[1][:13] + birth + codec.check_digit(birth) + "F"
+    line2 += expiry + codec.check_digit(expiry) + UTO_TD3[1][28:43]
+    line2 += codec.check_digit(line2[0:10] + line2[13:20] + line2[21:43])
+    return UTO_TD3[0], line2
+
+
+@pytest.mark.parametrize(
+    ("birth", "expiry", "reason"),
+    [
+        ("000000", "000000", "date de naissance impossible (000000)"),
+        ("741312", "120415", "date de naissance impossible (741312)"),
+        ("740812", "310231", "date d'expiration impossible (310231)"),
+        ("740812", "600101", "date d'expiration antérieure à la date de naissance"),
+    ],
+)
+def test_a_reading_with_an_impossible_date_is_invalid_with_a_french_reason(birth, expiry, reason):
+    facts = codec.parse_mrz(_td3_with(birth, expiry), today=TODAY)
+    assert all(facts.checks.values())  # every check digit holds…
+    assert not facts.valid  # …and still no document has these dates
+    assert reason in facts.problems
+    assert reason in codec.parse_mrz(_td3_with(birth, expiry), today=TODAY).to_json()["problems"]
+
+
+def test_an_all_zero_td1_is_invalid_not_valid_without_dates():
+    lines = ("I<UTO000000000" + "0" + "<" * 15, "000000" + "0" + "F" + "000000" + "0" + "UTO"
+             + "<" * 11 + "0", "ERIKSSON<<ANNA" + "<" * 16)  # fmt: skip
+    facts = codec.parse_mrz(lines, today=TODAY)
+    assert all(facts.checks.values())
+    assert (facts.birth_date, facts.expiry_date) == (None, None)
+    assert not facts.valid
+    assert "date de naissance impossible (000000)" in facts.problems
+
+
+def test_visa_specimen_that_expired_in_1996_is_read_as_expired_in_1996():
+    lines = codec.compose_mrv(
+        codec.MRVB, issuing_state="UTO", document_number="L8988901C", nationality="XXX",
+        birth_date=date(1974, 8, 12), sex="F", expiry_date=date(1996, 12, 10),
+        surname="ERIKSSON", given_names=["ANNA", "MARIA"],
+    )  # fmt: skip
+    assert lines[1][21:27] == "961210"
+    facts = codec.parse_mrz(lines, today=TODAY)
+    assert facts.valid
+    assert facts.expiry_date == date(1996, 12, 10)
+
+
+def test_old_french_card_with_an_impossible_issue_month_is_invalid():
+    line2 = "9413923102854CORINNE<<<<<<<6512068F"
+    line2 = line2[:12] + codec.check_digit(line2[:12]) + line2[13:]
+    line2 += codec.check_digit(BERTHIER_1994[0] + line2)
+    facts = codec.parse_mrz((BERTHIER_1994[0], line2), today=TODAY)
+    assert all(facts.checks.values())
+    assert not facts.valid
+    assert "mois de délivrance impossible (9413)" in facts.problems
 
 
 def test_composed_lines_of_every_format_parse_back_valid():
@@ -225,12 +311,43 @@ def test_an_alphanumeric_document_number_is_corrected_only_when_unambiguous():
     assert lines[1] == read[1] or facts.checks["document_number"]
 
 
-def test_a_name_is_never_repaired_even_when_it_holds_a_confusable_letter():
-    read = ("P<UTOER1KSSON<<ANNA<MAR1A<<<<<<<<<<<<<<<<<<<", UTO_TD3[1])
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("P<UTOER1KSSON<<ANNA<MAR1A", "P<UTOERIKSSON<<ANNA<MARIA"),
+        ("P<UTOVZ0R<<8ENJAMIN<<<<<", "P<UTOVZOR<<BENJAMIN<<<<<"),  # issue 17's VZ0R
+        ("P<UTO2OE<<5ARAH<<<<<<<<<", "P<UTOZOE<<SARAH<<<<<<<<<"),
+    ],
+)
+def test_a_digit_in_a_name_becomes_its_look_alike_letter_recorded_and_flagged(read, expected):
+    lines, corrections = codec.correct_lines((read.ljust(44, "<"), UTO_TD3[1]), codec.TD3)
+    assert lines[0] == expected.ljust(44, "<")
+    changed = [c for c in corrections if c.field == "names"]
+    assert changed
+    assert all(c.reason == "name_letter" and c.read.isdigit() for c in changed)
+    facts = codec.parse_mrz(lines, today=TODAY, corrections=corrections)
+    assert facts.names_corrected
+    assert facts.to_json()["names_corrected"] is True
+    assert facts.to_json()["corrected_fields"] == ["names"]
+    # The same lines read without a correction are not flagged.
+    assert not codec.parse_mrz(lines, today=TODAY).names_corrected
+
+
+def test_a_digit_with_no_letter_look_alike_stays_and_the_name_scores_low():
+    read = ("P<UTOERIK9SON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", UTO_TD3[1])
     lines, corrections = codec.correct_lines(read, codec.TD3)
     assert lines[0] == read[0]
-    assert not [c for c in corrections if c.field == "names"]
+    assert not corrections
     assert codec.parse_mrz(lines, today=TODAY).name_confidence < 1.0
+
+
+def test_a_digit_in_the_old_cards_surname_and_given_names_becomes_a_letter():
+    read = ("IDFRABERTH1ER<<<<<<<<<<<<<<<<<<<<<<<", "9409923102854C0RINNE<<<<<<<6512068F4")
+    lines, corrections = codec.correct_lines(read, codec.FR_CNI)
+    assert tuple(lines) == BERTHIER_1994
+    facts = codec.parse_mrz(lines, today=TODAY, corrections=corrections)
+    assert facts.valid
+    assert facts.corrected_fields == ("surname", "given_names")
 
 
 def test_fillers_read_as_letters_after_the_name_are_normalised_and_recorded():
@@ -317,14 +434,17 @@ def test_a_state_code_that_does_not_exist_takes_the_engines_second_choice_if_onl
     assert fixed[0].startswith("P<ESX")
 
 
-def test_a_digit_in_a_name_takes_the_engines_letter_and_is_recorded_never_silently():
+def test_a_digit_in_a_name_takes_the_engines_letter_first_and_is_recorded_never_silently():
     misread = ["P<UTOERIKSS0N<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", UTO_TD3[1]]
-    # Without the engine's ranking nothing is changed: the name just scores low.
+    # Without the engine's ranking, the look-alike: 0 is O.
     fixed, corrections = codec.correct_lines(misread, codec.TD3)
-    assert fixed == misread
-    assert corrections == []
-    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(0, 11): "OD", (0, 6): "B"})
     assert tuple(fixed) == UTO_TD3
     assert [(c.position, c.read, c.corrected, c.reason) for c in corrections] == [
         (11, "0", "O", "name_letter")
+    ]
+    # The engine's letter comes before the look-alike table.
+    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(0, 11): "DO", (0, 6): "B"})
+    assert fixed[0].startswith("P<UTOERIKSSDN")
+    assert [(c.position, c.read, c.corrected, c.reason) for c in corrections] == [
+        (11, "0", "D", "name_letter")
     ]

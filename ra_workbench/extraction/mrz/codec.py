@@ -133,6 +133,9 @@ ALNUM = "alnum"  # letters, digits and fillers (document numbers, optional data)
 NAME = "name"  # letters and fillers, never repaired
 SEX = "sex"  # F, M or filler (X tolerated)
 
+NAME_LETTER = "name_letter"  # the reason of a correction that put a letter for a digit
+NAME_FIELDS = ("names", "surname", "given_names")
+
 
 @dataclass(frozen=True)
 class FieldSpec:
@@ -362,32 +365,53 @@ def parse_yymmdd(text: str) -> tuple[int, int, int] | None:
     return yy, mm, dd
 
 
-def birth_date_from_mrz(text: str, today: date) -> date | None:
-    """Two-digit birth years pivot on today: a birth date is never in the future."""
+# An expiry's two-digit year is read in the century that puts it at most this many years
+# after the reading day: no identity document is valid that long (a passport 10 years, the
+# old French card 15), and a visa that expired in 1996 must not pass for one ending in 2096.
+EXPIRY_HORIZON_YEARS = 20
+
+
+def date_from_yymmdd(text: str, latest: date) -> date | None:
+    """The date `text` (YYMMDD) names in the latest century that does not put it after
+    `latest`; None when the six characters are not a date of the calendar (000000, month
+    13, 31 February) or not digits."""
     parts = parse_yymmdd(text)
     if parts is None:
         return None
     yy, mm, dd = parts
-    for century in (2000, 1900):
+    century = latest.year // 100 * 100
+    for year in (century + yy, century - 100 + yy):
         try:
-            candidate = date(century + yy, mm, dd)
+            candidate = date(year, mm, dd)
         except ValueError:
-            return None
-        if candidate <= today:
+            return None  # 31 February, 31 April: no century makes it a date
+        if candidate <= latest:
             return candidate
     return None
 
 
-def expiry_date_from_mrz(text: str) -> date | None:
-    """Expiry years are 20xx: documents expiring in the 1900s are long out of circulation."""
-    parts = parse_yymmdd(text)
-    if parts is None:
-        return None
-    yy, mm, dd = parts
-    try:
-        return date(2000 + yy, mm, dd)
-    except ValueError:
-        return None
+def birth_date_from_mrz(text: str, today: date) -> date | None:
+    """Two-digit birth years pivot on the reading day: a birth date is never in the future."""
+    return date_from_yymmdd(text, today)
+
+
+def expiry_date_from_mrz(text: str, today: date) -> date | None:
+    """Expiry years are read in the century that puts them no more than
+    EXPIRY_HORIZON_YEARS after the reading day (`today`, passed in: this is pure code)."""
+    return date_from_yymmdd(text, add_years(today, EXPIRY_HORIZON_YEARS))
+
+
+def impossible_date(text: str) -> bool:
+    """Six digits that are no calendar date in any century: 000000, month 13, 31 February.
+    (Fillers, which ICAO allows for an unknown birth date, are not impossible, only unknown.)"""
+    if len(text) != 6 or not text.isdigit():
+        return False
+    yy, mm, dd = int(text[0:2]), int(text[2:4]), int(text[4:6])
+    if not 1 <= mm <= 12 or not 1 <= dd <= 31:
+        return True
+    # A leap century (2000) and a common one (1900): 29 February of yy is a date in one of
+    # them when yy is a multiple of 4.
+    return all(dd > calendar.monthrange(c + yy, mm)[1] for c in (1900, 2000))
 
 
 def issue_month_from_mrz(text: str, today: date) -> date | None:
@@ -526,6 +550,12 @@ class Correction:
     field: str
     reason: str  # "check_digit", "country_code", "filler_run", "name_letter"
 
+    @property
+    def changes_a_name(self) -> bool:
+        """A letter of a name was changed (not a filler run normalised): the name the reading
+        gives is our interpretation of what was printed, and says so."""
+        return self.field in NAME_FIELDS and self.reason != "filler_run"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "line": self.line,
@@ -639,28 +669,33 @@ def _numeric_fields_plausible(lines: Sequence[str], layout: Layout, check: Check
     for name in check.protects:
         spec = layout.field(name)
         value = spec.span.take(lines)
-        if name in ("birth_date", "expiry_date") and parse_yymmdd(value) is None:
+        if name in ("birth_date", "expiry_date") and (
+            parse_yymmdd(value) is None or impossible_date(value)
+        ):
             return False
         if name == "issue_month" and not (value.isdigit() and 1 <= int(value[2:]) <= 12):
             return False
     return True
 
 
-def _name_digits_to_letters(
-    work: list[str], spec: FieldSpec, hints: dict[tuple[int, int], str]
+def _letters_only(
+    work: list[str], spec: FieldSpec, hints: dict[tuple[int, int], str], reason: str
 ) -> list[Correction]:
-    """A digit where a name is: impossible in an MRZ (names are A-Z and fillers). Where the
-    OCR engine ranked a letter or filler close behind, that is the reading - recorded as a
-    correction with reason "name_letter", never silent. Letters are never changed."""
+    """A digit in a letters-only field (names, codes, states) is impossible in an MRZ: it is
+    read as the letter (or filler) the OCR engine ranked close behind, else as its look-alike
+    (0→O, 1→I, 2→Z, 5→S, 8→B…). Each change is recorded, never silent; a digit with neither
+    stays, and the field scores low."""
     chars = list(work[spec.span.line])
     out = []
     for pos in range(spec.span.start, spec.span.end):
-        if chars[pos] not in DIGITS:
+        read = chars[pos]
+        if read not in DIGITS:
             continue
-        choice = next((a for a in hints.get((spec.span.line, pos), "") if a not in DIGITS), None)
+        hinted = (a for a in hints.get((spec.span.line, pos), "") if a in LETTERS + FILLER)
+        choice = next(hinted, None) or LETTER_FOR_DIGIT.get(read)
         if choice is None:
             continue
-        out.append(Correction(spec.span.line, pos, chars[pos], choice, spec.name, "name_letter"))
+        out.append(Correction(spec.span.line, pos, read, choice, spec.name, reason))
         chars[pos] = choice
     work[spec.span.line] = "".join(chars)
     return out
@@ -700,9 +735,9 @@ def correct_lines(
     the smallest set of look-alike substitutions - type-forced ones first, then up to two
     optional ones - and accept it only when exactly one set makes the check digit hold (and
     dates stay dates). `hints` adds, per (line, position), characters an OCR engine ranked
-    close behind the one it read. Country codes are repaired digit→letter (no check digit
-    covers them, but the type forbids digits). Name fields only get their trailing filler
-    run normalised; their letters are never changed.
+    close behind the one it read. Letters-only fields (names, document code, country codes)
+    take a letter for each digit they hold (the engine's, else the look-alike), recorded
+    (see _letters_only); a name's trailing filler run is normalised.
     """
     layout = LAYOUTS[fmt]
     work = list(lines)
@@ -711,20 +746,11 @@ def correct_lines(
 
     for spec in layout.fields:
         if spec.kind == ALPHA:
-            chars = list(work[spec.span.line])
-            for pos in range(spec.span.start, spec.span.end):
-                char = chars[pos]
-                if char in DIGITS and char in LETTER_FOR_DIGIT:
-                    new = LETTER_FOR_DIGIT[char]
-                    chars[pos] = new
-                    corrections.append(
-                        Correction(spec.span.line, pos, char, new, spec.name, "country_code")
-                    )
-            work[spec.span.line] = "".join(chars)
+            corrections.extend(_letters_only(work, spec, hints, "country_code"))
             if spec.name in ("issuing_state", "nationality"):
                 corrections.extend(_repair_state_code(work, spec, hints))
         elif spec.kind == NAME:
-            corrections.extend(_name_digits_to_letters(work, spec, hints))
+            corrections.extend(_letters_only(work, spec, hints, NAME_LETTER))
             text = spec.span.take(work)
             fixed, changed = normalise_name_field(text)
             if changed:
@@ -801,10 +827,23 @@ class MrzFacts:
     checks: dict[str, bool]
     name_confidence: float
     extra: dict[str, str] = field(default_factory=dict)
+    # Why the reading is invalid although its check digits may hold (French, for the
+    # operator): an impossible date, an expiry before the birth.
+    problems: tuple[str, ...] = ()
+    # Check digits that hold over data that is not all fillers: the evidence that the lines
+    # are an MRZ at all (an empty optional field's filler check digit proves nothing).
+    confirmed_checks: int = 0
+    # Fields whose letters the reading changed (a digit read in a name taken as its letter,
+    # see Correction.changes_a_name): the names shown are flagged as corrected.
+    corrected_fields: tuple[str, ...] = ()
 
     @property
     def valid(self) -> bool:
-        return bool(self.checks) and all(self.checks.values())
+        return bool(self.checks) and all(self.checks.values()) and not self.problems
+
+    @property
+    def names_corrected(self) -> bool:
+        return any(name in NAME_FIELDS for name in self.corrected_fields)
 
     @property
     def plausible(self) -> bool:
@@ -828,6 +867,9 @@ class MrzFacts:
             "optional_data": self.optional_data,
             "checks": dict(self.checks),
             "valid": self.valid,
+            "problems": list(self.problems),
+            "names_corrected": self.names_corrected,
+            "corrected_fields": list(self.corrected_fields),
             "lines": list(self.lines),
             **({"extra": dict(self.extra)} if self.extra else {}),
         }
@@ -837,9 +879,36 @@ def _sex(char: str) -> str:
     return char if char in ("F", "M") else "X"
 
 
-def parse_mrz(lines: Sequence[str], fmt: str | None = None, *, today: date) -> MrzFacts:
+def _confirmed(lines: Sequence[str], check: CheckSpec) -> bool:
+    data = "".join(span.take(lines) for span in check.over)
+    return bool(data.strip(FILLER)) and check_digit_holds(data, check.digit.take(lines))
+
+
+def _date_problems(
+    birth_text: str, expiry_text: str | None, birth: date | None, expiry: date | None
+) -> list[str]:
+    problems = []
+    if impossible_date(birth_text):
+        problems.append(f"date de naissance impossible ({birth_text})")
+    if expiry_text is not None and impossible_date(expiry_text):
+        problems.append(f"date d'expiration impossible ({expiry_text})")
+    if birth and expiry and expiry <= birth:
+        problems.append("date d'expiration antérieure à la date de naissance")
+    return problems
+
+
+def parse_mrz(
+    lines: Sequence[str],
+    fmt: str | None = None,
+    *,
+    today: date,
+    corrections: Sequence[Correction] = (),
+) -> MrzFacts:
     """Parse lines of a known shape (raises ValueError otherwise). Checks are reported, not
-    enforced: a failing check digit gives `valid=False`, not an exception."""
+    enforced: a failing check digit gives `valid=False`, not an exception; so does a date
+    no calendar has (`problems`). `today` is the reading day (birth dates are never after
+    it, expiry dates at most EXPIRY_HORIZON_YEARS after it); `corrections` are those that
+    made the lines, so that changed names are flagged."""
     lines = tuple(lines)
     fmt = fmt or detect_format(lines)
     if fmt is None:
@@ -854,12 +923,18 @@ def parse_mrz(lines: Sequence[str], fmt: str | None = None, *, today: date) -> M
         return layout.field(name).span.take(lines)
 
     checks = {check.name: _check_holds(lines, check) for check in layout.checks}
+    confirmed = sum(_confirmed(lines, check) for check in layout.checks)
+    corrected = tuple(dict.fromkeys(c.field for c in corrections if c.changes_a_name))
     if fmt == FR_CNI:
         surname_field = get("surname")
         given_field = get("given_names")
         birth = birth_date_from_mrz(get("birth_date"), today)
         issue = issue_month_from_mrz(get("issue_month"), today)
         expiry = derive_fr_cni_expiry(issue, birth) if issue else None
+        problems = _date_problems(get("birth_date"), None, birth, None)
+        month = get("issue_month")
+        if month.isdigit() and not 1 <= int(month[2:]) <= 12:
+            problems.append(f"mois de délivrance impossible ({month})")
         return MrzFacts(
             format=fmt,
             lines=lines,
@@ -881,6 +956,9 @@ def parse_mrz(lines: Sequence[str], fmt: str | None = None, *, today: date) -> M
                 "administrative_code": get("administrative_code"),
                 "office_code": get("office_code"),
             },
+            problems=tuple(problems),
+            confirmed_checks=confirmed,
+            corrected_fields=corrected,
         )
 
     names_field = get("names")
@@ -894,6 +972,8 @@ def parse_mrz(lines: Sequence[str], fmt: str | None = None, *, today: date) -> M
         if len(tail) >= 2:
             number = number + tail[:-1]
             checks["document_number"] = check_digit_holds(number, tail[-1])
+    birth = birth_date_from_mrz(get("birth_date"), today)
+    expiry = expiry_date_from_mrz(get("expiry_date"), today)
     return MrzFacts(
         format=fmt,
         lines=lines,
@@ -903,14 +983,17 @@ def parse_mrz(lines: Sequence[str], fmt: str | None = None, *, today: date) -> M
         surname=surname,
         given_names=given,
         nationality=get("nationality").rstrip(FILLER) or get("nationality"),
-        birth_date=birth_date_from_mrz(get("birth_date"), today),
+        birth_date=birth,
         sex=_sex(get("sex")),
-        expiry_date=expiry_date_from_mrz(get("expiry_date")),
+        expiry_date=expiry,
         expiry_derived=False,
         issue_date=None,
         optional_data=optional,
         checks=checks,
         name_confidence=name_confidence(names_field),
+        problems=tuple(_date_problems(get("birth_date"), get("expiry_date"), birth, expiry)),
+        confirmed_checks=confirmed,
+        corrected_fields=corrected,
     )
 
 

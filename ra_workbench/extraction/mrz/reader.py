@@ -413,7 +413,7 @@ def interpret(
                     hints[(li, pos)] = alts
     lines, corrections = codec.correct_lines(raw_lines, fmt, hints)
     fmt2 = codec.detect_format(lines) or fmt
-    facts = codec.parse_mrz(lines, fmt2, today=today_)
+    facts = codec.parse_mrz(lines, fmt2, today=today_, corrections=corrections)
     return fmt2, lines, corrections, facts
 
 
@@ -513,7 +513,7 @@ def _read_candidate(
                 fmt, fixed, corrections, facts = result
                 conf = float(np.mean([r.mean_confidence for r in readings]))
                 conf = min(conf, 0.5 + 0.5 * facts.name_confidence)
-                if any(c.reason == "name_letter" for c in corrections):
+                if facts.names_corrected:
                     conf = min(conf, NAME_LETTER_CONFIDENCE)  # a name we had to interpret
                 rotation_angle = (angle + (180 if flipped else 0)) % 360
                 reading = Reading(
