@@ -5,8 +5,9 @@ approved (directly, or by a supervisor seconding an override) → a certificate 
 the certificate is issued → delivery is scheduled → the customer is told how the token will
 reach the holder; the token is delivered or handed over → the holder gets the activation
 code, and the certificate a renewal replaces is revoked (superseded); documents are
-requested → the customer gets the list. Every hook runs inside the unit of work that fired
-it (`ra_workbench.dossiers.lifecycle`), so either all of it is committed or none.
+requested → the customer gets the list; a revocation request ends in the certificate's
+revocation → the customer and the holder are told. Every hook runs inside the unit of work
+that fired it (`ra_workbench.dossiers.lifecycle`), so either all of it is committed or none.
 
 Domains never call a later domain: this shell module is the only place that knows the order.
 """
@@ -25,10 +26,12 @@ from ra_workbench.notify.service import (
     NotifyError,
     notify_activation_code,
     notify_certificate_ready,
+    notify_certificate_revoked,
     notify_documents_requested,
     notify_rejected,
 )
 from ra_workbench.review.decisions import documents_requested, rejection_reason
+from ra_workbench.revocation.service import reason_label
 
 
 def check_new_documents(session: Session, event: TransitionEvent) -> None:
@@ -70,6 +73,16 @@ def supersede_renewed_certificate(session: Session, event: TransitionEvent) -> N
     supersede_renewed(session, event.dossier.id, actor=event.actor, actor_id=event.actor_id)
 
 
+def tell_certificate_revoked(session: Session, event: TransitionEvent) -> None:
+    notify_certificate_revoked(
+        session,
+        event.dossier,
+        serial_number=event.payload["serial_number"],
+        reason_label=reason_label(event.payload["reason"]),
+        revoked_at=event.payload["revoked_at"],
+    )
+
+
 def tell_rejected(session: Session, event: TransitionEvent) -> None:
     notify_rejected(session, event.dossier, rejection_reason(session, event.dossier) or "")
 
@@ -89,6 +102,7 @@ JOURNEY: tuple[tuple[str, Hook], ...] = (
     ("hand_over", supersede_renewed_certificate),
     ("request_documents", tell_documents_requested),
     ("reject", tell_rejected),
+    ("certificate_revoked", tell_certificate_revoked),
 )
 
 

@@ -16,6 +16,7 @@ from ra_workbench.dossiers.models import (
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.review.models import Decision, QualityReview
+from ra_workbench.revocation.models import RevocationRequest
 
 __all__ = [
     "Appointment",
@@ -37,6 +38,7 @@ __all__ = [
     "Person",
     "PickupSlot",
     "QualityReview",
+    "RevocationRequest",
     "Shipment",
     "SignatureEvent",
     "User",

@@ -473,6 +473,47 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_certificates_subject_serial'), ['subject_serial'], unique=False)
         batch_op.create_index('uq_certificates_active_dossier', ['dossier_id'], unique=True, postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
 
+    op.create_table('revocation_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('dossier_id', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('requester_role', sa.String(length=32), nullable=False),
+    sa.Column('requester_first_name', sa.String(length=200), nullable=True),
+    sa.Column('requester_last_name', sa.String(length=200), nullable=True),
+    sa.Column('requester_email', sa.String(length=254), nullable=True),
+    sa.Column('reason', sa.String(length=32), nullable=False),
+    sa.Column('ground', sa.String(length=32), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('link_verified', sa.Boolean(), nullable=True),
+    sa.Column('link_detail', sa.Text(), nullable=False),
+    sa.Column('opened_by', sa.String(length=254), nullable=False),
+    sa.Column('opened_by_id', sa.Integer(), nullable=True),
+    sa.Column('claimed_by_id', sa.Integer(), nullable=True),
+    sa.Column('claimed_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_comment', sa.Text(), nullable=True),
+    sa.Column('immediate', sa.Boolean(), nullable=False),
+    sa.Column('after_checked_by_id', sa.Integer(), nullable=True),
+    sa.Column('after_checked_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['after_checked_by_id'], ['users.id'], name=op.f('fk_revocation_requests_after_checked_by_id_users')),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_revocation_requests_certificate_id_certificates')),
+    sa.ForeignKeyConstraint(['claimed_by_id'], ['users.id'], name=op.f('fk_revocation_requests_claimed_by_id_users')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_revocation_requests_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['dossier_id'], ['dossiers.id'], name=op.f('fk_revocation_requests_dossier_id_dossiers')),
+    sa.ForeignKeyConstraint(['opened_by_id'], ['users.id'], name=op.f('fk_revocation_requests_opened_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_revocation_requests'))
+    )
+    with op.batch_alter_table('revocation_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_revocation_requests_certificate_id'), ['certificate_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_revocation_requests_dossier_id'), ['dossier_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_revocation_requests_state'), ['state'], unique=False)
+        batch_op.create_index('uq_revocation_requests_open_certificate', ['certificate_id'], unique=True, postgresql_where=sa.text("state IN ('open', 'awaiting_second', 'claimed')"), sqlite_where=sa.text("state IN ('open', 'awaiting_second', 'claimed')"))
+
     op.create_table('decisions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dossier_id', sa.Integer(), nullable=False),
@@ -621,6 +662,13 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_decisions_actor_id'))
 
     op.drop_table('decisions')
+    with op.batch_alter_table('revocation_requests', schema=None) as batch_op:
+        batch_op.drop_index('uq_revocation_requests_open_certificate', postgresql_where=sa.text("state IN ('open', 'awaiting_second', 'claimed')"), sqlite_where=sa.text("state IN ('open', 'awaiting_second', 'claimed')"))
+        batch_op.drop_index(batch_op.f('ix_revocation_requests_state'))
+        batch_op.drop_index(batch_op.f('ix_revocation_requests_dossier_id'))
+        batch_op.drop_index(batch_op.f('ix_revocation_requests_certificate_id'))
+
+    op.drop_table('revocation_requests')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index('uq_certificates_active_dossier', postgresql_where=sa.text('revoked_at IS NULL'), sqlite_where=sa.text('revoked_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_certificates_subject_serial'))

@@ -34,6 +34,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "notify:outbox:retry",
             "issuance:certificate:read",
             "issuance:request:retry",
+            "revocation:request:read",
+            "revocation:request:open",
+            "revocation:request:decide",
         }
     ),
 }

@@ -58,6 +58,7 @@ EVENTS = frozenset(
     {
         "received",  # a package created or revised the dossier
         "signature_recorded",  # a signature event that stands (the latest for its signer)
+        "certificate_revoked",  # a revocation request ended in the certificate's revocation
     }
 )
 

@@ -263,20 +263,23 @@ def parse_json(data: bytes, *, what: str, max_bytes: int) -> Any:
         raise PackageRefused([f"{what} illisible : nombre trop long"]) from exc
 
 
-def _forbidden_characters(value: Any, path: tuple[Any, ...] = ()) -> Iterator[str]:
-    """Every key and string of the document, whether the schema knows the field or not."""
+def _forbidden_characters(
+    value: Any, path: tuple[Any, ...] = (), multiline: frozenset[str] = MULTILINE_FIELDS
+) -> Iterator[str]:
+    """Every key and string of the document, whether the schema knows the field or not;
+    the fields in `multiline` (JSON pointers) may hold tab and newlines."""
     if isinstance(value, str):
-        allowed = _FORBIDDEN_MULTILINE if _pointer(path) in MULTILINE_FIELDS else _FORBIDDEN
+        allowed = _FORBIDDEN_MULTILINE if _pointer(path) in multiline else _FORBIDDEN
         if allowed.search(value):
             yield f"champ {_pointer(path)} : {FORBIDDEN_CHARACTER}"
     elif isinstance(value, dict):
         for key, item in value.items():
             if _FORBIDDEN.search(key):
                 yield f"nom de champ {_pointer((*path, key))} : {FORBIDDEN_CHARACTER}"
-            yield from _forbidden_characters(item, (*path, key))
+            yield from _forbidden_characters(item, (*path, key), multiline)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _forbidden_characters(item, (*path, index))
+            yield from _forbidden_characters(item, (*path, index), multiline)
 
 
 # -- the schema ------------------------------------------------------------------------------
@@ -294,9 +297,10 @@ _StrictValidator = validators.extend(
 
 
 @functools.cache
-def load_schema(name: str) -> Any:
-    """`dossier` or `signature`: the validator of `schema/<name>.schema.json`."""
-    schema = json.loads((SCHEMA_DIR / f"{name}.schema.json").read_text(encoding="utf-8"))
+def load_schema(name: str, directory: Path = SCHEMA_DIR) -> Any:
+    """`dossier` or `signature`: the validator of `schema/<name>.schema.json` (another
+    domain's portal contract lives in its own `directory`)."""
+    schema = json.loads((directory / f"{name}.schema.json").read_text(encoding="utf-8"))
     _StrictValidator.check_schema(schema)
     return _StrictValidator(_inline_refs(schema, schema.get("$defs", {})))
 
@@ -378,10 +382,12 @@ def _json_type(value: Any) -> str:
     return _TYPE_NAMES_FR["object" if isinstance(value, dict) else "array"]
 
 
-def schema_errors(name: str, instance: Any, *, skip: tuple[str, ...] = ()) -> list[str]:
+def schema_errors(
+    name: str, instance: Any, *, skip: tuple[str, ...] = (), directory: Path = SCHEMA_DIR
+) -> list[str]:
     """French messages for every way `instance` breaks the schema `name`, fields in order.
     Where a field has an enum or const, its type error would only repeat it."""
-    validator = load_schema(name)
+    validator = load_schema(name, directory)
     errors = sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.path)))
     enumerated = {tuple(e.absolute_path) for e in errors if e.validator in ("enum", "const")}
     messages: list[str] = []
@@ -692,19 +698,30 @@ def read_package_path(path: Path, limits: Limits | None = None) -> Package:
 def parse_signature_event(data: bytes) -> dict[str, Any]:
     """Validate a `portail-signature/1` event against schema/signature.schema.json; returns
     it with `at` parsed."""
-    event = parse_json(data, what="événement de signature", max_bytes=MAX_EVENT_BYTES)
-    if not isinstance(event, dict):
-        raise PackageRefused(
-            ["événement de signature illisible : un objet JSON est attendu à la racine"]
-        )
-    order_number = valid_order_number(event.get("order_number"))
-    errors = list(_forbidden_characters(event))
-    errors += schema_errors("signature", event)
-    if not errors:
-        try:
-            event["at_parsed"] = parse_datetime(event["at"])
-        except (ValueError, OverflowError):
-            errors.append("champ /at : date inexistante")
-    if errors:
-        raise PackageRefused(_capped(errors), order_number)
+    event = parse_portal_json(data, what="événement de signature", schema="signature")
+    try:
+        event["at_parsed"] = parse_datetime(event["at"])
+    except (ValueError, OverflowError) as exc:
+        raise PackageRefused(["champ /at : date inexistante"], event["order_number"]) from exc
     return event
+
+
+def parse_portal_json(
+    data: bytes,
+    *,
+    what: str,
+    schema: str,
+    directory: Path = SCHEMA_DIR,
+    multiline: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """A small JSON document from the portal (a signature event, a revocation request),
+    bounded, free of forbidden characters (but in the `multiline` fields' newlines) and
+    valid against `<directory>/<schema>.schema.json`; refused in French otherwise."""
+    document = parse_json(data, what=what, max_bytes=MAX_EVENT_BYTES)
+    if not isinstance(document, dict):
+        raise PackageRefused([f"{what} illisible : un objet JSON est attendu à la racine"])
+    errors = list(_forbidden_characters(document, multiline=multiline))
+    errors += schema_errors(schema, document, directory=directory)
+    if errors:
+        raise PackageRefused(_capped(errors), valid_order_number(document.get("order_number")))
+    return document

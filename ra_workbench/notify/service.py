@@ -75,6 +75,7 @@ TEMPLATE_LABELS_FR = {
     "appointment_cancellation": "Rendez-vous annulé",
     "appointment_reminder": "Rappel de rendez-vous",
     "activation_code": "Code d'activation",
+    "certificate_revoked": "Certificat révoqué",
 }
 
 
@@ -367,6 +368,33 @@ def notify_certificate_ready(
             person.email,
             _base_context(dossier, person) | {"delivery": delivery},
             dedup_key=f"certificate-ready:{dossier.id}:{person.role}",
+        )
+
+
+def notify_certificate_revoked(
+    session: Session,
+    dossier: Dossier,
+    *,
+    serial_number: str,
+    reason_label: str,
+    revoked_at: dt.datetime,
+) -> None:
+    """The certificate is revoked: the customer who follows the order and the holder read
+    which one, since when and why, and what to do next."""
+    for person in _customer_contacts(dossier):
+        enqueue_message(
+            session,
+            dossier,
+            "certificate_revoked",
+            Channel.EMAIL,
+            person.email,
+            _base_context(dossier, person)
+            | {
+                "serial_number": serial_number,
+                "reason_label": reason_label,
+                "revoked_at": local_time(revoked_at),
+            },
+            dedup_key=f"certificate-revoked:{serial_number}:{person.role}",
         )
 
 

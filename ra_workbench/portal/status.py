@@ -14,6 +14,7 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import STATUS_LABELS_FR, DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.review.decisions import documents_requested, rejection_reason
+from ra_workbench.revocation.service import status_for_portal
 
 
 def order_status(order_number: str) -> dict[str, Any] | None:
@@ -41,6 +42,8 @@ def order_status(order_number: str) -> dict[str, Any] | None:
         "to_provide": _to_provide(dossier),
         "rejection_reason": rejection_reason(session, dossier),
         "delivery": _delivery(dossier),
+        # Each certificate's revocation state, and the latest revocation request.
+        **status_for_portal(session, dossier),
     }
     return result
 

@@ -1,4 +1,5 @@
-"""The portal-facing JSON API: packages in, signature events in, order status out."""
+"""The portal-facing JSON API: packages, signature events and revocation requests in, order
+status out."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ra_workbench.extensions import csrf
-from ra_workbench.ingest.package import read_package_bytes
+from ra_workbench.ingest.package import PackageRefused, read_package_bytes
 from ra_workbench.ingest.service import (
     ingest,
     ingest_signature,
@@ -20,6 +21,13 @@ from ra_workbench.ingest.service import (
     package_limits,
 )
 from ra_workbench.portal.status import order_status
+from ra_workbench.revocation.service import (
+    RevocationError,
+    parse_portal_request,
+    request_from_portal,
+    request_summary,
+)
+from ra_workbench.unit import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -116,3 +124,37 @@ def dossier_status(order_number: str) -> Any:
     if status is None:
         return jsonify({"error": f"commande inconnue : {order_number}"}), 404
     return jsonify(status), 200
+
+
+@bp.post("/revocations")
+@require_token
+def request_revocation() -> Any:
+    """A revocation request from the holder, the legal representative or the mandataire:
+    recorded (revoked at once for a key compromise whose requester's link holds), answered
+    with its id and state."""
+    try:
+        sent = parse_portal_request(request.get_data(cache=False))
+    except PackageRefused as exc:
+        return jsonify({"outcome": "refused", "errors": exc.errors}), 400
+    requester = sent["requester"]
+    try:
+        with unit_of_work() as session:
+            revocation = request_from_portal(
+                session,
+                order_number=sent["order_number"],
+                certificate_serial=sent["certificate_serial"],
+                role=requester["role"],
+                first_name=requester["first_name"],
+                last_name=requester["last_name"],
+                email=requester["email"],
+                reason=sent["reason"],
+                comment=sent.get("comment", ""),
+                actor=f"api:{g.api_client}",
+            )
+            body = {"outcome": "recorded"} | request_summary(session, revocation)
+    except RevocationError as exc:
+        refused: dict[str, Any] = {"outcome": "refused", "errors": [str(exc)]}
+        if exc.request_id is not None:
+            refused["request_id"] = exc.request_id
+        return jsonify(refused), exc.status
+    return jsonify(body), 201

@@ -51,6 +51,7 @@ FLOORS: dict[str, float] = {
     "review": 5.0,
     "issuance": 6.0,
     "delivery": 7.0,
+    "revocation": 7.5,
     # read models
     "portal": 8.0,
     "supervision": 8.1,
