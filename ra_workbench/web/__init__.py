@@ -12,6 +12,7 @@ from ra_workbench.issuance.views import bp as issuance_bp
 from ra_workbench.notify.views import bp as notify_bp
 from ra_workbench.portal.views import bp as api_bp
 from ra_workbench.review.views import bp as review_bp
+from ra_workbench.revocation.views import bp as revocation_bp
 from ra_workbench.supervision.audit_views import bp as audit_bp
 from ra_workbench.supervision.views import bp as supervision_bp
 from ra_workbench.web.admin import init_admin
@@ -41,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(issuance_bp)
     app.register_blueprint(pki_bp)
     app.register_blueprint(delivery_bp)
+    app.register_blueprint(revocation_bp)
     app.register_blueprint(notify_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(supervision_bp)
