@@ -96,6 +96,10 @@ def app(_app: Flask, settings: Settings) -> Iterator[Flask]:
         for directory in (settings.store_dir, settings.inbox_dir):
             shutil.rmtree(directory, ignore_errors=True)
         settings.store_dir.mkdir(parents=True, exist_ok=True)
+        # The local CA keeps its keys (made once per run) but forgets what it issued and
+        # revoked, like the database: its own database and the CRL signed from it.
+        for name in ("index.jsonl", "issuing.crl"):
+            (settings.ca_dir / name).unlink(missing_ok=True)
         from ra_workbench.extensions import limiter
 
         limiter.reset()  # refused sign-ins of earlier tests do not count towards this one's

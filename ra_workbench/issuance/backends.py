@@ -1,27 +1,40 @@
 """CA backends behind one interface, chosen by configuration (`[ca] backend` in
 rules/issuance.toml or RA_WORKBENCH_CA_BACKEND).
 
-- `local`: the CA on this machine (ra_workbench.issuance.ca), under <data dir>/ca.
+The interface is what the RA asks of any CA: issue a certificate for a token-born key
+(`issue_from_csr`), revoke one with an RFC 5280 reason (`revoke`), and say what it knows of
+one (`status`). Every method raises CAError, in French, when the CA refuses or cannot be
+reached; the issuance service records the failure (retry, failed list, refused
+revocation) and never writes the register from a CA that did not answer. A production CA
+(EJBCA's REST API, say) is one more subclass: README, « L'AC derrière son interface ».
+
+- `local`: the CA on this machine (ra_workbench.issuance.ca), under <data dir>/ca, with its
+  own database (index.jsonl) and its CRL and OCSP served by the workbench (issuance/public.py).
 - `failing`: refuses every request; `failing:N` refuses the first N requests of the process
-  and then issues like `local`. Test doubles for the retry and failed-list paths.
+  and then acts like `local`. Test doubles for the retry and failed-list paths.
 """
 
 from __future__ import annotations
 
 import abc
+import datetime as dt
 import threading
 from pathlib import Path
 
+from cryptography import x509
 from flask import current_app
 
 from ra_workbench.config import _persistent_secret
 from ra_workbench.issuance.ca import (
     CAError,
     CertificateProfile,
+    CertificateStatus,
     IssuedCertificate,
     LocalCA,
     SubjectIdentity,
+    certificate_status,
 )
+from ra_workbench.issuance.ca import revoke as ca_revoke
 from ra_workbench.issuance.config import issuance_config
 
 
@@ -40,6 +53,19 @@ class CABackend(abc.ABC):
         from a backend that cannot (the default)."""
         raise CAError(f"le backend d'AC « {self.name} » ne délivre pas sur demande (CSR)")
 
+    @abc.abstractmethod
+    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
+        """Revoke the certificate `serial_number` (upper-case hex) with an RFC 5280 reason
+        (cryptography's ReasonFlags value, « keyCompromise »…), as of `revoked_at`; the
+        revocation time the CA recorded. Idempotent: a certificate the CA has already
+        revoked is not an error (its first time is returned). CAError when the CA refuses
+        (a serial it never issued) or cannot be reached."""
+
+    @abc.abstractmethod
+    def status(self, serial_number: str) -> CertificateStatus | None:
+        """What the CA says of `serial_number`: good or revoked (time, reason); None for a
+        serial it never issued. CAError when it cannot be reached."""
+
 
 class LocalCABackend(CABackend):
     name = "local"
@@ -54,6 +80,30 @@ class LocalCABackend(CABackend):
         self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
     ) -> IssuedCertificate:
         return self.ca.issue_from_csr(subject, profile, csr_der)
+
+    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
+        return ca_revoke(self.ca, _serial(serial_number), _reason(reason), revoked_at).revoked_at
+
+    def status(self, serial_number: str) -> CertificateStatus | None:
+        return certificate_status(self.ca, _serial(serial_number))
+
+
+def _serial(serial_number: str) -> int:
+    try:
+        return int(serial_number, 16)
+    except ValueError as exc:
+        raise CAError(f"numéro de série illisible : {serial_number!r}") from exc
+
+
+def _reason(reason: str) -> x509.ReasonFlags:
+    try:
+        flag = x509.ReasonFlags(reason)
+    except ValueError as exc:
+        raise CAError(f"motif de révocation inconnu : {reason!r}") from exc
+    if flag in (x509.ReasonFlags.remove_from_crl, x509.ReasonFlags.certificate_hold):
+        # No suspension: a revocation is final (and removeFromCRL is delta-CRL only).
+        raise CAError(f"motif de révocation refusé par l'AC : {reason!r}")
+    return flag
 
 
 class FailingCABackend(CABackend):
@@ -88,6 +138,14 @@ class FailingCABackend(CABackend):
     ) -> IssuedCertificate:
         self._count_call()
         return self.fallback.issue_from_csr(subject, profile, csr_der)
+
+    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
+        self._count_call()
+        return self.fallback.revoke(serial_number, reason, revoked_at)
+
+    def status(self, serial_number: str) -> CertificateStatus | None:
+        self._count_call()
+        return self.fallback.status(serial_number)
 
 
 def ca_passphrase() -> str:

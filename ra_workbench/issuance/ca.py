@@ -10,17 +10,20 @@ With a token (`issue_from_csr`), the holder's key pair is generated on it
 (`issue`), it is generated here "as the token would" (P-256 or RSA 3072) and then discarded:
 nothing in the workbench may ever use it. Both build the same profile (`_issue_holder`).
 
-Revocation status is published two ways, both signed here from the register's state, which
-the caller passes in (this module never reads the database): a CRL signed by the issuing CA
-(`crl`), and OCSP answers (RFC 6960, `ocsp_response`) signed by a delegated responder
-certificate (id-kp-OCSPSigning, id-pkix-ocsp-nocheck) issued by the issuing CA and kept beside
-its keys.
+The CA keeps its own database, as `openssl ca` keeps index.txt: `index.jsonl` under its
+directory, one line appended per certificate issued and per revocation, under the CA's file
+lock. It is what the CA answers from (`status`, `revoked`) and what its publications are
+signed from: a CRL signed by the issuing CA (`crl`), and OCSP answers (RFC 6960,
+`ocsp_response`) signed by a delegated responder certificate (id-kp-OCSPSigning,
+id-pkix-ocsp-nocheck) issued by the issuing CA and kept beside its keys. The workbench's
+register mirrors it; this module never reads the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import json
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -62,6 +65,8 @@ EVIDENCE_SEAL_VALIDITY_DAYS = 5 * 365
 DOCUMENT_SIGNING_EKU = "1.3.6.1.5.5.7.3.36"
 OCSP_RESPONDER_COMMON_NAME = "RA Workbench OCSP Responder"
 OCSP_RESPONDER_VALIDITY_DAYS = 365
+# The CA's database: one JSON line per certificate issued and per revocation.
+INDEX_FILE = "index.jsonl"
 
 
 class CAError(Exception):
@@ -303,6 +308,16 @@ class LocalCA:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
         tmp.replace(path)
+
+    def _append_index(self, entry: dict[str, str]) -> None:
+        """One line of the CA's database; the caller holds the lock."""
+        line = (json.dumps(entry, sort_keys=True) + "\n").encode()
+        fd = os.open(self._path(INDEX_FILE), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
@@ -567,6 +582,15 @@ class LocalCA:
         certificate = _publication_extensions(builder, publication).sign(
             issuing.key, hashes.SHA384()
         )
+        with self._lock():
+            self._append_index(
+                {
+                    "event": "issued",
+                    "serial": f"{certificate.serial_number:X}",
+                    "not_after": certificate.not_valid_after_utc.isoformat(),
+                    "fingerprint_sha256": certificate.fingerprint(hashes.SHA256()).hex(),
+                }
+            )
         return IssuedCertificate(
             pem=certificate.public_bytes(serialization.Encoding.PEM).decode(),
             serial_number=f"{certificate.serial_number:X}",
@@ -584,7 +608,7 @@ class LocalCA:
 
 @dataclass(frozen=True)
 class Revoked:
-    """One revoked certificate as the register knows it."""
+    """One revoked certificate as the CA's database records it."""
 
     serial_number: int
     revoked_at: dt.datetime
@@ -592,10 +616,74 @@ class Revoked:
 
 
 @dataclass(frozen=True)
-class OCSPStatus:
-    """What the register says of one serial: revoked when `revoked` is set, else good."""
+class CertificateStatus:
+    """What the CA says of one certificate it issued: revoked when `revoked` is set, else
+    good (a serial it never issued has no status: None)."""
 
+    not_after: dt.datetime
     revoked: Revoked | None = None
+
+
+def _index_status(ca: LocalCA) -> dict[int, CertificateStatus]:
+    """The CA's database folded: every serial issued, with its revocation if any."""
+    path = ca._path(INDEX_FILE)
+    statuses: dict[int, CertificateStatus] = {}
+    if not path.exists():
+        return statuses
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        entry = json.loads(line)
+        serial = int(entry["serial"], 16)
+        if entry["event"] == "issued":
+            statuses[serial] = CertificateStatus(dt.datetime.fromisoformat(entry["not_after"]))
+        elif entry["event"] == "revoked" and serial in statuses:
+            revoked = Revoked(
+                serial,
+                dt.datetime.fromisoformat(entry["revoked_at"]),
+                x509.ReasonFlags(entry["reason"]),
+            )
+            statuses[serial] = CertificateStatus(statuses[serial].not_after, revoked)
+    return statuses
+
+
+def certificate_status(ca: LocalCA, serial_number: int) -> CertificateStatus | None:
+    """The CA's answer for one serial: good, revoked (time, reason), or None (not issued
+    here)."""
+    return _index_status(ca).get(serial_number)
+
+
+def revoked_certificates(ca: LocalCA, *, now: dt.datetime) -> list[Revoked]:
+    """Revoked certificates not yet expired (RFC 5280 5.1.2.6: an entry may leave the CRL
+    once the certificate has expired), as the CRL lists them."""
+    return [
+        status.revoked
+        for status in _index_status(ca).values()
+        if status.revoked is not None and status.not_after > now
+    ]
+
+
+def revoke(
+    ca: LocalCA, serial_number: int, reason: x509.ReasonFlags, revoked_at: dt.datetime
+) -> Revoked:
+    """Record a revocation in the CA's database (idempotent: a certificate already revoked
+    keeps its first time and reason). CAError for a serial this CA never issued."""
+    with ca._lock():
+        status = certificate_status(ca, serial_number)
+        if status is None:
+            raise CAError(f"le certificat n° {serial_number:X} n'a pas été émis par cette AC")
+        if status.revoked is not None:
+            return status.revoked
+        revoked_at = revoked_at.astimezone(dt.UTC).replace(microsecond=0)
+        ca._append_index(
+            {
+                "event": "revoked",
+                "serial": f"{serial_number:X}",
+                "revoked_at": revoked_at.isoformat(),
+                "reason": reason.value,
+            }
+        )
+        return Revoked(serial_number, revoked_at, reason)
 
 
 def _crl(
@@ -746,13 +834,13 @@ def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
 def ocsp_response(
     ca: LocalCA,
     request_der: bytes,
-    status_of: Callable[[int], OCSPStatus | None],
+    status_of: Callable[[int], CertificateStatus | None],
     *,
     now: dt.datetime | None = None,
     next_update: dt.timedelta = dt.timedelta(hours=24),
 ) -> bytes:
     """The DER answer to one OCSP request (RFC 6960): good, revoked (time and reason) or
-    unknown (`status_of` returns None: not in the register), signed by the delegated
+    unknown (`status_of` returns None: not issued here), signed by the delegated
     responder. A request that does not parse is `malformedRequest`; one about another
     issuer's certificate `unauthorized`."""
     now = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any, cast
+from typing import Any
 
 from flask import Blueprint, Response, abort, request
-from sqlalchemy.orm import Session
 
-from ra_workbench.extensions import csrf, db
+from ra_workbench.extensions import csrf
 from ra_workbench.issuance import publication
 from ra_workbench.issuance.config import CA_ISSUERS_PATH, CRL_PATH, OCSP_PATH
 
@@ -24,10 +23,6 @@ csrf.exempt(bp)
 MAX_OCSP_REQUEST_BYTES = 4096
 
 
-def _session() -> Session:
-    return cast(Session, db.session)
-
-
 @bp.get(CA_ISSUERS_PATH)
 def issuing_ca() -> Any:
     return Response(publication.issuing_ca_der(), mimetype="application/pkix-cert")
@@ -35,15 +30,13 @@ def issuing_ca() -> Any:
 
 @bp.get(CRL_PATH)
 def revocation_list() -> Any:
-    response = Response(publication.current_crl(_session()), mimetype="application/pkix-crl")
+    response = Response(publication.current_crl(), mimetype="application/pkix-crl")
     response.cache_control.max_age = 300
     return response
 
 
 def _ocsp(request_der: bytes) -> Response:
-    return Response(
-        publication.ocsp_answer(_session(), request_der), mimetype="application/ocsp-response"
-    )
+    return Response(publication.ocsp_answer(request_der), mimetype="application/ocsp-response")
 
 
 @bp.post(OCSP_PATH)

@@ -565,9 +565,11 @@ def revoke(
     actor_id: int | None = None,
     now: dt.datetime | None = None,
 ) -> Certificate:
-    """Revoke one certificate in the register (what the CRL and OCSP answers are signed
-    from), audited; the CRL is signed again after the commit. The revocation workflow
-    (requests, review, notices) decides; this records the decision."""
+    """Revoke one certificate: the CA that issued it revokes it (the configured backend,
+    which must be the one named on the certificate), then the register records the time the
+    CA gives, audited; the local CA's CRL is signed again after the commit. A CA that
+    refuses or does not answer leaves the register untouched (IssuanceError, in French).
+    The revocation workflow (requests, review, notices) decides; this carries it out."""
     if reason not in REVOCATION_REASONS_FR:
         raise IssuanceError(f"Motif de révocation inconnu : {reason!r}.")
     certificate = session.scalar(
@@ -580,7 +582,21 @@ def revoke(
         raise IssuanceError("Certificat introuvable.")
     if certificate.revoked_at is not None:
         raise IssuanceError(f"Le certificat n° {certificate.serial_number} est déjà révoqué.")
-    certificate.revoked_at = (now or utcnow()).replace(microsecond=0)
+    backend = get_backend()
+    if backend.name != certificate.backend:
+        raise IssuanceError(
+            f"Le certificat n° {certificate.serial_number} a été émis par l'AC « "
+            f"{certificate.backend} » ; la configuration désigne l'AC « {backend.name} »."
+        )
+    try:
+        revoked_at = backend.revoke(
+            certificate.serial_number, reason, (now or utcnow()).replace(microsecond=0)
+        )
+    except CAError as exc:
+        raise IssuanceError(
+            f"L'AC n'a pas révoqué le certificat n° {certificate.serial_number} : {exc}."
+        ) from exc
+    certificate.revoked_at = revoked_at
     certificate.revocation_reason = reason
     session.flush()
     record(

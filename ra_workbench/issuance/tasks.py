@@ -52,9 +52,8 @@ def retention_purge(today: str | None = None) -> dict[str, dict[str, int]]:
 
 
 def refresh_crl() -> int:
-    """After a revocation, and on schedule: the CRL on disk brought in line with the register
-    (signed again when it differs or has used half its validity). Its CRL number."""
-    session = cast(Session, db.session)
-    current = publication.current_crl(session)
+    """After a revocation, and on schedule: the CRL on disk brought in line with the CA's
+    database (signed again when it differs or has used half its validity). Its CRL number."""
+    current = publication.current_crl()
     number = x509.load_der_x509_crl(current).extensions.get_extension_for_class(x509.CRLNumber)
     return number.value.crl_number

@@ -1,6 +1,6 @@
 """What relying parties read without signing in: the issuing CA's certificate, its CRL and
-OCSP answers, all from the register; a revocation (the service the revocation workflow will
-call) is audited and shows in both at once."""
+OCSP answers, all from the local CA's own database; a revocation (issuance.service.revoke,
+through the CA backend) is audited and shows in both at once."""
 
 from __future__ import annotations
 
@@ -114,14 +114,42 @@ def test_ocsp_says_good_then_revoked_with_time_and_reason(app: Flask, client: Fl
     assert answer.revocation_time_utc == revoked.revoked_at
 
 
-def test_ocsp_says_unknown_for_a_certificate_not_in_the_register(
+def test_ocsp_says_unknown_for_a_serial_the_ca_never_issued(
     app: Flask, client: FlaskClient
 ) -> None:
+    issued = _holder(_issued())
+    # The same issuer hashes as a request for the issued certificate, one serial further.
+    known = ocsp.OCSPRequestBuilder().add_certificate(issued, _issuer(), hashes.SHA256()).build()
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            known.issuer_name_hash,
+            known.issuer_key_hash,
+            issued.serial_number + 1,
+            hashes.SHA256(),
+        )
+        .build()
+    )
+    answer = client.post(
+        "/pki/ocsp",
+        data=request.public_bytes(serialization.Encoding.DER),
+        content_type="application/ocsp-request",
+    )
+    parsed = ocsp.load_der_ocsp_response(answer.data)
+    assert parsed.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert parsed.certificate_status == ocsp.OCSPCertStatus.UNKNOWN
+
+
+def test_a_certificate_the_register_lost_is_still_good_at_the_ca(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The CA answers from what it issued, not from the register: a certificate that never
+    reached the register (refused there, say) stays good until the CA revokes it."""
     certificate = _issued()
     db.session.delete(certificate)
     db.session.commit()
     answer = _ask(client, _holder(certificate))
-    assert answer.certificate_status == ocsp.OCSPCertStatus.UNKNOWN
+    assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
 
 
 def test_ocsp_by_get_and_malformed_requests(app: Flask, client: FlaskClient) -> None:
@@ -189,9 +217,9 @@ def test_the_scheduled_refresh_signs_a_new_crl_once_half_its_validity_is_used(
 ) -> None:
     _issued()
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    first = current_crl(db.session, now=now, force=True)
-    assert current_crl(db.session, now=now + dt.timedelta(hours=11)) == first
-    later = x509.load_der_x509_crl(current_crl(db.session, now=now + dt.timedelta(hours=12)))
+    first = current_crl(now=now, force=True)
+    assert current_crl(now=now + dt.timedelta(hours=11)) == first
+    later = x509.load_der_x509_crl(current_crl(now=now + dt.timedelta(hours=12)))
     assert later.last_update_utc == now + dt.timedelta(hours=12)
 
 

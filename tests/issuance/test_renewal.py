@@ -6,11 +6,15 @@ and the customer is sent to support@certeurope.fr."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -23,6 +27,9 @@ from ra_workbench.delivery.models import Shipment
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
+from ra_workbench.issuance.ca import SubjectIdentity
+from ra_workbench.issuance.config import issuance_config
+from ra_workbench.issuance.publication import local_ca
 from ra_workbench.issuance.service import issue_certificate
 from ra_workbench.synth.offers import PICKUP_FEE
 from tests.auth import sign_in
@@ -38,19 +45,32 @@ from tests.factories import (
 
 def _current_certificate(ends: dt.date) -> Certificate:
     """The certificate CLAIRE DURAND received with an earlier order (same identity card),
-    valid until `ends`."""
+    valid until `ends`: issued by the local CA three years before, so that the CA knows it."""
     earlier = make_dossier(db.session, status=DossierStatus.DELIVERED.value)
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+    issued = local_ca().issue_from_csr(
+        SubjectIdentity("CLAIRE", "DURAND", "IDCFR-X4RTBPFW4", "ACME", "123456789"),
+        dataclasses.replace(issuance_config().profile, validity_days=3 * 365),
+        csr,
+        now=dt.datetime.combine(ends - dt.timedelta(days=3 * 365), dt.time(9), dt.UTC),
+    )
     certificate = Certificate(
         dossier_id=earlier.id,
         issuance_request_id=make_issuance_request(db.session, earlier).id,
-        serial_number="5C1E0001",
-        subject_serial="IDCFR-X4RTBPFW4",
-        subject="CN=CLAIRE DURAND",
-        fingerprint_sha256="cd" * 32,
-        not_before=dt.datetime.combine(ends - dt.timedelta(days=3 * 365), dt.time(9), dt.UTC),
-        not_after=dt.datetime.combine(ends, dt.time(9), dt.UTC),
-        key_algorithm="EC-P256",
-        pem="-----BEGIN CERTIFICATE-----",
+        serial_number=issued.serial_number,
+        subject_serial=issued.subject_serial,
+        subject=issued.subject,
+        fingerprint_sha256=issued.fingerprint_sha256,
+        not_before=issued.not_before,
+        not_after=issued.not_after,
+        key_algorithm=issued.key_algorithm,
+        pem=issued.pem,
         backend="local",
         holder_surname="DURAND",
         holder_given_names="CLAIRE MARIE",
@@ -86,10 +106,13 @@ def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_supe
     dossier, run, unique = _new_order_checked(extractor)
     assert unique.outcome == "pass"
     ends = (TODAY + dt.timedelta(days=60)).strftime("%d/%m/%Y")
-    assert f"Renouvellement du certificat n° 5C1E0001 qui expire le {ends}" in unique.message
+    assert (
+        f"Renouvellement du certificat n° {old.serial_number} qui expire le {ends}"
+        in unique.message
+    )
     assert unique.evidence["renews"] == {
         "certificate_id": old.id,
-        "serial_number": "5C1E0001",
+        "serial_number": old.serial_number,
         "expires_on": (TODAY + dt.timedelta(days=60)).isoformat(),
         "basis": "mrz",
     }
@@ -101,7 +124,7 @@ def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_supe
     assert new is not None
     assert new.renews_certificate_id == old.id
     [issued] = [e for e in _events("issuance.certificate_issued") if e.dossier_id == dossier.id]
-    assert issued.payload["renews_serial_number"] == "5C1E0001"
+    assert issued.payload["renews_serial_number"] == old.serial_number
     # Both are valid until the new token is in the holder's hands.
     assert old.revoked_at is None
 
@@ -120,7 +143,7 @@ def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_supe
     assert new.revoked_at is None
     [revoked] = _events("issuance.certificate_revoked")
     assert revoked.actor == operator.email
-    assert revoked.payload["serial_number"] == "5C1E0001"
+    assert revoked.payload["serial_number"] == old.serial_number
     assert revoked.payload["reason"] == "superseded"
 
     # The new certificate's page names the one it renews and how that one ended.
@@ -144,9 +167,9 @@ def test_an_order_before_the_renewal_window_stays_blocked_by_holder_unique(
     assert unique.outcome == "fail"
     opens = (ends - dt.timedelta(days=90)).strftime("%d/%m/%Y")
     assert unique.message == (
-        f"Le porteur a déjà : certificat 5C1E0001 valide jusqu'au {ends:%d/%m/%Y} (même nom, "
-        "prénoms et date de naissance). Il n'est pas possible d'avoir plusieurs certificats "
-        f"à son nom : renouvellement possible à partir du {opens} (90 jours avant son "
+        f"Le porteur a déjà : certificat {old.serial_number} valide jusqu'au {ends:%d/%m/%Y} "
+        "(même nom, prénoms et date de naissance). Il n'est pas possible d'avoir plusieurs "
+        f"certificats à son nom : renouvellement possible à partir du {opens} (90 jours avant son "
         "expiration) ; avant, contactez support@certeurope.fr."
     )
     assert "renews" not in unique.evidence
@@ -157,13 +180,13 @@ def test_an_order_before_the_renewal_window_stays_blocked_by_holder_unique(
 def test_a_renewal_while_another_order_is_open_stays_blocked(
     app: Flask, extractor: FakeExtractor
 ) -> None:
-    _current_certificate(ends=TODAY + dt.timedelta(days=30))
+    old = _current_certificate(ends=TODAY + dt.timedelta(days=30))
     first, _, _ = _new_order_checked(extractor)
 
     _, run, unique = _new_order_checked(extractor)
     assert unique.outcome == "fail"
     assert f"dossier {first.order_number}" in unique.message
-    assert "certificat 5C1E0001" in unique.message
+    assert f"certificat {old.serial_number}" in unique.message
     assert "pour un renouvellement, contactez support@certeurope.fr." in unique.message
     assert run.verdict == "blocked"
 

@@ -7,6 +7,7 @@ nor delivered."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -23,7 +24,13 @@ from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.backends import CABackend
-from ra_workbench.issuance.ca import CertificateProfile, IssuedCertificate, SubjectIdentity
+from ra_workbench.issuance.ca import (
+    CAError,
+    CertificateProfile,
+    CertificateStatus,
+    IssuedCertificate,
+    SubjectIdentity,
+)
 from tests.factories import make_approved_dossier, mrz_reading
 
 
@@ -68,6 +75,18 @@ class _CountingBackend(CABackend):
     def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
         self.subjects.append(subject)
         return self.real.issue(subject, profile)
+
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        self.subjects.append(subject)
+        return self.real.issue_from_csr(subject, profile, csr_der)
+
+    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
+        return self.real.revoke(serial_number, reason, revoked_at)
+
+    def status(self, serial_number: str) -> CertificateStatus | None:
+        return self.real.status(serial_number)
 
 
 @pytest.fixture
@@ -164,6 +183,11 @@ class _ReplayingBackend(CABackend):
     def __init__(self, certificate: Certificate) -> None:
         self.certificate = certificate
 
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        return self.issue(subject, profile)
+
     def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
         c = self.certificate
         return IssuedCertificate(
@@ -176,6 +200,12 @@ class _ReplayingBackend(CABackend):
             not_after=c.not_after,
             key_algorithm=c.key_algorithm,
         )
+
+    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
+        raise CAError("this test's CA only replays an issuance")
+
+    def status(self, serial_number: str) -> CertificateStatus | None:
+        raise CAError("this test's CA only replays an issuance")
 
 
 def test_a_certificate_the_register_refuses_is_neither_recorded_nor_delivered(
