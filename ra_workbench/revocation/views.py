@@ -38,6 +38,7 @@ EVENT_LABELS_FR = {
     "revocation.decided": "Décision",
     "revocation.revoked_at_once": "Révocation immédiate",
     "revocation.checked_afterwards": "Contrôle a posteriori",
+    "issuance.certificate_revoked": "Certificat révoqué par l'AC",
 }
 
 
@@ -157,6 +158,11 @@ def request_page(request_id: int) -> Any:
             .order_by(AuditEvent.seq)
         )
         if (event.payload or {}).get("request_id") == revocation.id
+        or (
+            event.event_type == "issuance.certificate_revoked"
+            and revocation.state == RevocationState.REVOKED
+            and (event.payload or {}).get("certificate_id") == revocation.certificate_id
+        )
     ]
     me = _me()
     return render_template(
