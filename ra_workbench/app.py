@@ -6,9 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from alembic.script import ScriptDirectory
-from flask import Flask, current_app, has_request_context, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, render_template, request
 from limits import parse_many
 from sqlalchemy import event
 
@@ -31,14 +29,11 @@ from ra_workbench.issuance.seal import local_evidence_seal
 from ra_workbench.jobs import queue as jobs_queue
 from ra_workbench.review import evidence
 from ra_workbench.review.access import need_to_know
+from ra_workbench.schema import MIGRATIONS, schema_problem
 from ra_workbench.web import register_blueprints
+from ra_workbench.web.health import HEALTH_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
-MIGRATIONS = ROOT / "migrations"
-SCHEMA_MISSING_FR = "Base non initialisée : lancez `ra-workbench db upgrade`"
-SCHEMA_BEHIND_FR = "Base à mettre à jour : lancez `ra-workbench db upgrade`"
-_SCHEMA_READY = "ra_schema_ready"
-VERSION_TABLE = "alembic_version"
 LOCALE = "fr"  # the only one: staff and customers read French
 
 
@@ -125,35 +120,14 @@ def configure_database(app: Flask) -> None:
                     dbapi_connection.isolation_level = ""
 
 
-def schema_problem() -> str | None:
-    """What to tell whoever uses a database the migrations have not built (a fresh data
-    directory) or not brought up to date, in French; None once it is at the migrations' head
-    (then remembered for the life of the process). A database newer than this code (a rolling
-    upgrade) is not our call."""
-    if current_app.extensions.get(_SCHEMA_READY):
-        return None
-    with db.engine.connect() as connection:
-        current = (
-            set(connection.scalars(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")))  # noqa: S608 - alembic's own table name
-            if sa.inspect(connection).has_table(VERSION_TABLE)
-            else set()
-        )
-    script = ScriptDirectory(str(MIGRATIONS))
-    if not current:
-        return SCHEMA_MISSING_FR
-    known = {revision.revision for revision in script.walk_revisions()}
-    if current != set(script.get_heads()) and current <= known:
-        return SCHEMA_BEHIND_FR
-    current_app.extensions[_SCHEMA_READY] = True
-    return None
-
-
 def configure_schema_guard(app: Flask) -> None:
     """A request on a database without its schema answers what to run, not a traceback
     (the console does the same for its commands: ra_workbench/console.py)."""
 
     @app.before_request
     def _schema_ready() -> Any:
+        if request.path in HEALTH_PATHS:
+            return None  # the probes say it themselves, as JSON
         problem = schema_problem()
         if problem is None:
             return None

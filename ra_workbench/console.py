@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup, ScriptInfo
 
-from ra_workbench.app import create_app, schema_problem
+from ra_workbench.app import create_app
+from ra_workbench.schema import schema_problem
 
 # `db` builds the schema, `extract` reads files only, `routes` and `shell` are for whoever
 # repairs an installation.

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from flask_migrate import upgrade
 
-from ra_workbench.app import SCHEMA_BEHIND_FR, SCHEMA_MISSING_FR, create_app
+from ra_workbench.app import create_app
 from ra_workbench.config import Settings
+from ra_workbench.schema import SCHEMA_BEHIND_FR, SCHEMA_MISSING_FR
 from tests.conftest import REPO_ROOT
 
 CLI = str(Path(sys.executable).with_name("ra-workbench"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+import os
 import threading
 from pathlib import Path
 
@@ -66,6 +67,11 @@ class CABackend(abc.ABC):
         """What the CA says of `serial_number`: good or revoked (time, reason); None for a
         serial it never issued. CAError when it cannot be reached."""
 
+    def ready(self) -> str:
+        """Whether the CA can serve now, for the readiness probe (/readyz): a short French
+        description when it can, CAError when it cannot. Cheap: no issuance, no signing."""
+        return f"AC « {self.name} »"
+
 
 class LocalCABackend(CABackend):
     name = "local"
@@ -86,6 +92,27 @@ class LocalCABackend(CABackend):
 
     def status(self, serial_number: str) -> CertificateStatus | None:
         return certificate_status(self.ca, _serial(serial_number))
+
+    def ready(self) -> str:
+        path = self.ca.issuing_certificate_path
+        if not path.exists():
+            # A fresh data directory: the hierarchy is made on the first issuance.
+            if not os.access(self.ca.directory.parent, os.W_OK):
+                raise CAError(
+                    f"répertoire de l'AC non accessible en écriture : {self.ca.directory}"
+                )
+            return "AC locale : créée à la première émission"
+        try:
+            certificate = x509.load_pem_x509_certificate(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise CAError(f"certificat de l'AC émettrice illisible ({type(exc).__name__})") from exc
+        now = dt.datetime.now(dt.UTC)
+        if not certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc:
+            raise CAError(
+                "certificat de l'AC émettrice hors de sa période de validité "
+                f"(jusqu'au {certificate.not_valid_after_utc:%d/%m/%Y})"
+            )
+        return f"AC locale : émettrice valide jusqu'au {certificate.not_valid_after_utc:%d/%m/%Y}"
 
 
 def _serial(serial_number: str) -> int:
@@ -146,6 +173,11 @@ class FailingCABackend(CABackend):
     def status(self, serial_number: str) -> CertificateStatus | None:
         self._count_call()
         return self.fallback.status(serial_number)
+
+    def ready(self) -> str:
+        if self.failures is None:
+            raise CAError("AC indisponible (backend de test « failing »)")
+        return self.fallback.ready()
 
 
 def ca_passphrase() -> str:

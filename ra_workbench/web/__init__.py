@@ -21,6 +21,7 @@ from ra_workbench.web.auth import init_login
 from ra_workbench.web.casefile import wire_case_sections
 from ra_workbench.web.errors import register_error_pages
 from ra_workbench.web.filters import register_filters
+from ra_workbench.web.health import bp as health_bp
 from ra_workbench.web.home import bp as home_bp
 from ra_workbench.web.search import wire_search
 from ra_workbench.web.webauthn import bp as account_bp
@@ -32,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     wire_search()
     wire_case_sections()
     init_login(app)
+    app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)
