@@ -1,6 +1,6 @@
-"""The delivery block of the dossier page: review may not import delivery, so the shell adds
-it to the case (`review.casefile.add_case_section`), as it teaches the search what delivery
-knows (web/search.py)."""
+"""The delivery and revocation blocks of the dossier page: review may not import later
+domains, so the shell adds them to the case (`review.casefile.add_case_section`), as it
+teaches the search what delivery knows (web/search.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Appointment, AppointmentChange, Handover, Shipment
 from ra_workbench.dossiers.models import Dossier
 from ra_workbench.review.casefile import CaseSection, add_case_section
+from ra_workbench.revocation import service as revocation
+from ra_workbench.revocation.models import RevocationRequest
 
 
 @dataclass(frozen=True)
@@ -55,5 +57,28 @@ def delivery_section(session: Session, dossier: Dossier) -> CaseSection | None:
     return CaseSection("delivery-block", title, "review/case/delivery.html", block)
 
 
+@dataclass(frozen=True)
+class RevocationRow:
+    request: RevocationRequest
+    source: str
+    state: str
+
+
+def revocation_section(session: Session, dossier: Dossier) -> CaseSection | None:
+    """The dossier's revocation requests, each linking to its page."""
+    rows = [
+        RevocationRow(
+            request,
+            revocation.SOURCE_LABELS_FR.get(request.source, request.source),
+            revocation.STATE_LABELS_FR.get(request.state, request.state),
+        )
+        for request in revocation.requests_for_dossier(session, dossier.id)
+    ]
+    if not rows:
+        return None
+    return CaseSection("revocation-block", "Demandes de révocation", "revocation/_case.html", rows)
+
+
 def wire_case_sections(*_: Any) -> None:
     add_case_section(delivery_section)
+    add_case_section(revocation_section)

@@ -280,3 +280,26 @@ def test_portal_refusals_are_french_and_never_5xx(
     assert twice.get_json()["request_id"] == first.get_json()["request_id"]
     assert "déjà en cours" in twice.get_json()["errors"][0]
     assert db.session.scalar(sa.select(sa.func.count(RevocationRequest.id))) == 1
+
+
+def test_the_trail_of_a_revocation_names_no_one(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    """Minimal collection: the requester's names and e-mail stay on the request; the audit
+    entries carry ids, roles and reasons."""
+    dossier, certificate = issued(db.session, mandataire=True)
+    db.session.commit()
+    body = portal_request(dossier, certificate, role="mandataire", reason="keyCompromise")
+    assert _post(client, api_headers, body).status_code == 201
+    payloads = db.session.scalars(
+        sa.select(AuditEvent.payload).where(
+            sa.or_(
+                AuditEvent.event_type.like("revocation.%"),
+                AuditEvent.event_type == "issuance.certificate_revoked",
+            )
+        )
+    ).all()
+    assert len(payloads) == 3
+    written = str(payloads).casefold()
+    for personal in ("bertin", "luc", "durand", "claire", "morel", "@ateliers-morel.fr"):
+        assert personal not in written

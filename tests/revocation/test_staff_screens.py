@@ -104,6 +104,9 @@ def test_staff_opened_request_is_refused_to_its_opener_and_decided_by_a_second_p
     assert "Révoquée" in page
     assert "Changement d'affiliation" in page
     assert "Prise en charge" in page  # the request's trail
+    dossier_page = _text(bob.get(f"/validation/dossiers/{certificate.dossier_id}"))
+    assert "Demandes de révocation" in dossier_page
+    assert f"Demande n° {request.id}" in dossier_page
     certificate_page = _text(bob.get(f"/emission/certificats/{certificate.id}"))
     assert "révoqué le" in certificate_page
     assert "Demander la révocation" not in certificate_page
