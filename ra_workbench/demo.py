@@ -26,6 +26,7 @@ from ra_workbench.dossiers.models import Dossier
 from ra_workbench.extensions import db
 from ra_workbench.ingest.package import read_package_path
 from ra_workbench.ingest.service import ingest, ingest_signature, package_limits
+from ra_workbench.issuance.token import TokenConfig, describe_station
 from ra_workbench.synth.offers import OFFERS, PICKUP_SURCHARGE
 from ra_workbench.unit import unit_of_work
 
@@ -163,6 +164,8 @@ def demo_command(count: int, seed: int) -> None:
     users = ensure_demo_users()
     ensure_offers()
     ensure_pickup_slots()
+    # The holders' keys are born on the token (issue 16): SoftHSM2 under the data directory.
+    station = describe_station(TokenConfig.from_env(current_app.config["RA_SETTINGS"].data_dir))
     existing = db.session.scalar(sa.select(sa.func.count(Dossier.id))) or 0
     if existing == 0:
         out = Path(current_app.config["RA_SETTINGS"].data_dir) / "demo-packages"
@@ -178,6 +181,7 @@ def demo_command(count: int, seed: int) -> None:
                 for path in bar:
                     _ingest_demo_package(path, random.Random(f"{seed}-{path.name}"))
     click.echo("")
+    click.echo(f"Clés des porteurs générées sur le jeton : {station}")
     click.echo(f"Comptes de démonstration (mot de passe : {DEMO_PASSWORD})")
     click.echo("Second facteur : clé TOTP à saisir dans une application d'authentification,")
     click.echo(

@@ -90,10 +90,13 @@ def clean_database() -> None:
 
 @pytest.fixture
 def app(_app: Flask, settings: Settings) -> Iterator[Flask]:
-    """The app inside an application context, with empty tables, store and inbox."""
+    """The app inside an application context, with empty tables, store, inbox and token
+    directory."""
     with _app.app_context():
         clean_database()
-        for directory in (settings.store_dir, settings.inbox_dir):
+        # The SoftHSM2 tokens earlier tests' issuances prepared (one each) go too: each new
+        # one is initialised by a tool that reads every token there (token.initialise_token).
+        for directory in (settings.store_dir, settings.inbox_dir, settings.data_dir / "softhsm"):
             shutil.rmtree(directory, ignore_errors=True)
         settings.store_dir.mkdir(parents=True, exist_ok=True)
         # The local CA keeps its keys (made once per run) but forgets what it issued and

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -26,6 +27,10 @@ def test_demo_setup_draws_ingests_and_checks_each_dossier_then_stays_idempotent(
 
     assert first.exit_code == 0, first.output
     assert "mot de passe" in first.output
+    # The tokens the holders' keys are born on: SoftHSM2, initialised under the data directory.
+    softhsm = Path(app.config["RA_SETTINGS"].data_dir) / "softhsm"
+    assert f"SoftHSM2, un jeton neuf par émission, sous {softhsm / 'tokens'}" in first.output
+    assert (softhsm / "softhsm2.conf").is_file()
     dossiers = db.session.scalars(sa.select(Dossier)).all()
     assert len(dossiers) == 2
     checked = set(db.session.scalars(sa.select(CheckRun.dossier_id)))

@@ -7,8 +7,9 @@ never overfill it) and record the hand-over, to the holder in person only (a han
 anyone else is refused and audited), as an identity check: on the day of the appointment
 (or by a supervisor's recorded exception), on the identity document the checks verified
 (the number presented must match; another valid document needs a second staff member's
-confirmation). The token's serial is recorded on the certificate when the token is
-prepared; nothing ships or is handed over before that.
+confirmation). The token is prepared at issuance (the key pair born on it, the certificate
+written back) and its serial, read from the token, is on the certificate; nothing ships or is
+handed over without it.
 
 Services flush and write the audit entry; the request or job commits.
 """
@@ -200,7 +201,12 @@ def _require_token(session: Session, dossier: Dossier) -> Certificate:
     if certificate is None:
         raise DeliveryError("Aucun certificat émis pour ce dossier.")
     if not certificate.token_serial:
-        raise DeliveryError("Le support (clé USB) n'est pas encore préparé : saisissez son numéro.")
+        # Issuance prepares the token and records the serial read from it: a certificate
+        # without one was never written on a token.
+        raise DeliveryError(
+            "Le support (clé USB) n'a pas été préparé à l'émission : rien ne part sans une clé "
+            "qui porte la clé privée et le certificat."
+        )
     return certificate
 
 
@@ -249,36 +255,6 @@ def _unused_tracking_number(session: Session) -> str:
         if taken is None:
             return number
     raise DeliveryError("Impossible de générer un numéro de suivi unique.")
-
-
-def record_token(
-    session: Session, certificate_id: int, token_serial: str, *, actor: User
-) -> Certificate:
-    """The token is prepared: its serial goes on the certificate, once."""
-    certificate = session.get(Certificate, certificate_id)
-    if certificate is None:
-        raise DeliveryError("Certificat introuvable.")
-    token_serial = token_serial.strip().upper()
-    if not token_serial or len(token_serial) > 80:
-        raise DeliveryError("Numéro de série du support invalide.")
-    if certificate.token_serial and certificate.token_serial != token_serial:
-        raise DeliveryError(
-            f"Un support est déjà enregistré pour ce certificat ({certificate.token_serial})."
-        )
-    if certificate.token_serial == token_serial:
-        return certificate
-    certificate.token_serial = token_serial
-    certificate.token_prepared_at = utcnow()
-    record(
-        session,
-        "delivery.token_prepared",
-        actor=actor.email,
-        actor_id=actor.id,
-        dossier_id=certificate.dossier_id,
-        payload={"certificate_serial": certificate.serial_number, "token_serial": token_serial},
-    )
-    session.flush()
-    return certificate
 
 
 # -- shipping --------------------------------------------------------------------------------

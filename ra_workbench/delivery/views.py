@@ -61,13 +61,6 @@ class ShipmentStateForm(FlaskForm):
     )
 
 
-class TokenForm(FlaskForm):
-    token_serial = StringField(
-        "N° de série de la clé USB", validators=[DataRequired(), Length(max=80)]
-    )
-    next = HiddenField()
-
-
 class CallForm(FlaskForm):
     person_role = SelectField("Personne appelée", validators=[DataRequired()])
     outcome = SelectField(
@@ -156,10 +149,6 @@ def _search() -> tuple[str, sa.ColumnElement[bool] | None]:
     return term, search_condition(term)
 
 
-def _safe_next(value: str | None, default: str) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else default
-
-
 # -- shipping --------------------------------------------------------------------------------
 
 
@@ -192,7 +181,6 @@ def shipments() -> Any:
         state_labels=service.SHIPMENT_STATE_LABELS_FR,
         transitions=service.SHIPMENT_TRANSITIONS,
         address_lines=service.address_lines,
-        token_form=TokenForm(),
     )
 
 
@@ -222,21 +210,6 @@ def shipment_state(shipment_id: int) -> Any:
         target,
         f"Envoi passé à l'état « {service.SHIPMENT_STATE_LABELS_FR[new_state]} ».",
         lambda s, u: service.change_shipment_state(s, shipment_id, new_state, actor=u),
-    )
-
-
-@bp.post("/certificats/<int:certificate_id>/support")
-@requires(PERMISSION)
-def token(certificate_id: int) -> Any:
-    form = TokenForm()
-    target = _safe_next(form.next.data, url_for(".shipments"))
-    if not form.validate_on_submit():
-        return _invalid(form, target)
-    serial = form.token_serial.data or ""
-    return _act(
-        target,
-        "Support enregistré.",
-        lambda s, u: service.record_token(s, certificate_id, serial, actor=u),
     )
 
 
@@ -291,7 +264,6 @@ def pickup_page(dossier_id: int) -> Any:
         if handover is None or handover.state != "done"
         else None
     )
-    token_form = TokenForm(next=url_for(".pickup_page", dossier_id=dossier.id))
     return render_template(
         "delivery/pickup.html",
         dossier=dossier,
@@ -311,7 +283,6 @@ def pickup_page(dossier_id: int) -> Any:
         booking_form=booking_form,
         move_form=move_form,
         handover_form=HandoverForm(),
-        token_form=token_form,
         action_form=ActionForm(),
         outcome_labels=service.CALL_OUTCOME_LABELS_FR,
         role_labels=ROLE_LABELS_FR,

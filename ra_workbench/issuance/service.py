@@ -3,8 +3,11 @@
 `on_approved` runs when a dossier becomes APPROVED (subscribed in ra_workbench/journey.py): it
 records the request and defers the job. `issue_certificate` (the job's body) is idempotent: it names
 the holder from the identity document as read (MRZ, ICAO 9303 transliteration written to the
-audit trail when it differs from what was typed), asks the configured CA backend, stores the
-certificate, and moves the dossier through `issue_certificate` (delivery follows from the
+audit trail when it differs from what was typed), prepares the token at the preparation
+station (issuance/token.py: the key pair born on the token, the CSR signed there), asks the
+configured CA backend to issue from that CSR, writes the certificate back on the token and
+gives the token its activation code as user PIN, stores the certificate with the serial read
+from the token, and moves the dossier through `issue_certificate` (delivery follows from the
 journey table).
 A failed attempt is recorded on the request (attempts, error) and shown in the failed list.
 
@@ -14,16 +17,22 @@ Services flush; the request or job commits.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.certificates.activation import activation_code_for
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.certificates.register import active_certificate
 from ra_workbench.checks.service import latest_run, renewed_certificate_id
@@ -34,14 +43,23 @@ from ra_workbench.documents.models import Document, DocumentType, Extraction
 from ra_workbench.dossiers.lifecycle import lock, transition
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
-from ra_workbench.issuance.backends import get_backend
-from ra_workbench.issuance.ca import CAError, SubjectIdentity
+from ra_workbench.issuance.backends import CABackend, get_backend
+from ra_workbench.issuance.ca import CAError, CertificateProfile, IssuedCertificate, SubjectIdentity
 from ra_workbench.issuance.config import IssuanceConfig, issuance_config
 from ra_workbench.issuance.models import IssuanceRequest
 from ra_workbench.issuance.names import (
     CertificateNames,
     certificate_names,
     natural_person_identifier,
+)
+from ra_workbench.issuance.token import (
+    PreparedToken,
+    TokenConfig,
+    TokenError,
+    prepare_token,
+    set_activation_code,
+    station_token,
+    write_certificate,
 )
 from ra_workbench.review.freshness import (
     changed_explanation,
@@ -270,6 +288,38 @@ def _subject(dossier: Dossier, names: CertificateNames, subject_serial: str) -> 
     )
 
 
+def _issue_on_token(
+    backend: CABackend, subject: SubjectIdentity, profile: CertificateProfile
+) -> tuple[PreparedToken, IssuedCertificate]:
+    """The token at the preparation station makes the key pair and signs the CSR, the CA
+    issues from it, the certificate goes back on the token, and the token's user PIN becomes
+    the holder's activation code. That code derives from the certificate's serial, known
+    only once the CA has issued: the token is prepared under a transient PIN (forgotten here)
+    and given the activation code last."""
+    station = station_token(TokenConfig.from_env(current_app.config["RA_SETTINGS"].data_dir))
+    transient = secrets.token_hex(8)
+    prepared = prepare_token(
+        station,
+        activation_code=transient,
+        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject.common_name)]),
+    )
+    station = station.of_token(prepared.token_serial)  # the same token to the end
+    issued = backend.issue_from_csr(subject, profile, prepared.csr_der)
+    write_certificate(
+        station, activation_code=transient, key_id=prepared.key_id, certificate_pem=issued.pem
+    )
+    set_activation_code(station, activation_code=activation_code_for(issued.serial_number))
+    return prepared, issued
+
+
+def _token_failure(exc: TokenError) -> str:
+    return (
+        f"Préparation du support (clé USB) impossible : {exc}. Brancher un jeton vierge au "
+        "poste de préparation (ou vérifier la configuration PKCS#11), puis relancer "
+        "l'émission."
+    )
+
+
 def _fail(
     session: Session, request: IssuanceRequest, dossier: Dossier, error: str, *, retry_later: bool
 ) -> IssuanceRequest:
@@ -440,7 +490,12 @@ def issue_certificate(
             read_given_names=reading.given_names,
         )
         backend = get_backend(config.backend)
-        issued = backend.issue(_subject(dossier, names, subject_serial), config.profile)
+        prepared, issued = _issue_on_token(
+            backend, _subject(dossier, names, subject_serial), config.profile
+        )
+    except TokenError as exc:
+        log.info("token preparation failed for dossier %s", dossier.order_number)
+        return _fail(session, request, dossier, _token_failure(exc), retry_later=retry_later)
     except (IssuanceError, CAError, ValueError) as exc:
         return _fail(session, request, dossier, str(exc), retry_later=retry_later)
     except Exception as exc:  # a backend's transport error is a failed attempt, not a crash
@@ -461,6 +516,8 @@ def issue_certificate(
         key_algorithm=issued.key_algorithm,
         pem=issued.pem,
         backend=backend.name,
+        token_serial=prepared.token_serial,
+        token_prepared_at=utcnow(),
         holder_surname=reading.surname,
         holder_given_names=" ".join(reading.given_names),
         holder_birth_date=reading.birth_date,
@@ -510,6 +567,20 @@ def issue_certificate(
                 "certificate": {"given_name": names.given_name, "surname": names.surname},
             },
         )
+    record(
+        session,
+        "issuance.token_prepared",
+        dossier=dossier,
+        payload={
+            "request_id": request.id,
+            "certificate_id": certificate.id,
+            "certificate_serial": certificate.serial_number,
+            # Read from the token, never typed; the key's CKA_ID only as a digest; the
+            # activation code (the user PIN) is nowhere.
+            "token_serial": prepared.token_serial,
+            "key_id_sha256": hashlib.sha256(prepared.key_id).hexdigest(),
+        },
+    )
     record(
         session,
         "issuance.certificate_issued",

@@ -4,8 +4,10 @@ and the token's serial number is read from the token itself.
 
 SoftHSM2 (Debian's `softhsm2`) stands in for a blank USB token in the demo and the tests:
 its configuration file and token directory live under the data directory
-(<data dir>/softhsm). A real token is a configuration change: RA_WORKBENCH_PKCS11_MODULE
-(the vendor's PKCS#11 library), RA_WORKBENCH_TOKEN_SLOT or RA_WORKBENCH_TOKEN_LABEL.
+(<data dir>/softhsm), and each issuance initialises a fresh token there, as the operator
+takes a new key from the box. A real token is a configuration change: RA_WORKBENCH_PKCS11_MODULE
+(the vendor's PKCS#11 library), RA_WORKBENCH_TOKEN_SLOT or RA_WORKBENCH_TOKEN_LABEL; the token
+found there is the one prepared (with SoftHSM2 too, when a slot or label is configured).
 
 The activation code becomes the token's user PIN and is never stored here: it is an
 argument, passed on to the token, and forgotten. No Flask, no database.
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,14 +55,18 @@ class TokenError(Exception):
 
 @dataclass(frozen=True)
 class TokenConfig:
-    """Where the token is: its PKCS#11 module, and a slot or a label; the SO PIN that opens
-    it for the security officer; SoftHSM2's configuration when the module is SoftHSM2."""
+    """Where the token is: its PKCS#11 module, and a serial number, a slot or a label (in
+    that order of precedence); the SO PIN that opens it for the security officer; SoftHSM2's
+    configuration when the module is SoftHSM2, and whether each issuance initialises a
+    fresh SoftHSM2 token (`blank_per_issuance`: SoftHSM2 with no slot or label configured)."""
 
     module: str
     token_label: str
     so_pin: str
     slot: int | None = None
     softhsm_dir: Path | None = None
+    token_serial: str | None = None
+    blank_per_issuance: bool = False
 
     @property
     def softhsm_conf(self) -> Path | None:
@@ -82,13 +89,21 @@ class TokenConfig:
         so_pin = env.get("RA_WORKBENCH_TOKEN_SO_PIN") or _persistent_secret(
             data_dir, "token_so_pin"
         )
+        label = env.get("RA_WORKBENCH_TOKEN_LABEL") or ""
+        softhsm = _is_softhsm(module)
         return cls(
             module=module,
-            token_label=env.get("RA_WORKBENCH_TOKEN_LABEL") or DEFAULT_TOKEN_LABEL,
+            token_label=label or DEFAULT_TOKEN_LABEL,
             so_pin=so_pin,
             slot=int(slot) if slot else None,
-            softhsm_dir=data_dir / "softhsm" if _is_softhsm(module) else None,
+            softhsm_dir=data_dir / "softhsm" if softhsm else None,
+            blank_per_issuance=softhsm and not slot and not label,
         )
+
+    def of_token(self, token_serial: str) -> TokenConfig:
+        """The same module, for the token with this serial number (one recorded on a
+        certificate, or just initialised)."""
+        return replace(self, token_serial=token_serial)
 
 
 def _is_softhsm(module: str) -> bool:
@@ -121,14 +136,20 @@ def _write_softhsm_conf(config: TokenConfig) -> None:
 def initialise_token(config: TokenConfig) -> str:
     """A blank SoftHSM2 token in the first free slot, labelled `config.token_label`, opened by
     the SO PIN; its user PIN is random until `prepare_token` sets the activation code.
-    Returns the new token's serial number. (A USB token comes initialised by its vendor or
-    with its own tool: this is the demo's and the tests' stand-in.)"""
+    Returns the new token's serial number (several tokens may carry the same label). (A USB
+    token comes initialised by its vendor or with its own tool: this is the demo's and the
+    tests' stand-in.)"""
     if config.softhsm_conf is None:
         raise TokenError("seul un jeton SoftHSM2 s'initialise ici (module PKCS#11 d'un autre)")
     _write_softhsm_conf(config)
     tool = shutil.which("softhsm2-util")
     if tool is None:
         raise TokenError("softhsm2-util absent : installer le paquet Debian softhsm2")
+    with _library_lock:  # the module is re-initialised below: no session may be open
+        return _initialise_softhsm_token(config, tool)
+
+
+def _initialise_softhsm_token(config: TokenConfig, tool: str) -> str:
     result = subprocess.run(
         [
             tool,
@@ -149,13 +170,39 @@ def initialise_token(config: TokenConfig) -> str:
     )
     if result.returncode != 0:
         raise TokenError(f"initialisation du jeton refusée : {result.stderr.strip()}")
+    # « The token has been initialized and is reassigned to slot 1479483093 »
+    reassigned = re.search(r"slot (\d+)\s*$", result.stdout)
+    if reassigned is None:
+        raise TokenError(f"initialisation du jeton : slot non indiqué ({result.stdout.strip()})")
     _library(config).reinitialize()  # the running library sees the new token
-    return _serial(_token(config))
+    return _serial(_token(replace(config, token_serial=None, slot=int(reassigned.group(1)))))
+
+
+def station_token(config: TokenConfig) -> TokenConfig:
+    """The token at the preparation station, for one issuance: with SoftHSM2 and no slot or
+    label configured, a fresh blank token initialised now (a new key from the box); else the
+    configured token, which must be there (`TokenError` otherwise, when it is opened)."""
+    if config.blank_per_issuance:
+        return config.of_token(initialise_token(config))
+    return config
+
+
+def describe_station(config: TokenConfig) -> str:
+    """The preparation station in French, once its PKCS#11 module is loaded (SoftHSM2: its
+    configuration and token directory written), so that the set-up, not the first issuance,
+    says a module is missing."""
+    _library(config)
+    if config.blank_per_issuance:
+        return f"SoftHSM2, un jeton neuf par émission, sous {config.softhsm_tokens}"
+    where = f"slot {config.slot}" if config.slot is not None else f"« {config.token_label} »"
+    return f"le jeton {where} du module {config.module}"
 
 
 # -- PKCS#11 ----------------------------------------------------------------------------------
 
-_library_lock = threading.Lock()
+# Held by every session and by each re-initialisation of the module, which closes every
+# session of the process (C_Finalize): two issuances in two threads of one process take turns.
+_library_lock = threading.RLock()
 # One loaded module per path and process (a second C_Initialize is refused), and the
 # SoftHSM2 configuration file it was initialised with.
 _libraries: dict[str, tuple[Any, str | None]] = {}
@@ -185,17 +232,30 @@ def _library(config: TokenConfig) -> Any:
 
 def _token(config: TokenConfig) -> Any:
     lib = _library(config)
-    try:
-        if config.slot is not None:
-            for slot in lib.get_slots(token_present=True):
-                if slot.slot_id == config.slot:
-                    return slot.get_token()
-            raise TokenError(f"aucun jeton dans le slot {config.slot}")
-        return lib.get_token(token_label=config.token_label)
-    except pkcs11.NoSuchToken as exc:
-        raise TokenError(f"aucun jeton « {config.token_label} » présent") from exc
-    except pkcs11.MultipleTokensReturned as exc:
-        raise TokenError(f"plusieurs jetons « {config.token_label} » : préciser le slot") from exc
+    found = []
+    for slot in lib.get_slots(token_present=True):
+        if config.slot is not None and config.token_serial is None:
+            if slot.slot_id == config.slot:
+                return slot.get_token()
+            continue
+        try:
+            token = slot.get_token()
+        except pkcs11.PKCS11Error:  # pulled out, unrecognised, unreadable: not this one
+            continue
+        if config.token_serial is not None:
+            if _serial(token) == config.token_serial:
+                return token
+        elif token.label == config.token_label:
+            found.append(token)
+    if config.token_serial is not None:
+        raise TokenError(f"le jeton n° {config.token_serial} n'est pas branché")
+    if config.slot is not None:
+        raise TokenError(f"aucun jeton dans le slot {config.slot}")
+    if not found:
+        raise TokenError(f"aucun jeton « {config.token_label} » branché")
+    if len(found) > 1:
+        raise TokenError(f"plusieurs jetons « {config.token_label} » : préciser le slot")
+    return found[0]
 
 
 def _serial(token: Any) -> str:
@@ -206,16 +266,17 @@ def _serial(token: Any) -> str:
 @contextmanager
 def token_session(config: TokenConfig, *, user_pin: str | None = None) -> Iterator[Any]:
     """A read-write session, as the user with `user_pin`, else as the security officer."""
-    token = _token(config)
-    try:
-        if user_pin is not None:
-            session = token.open(rw=True, user_pin=user_pin)
-        else:
-            session = token.open(rw=True, so_pin=config.so_pin)
-    except pkcs11.PinIncorrect as exc:
-        raise TokenError("code PIN du jeton refusé") from exc
-    with session:
-        yield session
+    with _library_lock:
+        token = _token(config)
+        try:
+            if user_pin is not None:
+                session = token.open(rw=True, user_pin=user_pin)
+            else:
+                session = token.open(rw=True, so_pin=config.so_pin)
+        except pkcs11.PinIncorrect as exc:
+            raise TokenError("code PIN du jeton refusé") from exc
+        with session:
+            yield session
 
 
 def _token_signed_csr(public: Any, private: Any, subject: x509.Name) -> bytes:
@@ -254,6 +315,10 @@ def prepare_token(
             so_session.init_pin(activation_code)
         key_id = secrets.token_bytes(16)
         with token_session(config, user_pin=activation_code) as session:
+            # A token prepared again (an earlier attempt failed after its key was made)
+            # keeps one key pair, this attempt's.
+            for leftover in list(session.get_objects({Attribute.LABEL: HOLDER_KEY_LABEL})):
+                leftover.destroy()
             parameters = session.create_domain_parameters(
                 KeyType.EC, {Attribute.EC_PARAMS: P256_PARAMETERS}, local=True
             )

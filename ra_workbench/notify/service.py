@@ -7,7 +7,7 @@ them what they need (an appointment's times and `.ics`, a certificate serial): t
 imports no domain of the journey.
 
 The activation code is never stored: its message is kept with a placeholder and the code is
-derived at send time (HMAC of the certificate serial with a key outside the database), and it
+derived at send time (certificates/activation.py: the token's user PIN, set at issuance), and it
 only ever goes to the holder's own contact, never to the mandataire (RGS annex A2).
 """
 
@@ -16,7 +16,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import hmac
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -28,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import SYSTEM_ACTOR, record
+from ra_workbench.certificates.activation import activation_code_for
 from ra_workbench.clock import local_time
-from ra_workbench.config import _persistent_secret
 from ra_workbench.db import utcnow
 from ra_workbench.dossiers.models import Dossier, Person
 from ra_workbench.notify.models import OutboxMessage
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 
 SEND_TASK = "ra_workbench.notify.tasks:send_message"
 ACTIVATION_PLACEHOLDER = "[[CODE-ACTIVATION]]"
-ACTIVATION_CODE_DIGITS = 8
 
 
 class Channel:
@@ -155,16 +153,6 @@ def enqueue_message(  # noqa: PLR0917 - the positional signature the other domai
 
 
 # -- sending ---------------------------------------------------------------------------------
-
-
-def activation_code_for(certificate_serial: str) -> str:
-    """The holder's activation code: derived, never stored, the same on every send."""
-    settings = current_app.config["RA_SETTINGS"]
-    key = _persistent_secret(settings.data_dir, "activation_key").encode()
-    digest = hmac.new(key, f"activation:{certificate_serial}".encode(), hashlib.sha256).digest()
-    return str(int.from_bytes(digest[:8], "big") % 10**ACTIVATION_CODE_DIGITS).zfill(
-        ACTIVATION_CODE_DIGITS
-    )
 
 
 def _final_body(message: OutboxMessage) -> str:

@@ -106,9 +106,6 @@ def _realistic_day() -> Workbench:
     pickup = make_approved_dossier(db.session, delivery_mode="pickup")
     issue_certificate(db.session, pickup.id)
     operator = make_user(db.session)
-    for dossier in (shipped, pickup):
-        certificate = _certificate(dossier.id)
-        delivery.record_token(db.session, certificate.id, f"TK-{dossier.id:04d}", actor=operator)
     slot = make_slot(db.session, starts_in=dt.timedelta(days=3), capacity=4)
     delivery.book_slot(db.session, pickup.id, slot.id, actor=operator)
     # What the supervisor pages list: an override awaiting its second approval, a break-glass

@@ -7,11 +7,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ra_workbench.accounts.models import User
-from ra_workbench.certificates.models import Certificate
 from ra_workbench.db import utcnow
 from ra_workbench.delivery import service as delivery
 from ra_workbench.dossiers.models import Dossier
@@ -135,13 +133,10 @@ def bookable(session: Session, cast: Cast) -> Target:
 
 
 def ready_for_handover(session: Session, cast: Cast) -> Target:
-    """Booked for today, and the token prepared: the holder is at the desk."""
+    """Booked for today, and the token prepared (at issuance): the holder is at the desk."""
     dossier = _pickup_dossier(session)
     slot = make_slot_today(session, capacity=2)
     delivery.book_slot(session, dossier.id, slot.id, actor=cast.operator)
-    certificate = session.scalar(sa.select(Certificate).where(Certificate.dossier_id == dossier.id))
-    assert certificate is not None
-    delivery.record_token(session, certificate.id, "TK-77", actor=cast.operator)
     return Target(
         dossier.id,
         {"handed_to_role": "holder", "identity_document_number": "X4RTBPFW4"},

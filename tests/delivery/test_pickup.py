@@ -62,12 +62,14 @@ def _messages(template: str) -> list[OutboxMessage]:
     )
 
 
-def _prepare_token(dossier: Dossier, operator: User) -> None:
+def _token_serial(dossier: Dossier) -> str:
+    """The serial issuance read from the token it prepared (never typed at the desk)."""
     certificate = db.session.scalar(
         sa.select(Certificate).where(Certificate.dossier_id == dossier.id)
     )
     assert certificate is not None
-    service.record_token(db.session, certificate.id, "TK-77", actor=operator)
+    assert certificate.token_serial
+    return certificate.token_serial
 
 
 def test_call_list_names_holder_mandataire_and_legal_representative_with_numbers(
@@ -256,7 +258,6 @@ def _booked_for_handover(**overrides: object) -> tuple[Dossier, User, PickupSlot
     operator = make_user(db.session)
     slot = make_slot(db.session)
     service.book_slot(db.session, dossier.id, slot.id, actor=operator)
-    _prepare_token(dossier, operator)
     return dossier, operator, slot
 
 
@@ -275,9 +276,14 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     service.book_slot(db.session, dossier.id, slot.id, actor=operator)
     # The holder shows the identity card the checks read (X4RTBPFW4), typed as it comes.
     arguments = {"handed_by": operator, "document_number": "x4rt bpfw4", "now": slot.starts_at}
-    with pytest.raises(service.DeliveryError, match="pas encore préparé"):
+    certificate = db.session.scalar(
+        sa.select(Certificate).where(Certificate.dossier_id == dossier.id)
+    )
+    assert certificate is not None
+    serial, certificate.token_serial = certificate.token_serial, None  # never on a token
+    with pytest.raises(service.DeliveryError, match="pas été préparé à l'émission"):
         service.record_handover(db.session, dossier.id, handed_to_role="holder", **arguments)  # type: ignore[arg-type]
-    _prepare_token(dossier, operator)
+    certificate.token_serial = serial
     for someone_else in ("mandataire", "legal_representative"):
         with pytest.raises(service.HandoverRefused, match="qu'au porteur, en main propre"):
             service.record_handover(
@@ -318,7 +324,7 @@ def test_hand_over_needs_the_token_and_records_who_to_whom_and_which_document(
     assert activation.recipient == "0698765432"
     [event] = _events("delivery.handover")
     assert event.actor == operator.email
-    assert event.payload["token_serial"] == "TK-77"
+    assert event.payload["token_serial"] == _token_serial(dossier)
     assert event.payload["handed_to_role"] == "holder"
     assert event.payload["handed_by_id"] == operator.id
     assert event.payload["person_id"] == dossier.person("holder").id  # type: ignore[union-attr]
@@ -357,7 +363,6 @@ def test_operator_cannot_hand_over_on_another_identity_card_number(app: Flask) -
 def test_operator_cannot_hand_over_without_an_appointment(app: Flask) -> None:
     dossier = _pickup_dossier()
     operator = make_user(db.session)
-    _prepare_token(dossier, operator)
     with pytest.raises(service.HandoverRefused, match="aucun rendez-vous n'est fixé aujourd'hui"):
         service.record_handover(
             db.session,
@@ -498,7 +503,6 @@ def test_the_desk_sees_the_photo_and_mrz_on_the_appointment_day_only(
     operator = make_user(db.session)
     slot = make_slot_today(db.session)
     appointment = service.book_slot(db.session, dossier.id, slot.id, actor=operator)
-    _prepare_token(dossier, operator)
     photo = db.session.scalar(
         sa.select(Document).where(Document.dossier_id == dossier.id, Document.type == "identity")
     )
@@ -540,7 +544,6 @@ def test_the_mandataire_at_the_desk_is_refused_the_token_and_the_attempt_is_audi
     dossier = _pickup_dossier(people=_with_mandataire())
     operator = make_user(db.session)
     service.book_slot(db.session, dossier.id, make_slot(db.session).id, actor=operator)
-    _prepare_token(dossier, operator)
     mandataire = dossier.person("mandataire")
     assert mandataire is not None
     dossier_id, mandataire_id = dossier.id, mandataire.id
@@ -692,7 +695,6 @@ def test_at_the_desk_a_passport_waits_for_a_colleague_signed_in_on_another_scree
     operator, colleague = make_user(db.session), make_user(db.session)
     slot = make_slot_today(db.session)
     service.book_slot(db.session, dossier.id, slot.id, actor=operator)
-    _prepare_token(dossier, operator)
     dossier_id = dossier.id
     db.session.commit()
     sign_in(client, operator)

@@ -70,11 +70,12 @@ def test_the_label_names_the_holder_address_and_tracking_number(
         assert expected in text
 
 
-def test_nothing_ships_before_the_token_is_prepared(
+def test_a_certificate_never_written_on_a_token_does_not_ship(
     shipped_dossier: tuple[Dossier, Shipment, User],
 ) -> None:
-    _, shipment, operator = shipped_dossier
-    with pytest.raises(service.DeliveryError, match="pas encore préparé"):
+    dossier, shipment, operator = shipped_dossier
+    _certificate(dossier).token_serial = None  # as if issued without a token
+    with pytest.raises(service.DeliveryError, match="pas été préparé à l'émission"):
         service.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
     assert shipment.state == "prepared"
 
@@ -84,11 +85,8 @@ def test_prepared_shipped_delivered_with_dates_then_the_activation_code_goes_to_
 ) -> None:
     dossier, shipment, operator = shipped_dossier
     certificate = _certificate(dossier)
-    service.record_token(db.session, certificate.id, "tk-0042-aa", actor=operator)
-    assert certificate.token_serial == "TK-0042-AA"
+    assert certificate.token_serial  # read from the token the issuance prepared
     assert certificate.token_prepared_at is not None
-    with pytest.raises(service.DeliveryError, match="déjà enregistré"):
-        service.record_token(db.session, certificate.id, "TK-9999", actor=operator)
 
     service.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
     assert shipment.shipped_at is not None
@@ -109,7 +107,6 @@ def test_prepared_shipped_delivered_with_dates_then_the_activation_code_goes_to_
         if e.event_type.startswith("delivery.")
     ]
     assert kinds == [
-        "delivery.token_prepared",
         "delivery.shipment_shipped",
         "delivery.shipment_delivered",
     ]
@@ -119,7 +116,6 @@ def test_a_returned_shipment_can_be_sent_again(
     shipped_dossier: tuple[Dossier, Shipment, User],
 ) -> None:
     dossier, shipment, operator = shipped_dossier
-    service.record_token(db.session, _certificate(dossier).id, "TK-1", actor=operator)
     service.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
     service.change_shipment_state(db.session, shipment.id, "returned", actor=operator)
     assert shipment.returned_at is not None

@@ -67,14 +67,10 @@ def test_operator_prepares_ships_and_delivers_through_the_screens(
     assert label.mimetype == "application/pdf"
     assert label.data.startswith(b"%PDF")
 
-    page = _post(client, f"/remise/envois/{shipment.id}/etat", {"state": "shipped"})
-    assert "pas encore préparé" in page
-    page = _post(
-        client,
-        f"/remise/certificats/{certificate.id}/support",
-        {"token_serial": "TK-5", "next": "/remise/envois"},
-    )
-    assert "Support enregistré." in page
+    # The serial issuance read from the token, shown, not typed.
+    assert certificate.token_serial
+    assert certificate.token_serial in page
+    assert 'name="token_serial"' not in page
     _post(client, f"/remise/envois/{shipment.id}/etat", {"state": "shipped"})
     page = _post(client, f"/remise/envois/{shipment.id}/etat", {"state": "delivered"})
     assert "Livré" in page
@@ -127,11 +123,8 @@ def test_operator_books_a_slot_and_hands_the_token_over(app: Flask, client: Flas
 
     certificate = db.session.scalar(sa.select(Certificate))
     assert certificate is not None
-    _post(
-        client,
-        f"/remise/certificats/{certificate.id}/support",
-        {"token_serial": "TK-9", "next": f"/remise/retraits/{dossier.id}"},
-    )
+    assert certificate.token_serial
+    assert f"Clé USB n° <code>{certificate.token_serial}</code> (numéro lu sur la clé)" in page
     page = _post(
         client,
         f"/remise/retraits/{dossier.id}/remise",

@@ -131,7 +131,6 @@ def test_a_renewal_inside_the_window_is_issued_and_the_old_certificate_ends_supe
     operator = make_user(db.session)
     shipment = db.session.scalar(sa.select(Shipment).where(Shipment.dossier_id == dossier.id))
     assert shipment is not None
-    delivery.record_token(db.session, new.id, "TK-RENEW-1", actor=operator)
     delivery.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
     assert old.revoked_at is None
     delivery.change_shipment_state(db.session, shipment.id, "delivered", actor=operator)
@@ -223,7 +222,6 @@ def test_a_renewal_picked_up_at_the_desk_supersedes_the_old_certificate_at_the_h
     desk = make_user(db.session)
     slot = make_slot(db.session)
     delivery.book_slot(db.session, dossier.id, slot.id, actor=desk)
-    delivery.record_token(db.session, new.id, "TK-RENEW-2", actor=desk)
     assert old.revoked_at is None
     delivery.record_handover(
         db.session,
