@@ -6,6 +6,7 @@ Shared by every test package; add a factory here rather than copying set-up arou
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import itertools
 from decimal import Decimal
@@ -276,14 +277,24 @@ def mrz_reading(
     birth_date: str = "1985-04-12",
     expiry_date: str = "2031-02-01",
     valid: bool = True,
+    document_number: str | None = None,
 ) -> dict[str, Any]:
-    """An identity extraction result as the MRZ reader stores it (the fields issuance uses)."""
+    """An identity extraction result as the MRZ reader stores it (the fields issuance uses).
+    Each person has their own card number (identity.reuse fails on another person's):
+    CLAIRE MARIE DURAND's is X4RTBPFW4, anyone else's derived from who they are."""
+    if document_number is None:
+        who = f"{surname}|{' '.join(given_names)}|{birth_date}"
+        document_number = (
+            "X4RTBPFW4"
+            if who == "DURAND|CLAIRE MARIE|1985-04-12"
+            else "Y" + hashlib.sha256(who.encode()).hexdigest()[:8].upper()
+        )
     return {
         "mrz": {
             "format": "TD1",
             "document_code": "ID",
             "issuing_state": "FRA",
-            "document_number": "X4RTBPFW4",
+            "document_number": document_number,
             "surname": surname,
             "given_names": list(given_names),
             "nationality": "FRA",

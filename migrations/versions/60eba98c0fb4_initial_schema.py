@@ -56,6 +56,41 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_extractions')),
     sa.UniqueConstraint('sha256', 'kind', 'extractor_version', name='uq_extractions_sha_kind_version')
     )
+    op.create_table('identity_numbers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('issuing_state', sa.String(length=3), nullable=False),
+    sa.Column('document_code', sa.String(length=2), nullable=False),
+    sa.Column('document_number', sa.String(length=20), nullable=False),
+    sa.Column('surname', sa.String(length=200), nullable=False),
+    sa.Column('given_names', sa.String(length=200), nullable=False),
+    sa.Column('birth_date', sa.Date(), nullable=True),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_identity_numbers')),
+    sa.UniqueConstraint('sha256', name=op.f('uq_identity_numbers_sha256'))
+    )
+    with op.batch_alter_table('identity_numbers', schema=None) as batch_op:
+        batch_op.create_index('ix_identity_numbers_number_state', ['document_number', 'issuing_state'], unique=False)
+
+    op.create_table('image_fingerprints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('page', sa.Integer(), nullable=False),
+    sa.Column('phash', sa.BigInteger(), nullable=False),
+    sa.Column('band0', sa.Integer(), nullable=False),
+    sa.Column('band1', sa.Integer(), nullable=False),
+    sa.Column('band2', sa.Integer(), nullable=False),
+    sa.Column('band3', sa.Integer(), nullable=False),
+    sa.Column('created_at', ra_workbench.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_image_fingerprints')),
+    sa.UniqueConstraint('sha256', 'page', name='uq_image_fingerprints_sha_page')
+    )
+    with op.batch_alter_table('image_fingerprints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_image_fingerprints_band0'), ['band0'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_fingerprints_band1'), ['band1'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_fingerprints_band2'), ['band2'], unique=False)
+        batch_op.create_index(batch_op.f('ix_image_fingerprints_band3'), ['band3'], unique=False)
+
     op.create_table('offers',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=64), nullable=False),
@@ -766,6 +801,17 @@ def downgrade():
 
     op.drop_table('organisations')
     op.drop_table('offers')
+    with op.batch_alter_table('image_fingerprints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_image_fingerprints_band3'))
+        batch_op.drop_index(batch_op.f('ix_image_fingerprints_band2'))
+        batch_op.drop_index(batch_op.f('ix_image_fingerprints_band1'))
+        batch_op.drop_index(batch_op.f('ix_image_fingerprints_band0'))
+
+    op.drop_table('image_fingerprints')
+    with op.batch_alter_table('identity_numbers', schema=None) as batch_op:
+        batch_op.drop_index('ix_identity_numbers_number_state')
+
+    op.drop_table('identity_numbers')
     op.drop_table('extractions')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_events_order_number'))

@@ -23,6 +23,7 @@ from ra_workbench.checks.facts import (
     DuplicateFacts,
     KbisFacts,
     MrzFacts,
+    ReuseFacts,
     best_mrz,
 )
 from ra_workbench.checks.mandate_signatures import judge_signatures
@@ -601,11 +602,94 @@ def _name_match(facts: DossierFacts, rules: Rules, on: dt.date, role: str) -> Ru
     )
 
 
+def _reuse_phrase(found: ReuseFacts) -> str:
+    if found.basis == "document_number":
+        why = f"même numéro de document {found.document_number}"
+    elif not found.distance:
+        why = "même image"
+    else:
+        why = f"image quasi identique, {found.distance} bit(s) d'écart sur 64"
+    return f"dossier {found.other_order_number} ({why})"
+
+
+def _reuse(facts: DossierFacts, rules: Rules, on: dt.date, role: str) -> RuleResult:
+    """The person's identity documents found in other dossiers: for another person, a
+    borrowed or forged document (fail); for the same person, a renewal or a second order
+    an operator looks at (warn)."""
+    documents = {d.id for d in facts.identity_documents(role)}
+    found = [
+        r
+        for r in facts.reuse
+        if r.role == role
+        and r.document_id in documents
+        and (r.basis != "image" or (r.distance or 0) <= rules.reuse.max_image_distance)
+    ]
+    reused_in = [
+        {
+            "dossier": r.other_order_number,
+            "dossier_id": r.other_dossier_id,
+            "basis": r.basis,
+            "same_person": r.same_person,
+            "person_role": r.other_role,
+            "document_number": r.document_number,
+            "distance": r.distance,
+        }
+        for r in found
+    ]
+    others = [r for r in found if not r.same_person]
+    if others:
+        basis = "document_number" if any(r.basis == "document_number" for r in others) else "image"
+        return _result(
+            "identity.reuse",
+            Outcome.FAIL,
+            f"{_who(role)} : pièce d'identité déjà présentée pour une autre personne — "
+            + " ; ".join(_reuse_phrase(r) for r in others)
+            + ". Document emprunté ou falsifié : comparer les deux dossiers.",
+            person=role,
+            reuse_basis=basis,
+            reused_in=reused_in,
+        )
+    if found:
+        return _result(
+            "identity.reuse",
+            Outcome.WARN,
+            f"{_who(role)} : même pièce d'identité, pour la même personne, que dans le "
+            + " ; ".join(_reuse_phrase(r) for r in found)
+            + ". Vérifier qu'il s'agit d'un renouvellement ou d'une nouvelle commande légitime.",
+            person=role,
+            reused_in=reused_in,
+        )
+    return _result(
+        "identity.reuse",
+        Outcome.PASS,
+        f"{_who(role)} : pièce d'identité présentée dans aucun autre dossier.",
+        person=role,
+    )
+
+
 CATALOGUE["identity.both_sides"] = _identity_rule("identity.both_sides", _both_sides)
 CATALOGUE["identity.mrz"] = _identity_rule("identity.mrz", _mrz_check)
 CATALOGUE["identity.document_type"] = _identity_rule("identity.document_type", _document_type)
 CATALOGUE["identity.valid_on_date"] = _identity_rule("identity.valid_on_date", _valid_on_date)
 CATALOGUE["identity.name_match"] = _identity_rule("identity.name_match", _name_match)
+
+
+@rule("identity.reuse")
+def identity_reuse(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    # Not through _identity_rule: a missing document is dossier.documents_complete's to
+    # report, and must not block the dossier as a failure of this (blocking) rule would.
+    return [
+        _reuse(facts, rules, on, role)
+        if facts.identity_documents(role)
+        else _result(
+            "identity.reuse",
+            Outcome.PASS,
+            f"{_who(role)} : sans objet, aucune pièce d'identité à comparer.",
+            person=role,
+            missing="pièce d'identité",
+        )
+        for role in facts.identity_roles()
+    ]
 
 
 # -- Kbis --------------------------------------------------------------------------------------

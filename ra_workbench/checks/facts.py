@@ -209,6 +209,24 @@ class DuplicateFacts:
 
 
 @dataclass(frozen=True)
+class ReuseFacts:
+    """An identity document of this dossier found in another dossier (identity.reuse): the
+    same MRZ document number, or an image whose perceptual hash is within `distance` bits.
+    `same_person` compares whom each stands for: the MRZ's surname, given names and birth
+    date when both persons' documents have a valid MRZ, the declared names otherwise."""
+
+    role: str  # whose document, in this dossier
+    document_id: int  # this dossier's document
+    basis: str  # document_number | image
+    other_order_number: str
+    other_dossier_id: int
+    other_role: str | None
+    same_person: bool
+    distance: int | None = None  # image: bits of Hamming distance
+    document_number: str | None = None  # document_number: the number both MRZs give
+
+
+@dataclass(frozen=True)
 class OrderFacts:
     """What was ordered and paid, beside the price list (the offers table)."""
 
@@ -236,6 +254,8 @@ class DossierFacts:
     # The latest event per signer.
     signatures: tuple[SignatureFacts, ...] = ()
     holder_duplicates: tuple[DuplicateFacts, ...] = field(default=())
+    # Its identity documents found in other dossiers (gather.identity_reuse).
+    reuse: tuple[ReuseFacts, ...] = ()
     order: OrderFacts = field(default_factory=OrderFacts)
     # The latest re-export's changes an operator must look at (ingest/declared.py:sensitive):
     # French labels with the values before and after.

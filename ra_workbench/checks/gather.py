@@ -27,10 +27,19 @@ from ra_workbench.checks.facts import (
     OrderFacts,
     OrganisationFacts,
     PersonFacts,
+    ReuseFacts,
     SignatureFacts,
     best_mrz,
 )
 from ra_workbench.clock import PARIS
+from ra_workbench.documents.fingerprints import (
+    ImageMatch,
+    fingerprints_of,
+    numbers_of_people,
+    record_identity_evidence,
+    same_document_number,
+    similar_images,
+)
 from ra_workbench.documents.labels import DocumentType
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.dossiers.labels import PersonRole
@@ -121,10 +130,14 @@ def build_facts(
     """Facts for the dossier's current revision. `extract` maps documents to their
     extraction results (None when the extractor failed), through the cache."""
 
-    facts = _dossier_facts(dossier, extract(session, dossier.current_documents()))
+    documents = dossier.current_documents()
+    extractions = extract(session, documents)
+    record_identity_evidence(session, documents, extractions)
+    facts = _dossier_facts(dossier, extractions)
     return replace(
         facts,
         holder_duplicates=holder_duplicates(session, dossier, facts, today=today),
+        reuse=identity_reuse(session, dossier, facts),
         order=OrderFacts(
             offer_code=dossier.offer_code,
             delivery_mode=dossier.delivery_mode,
@@ -344,6 +357,122 @@ def holder_duplicates(
                 )
             )
     return tuple(sorted(duplicates, key=lambda d: (d.kind, d.reference)))
+
+
+# -- identity documents found in other dossiers ------------------------------------------------
+
+
+def _declared_key(first_name: str, last_name: str) -> tuple:
+    return (compact(last_name), compact(first_name))
+
+
+def _mrz_numbers(documents: Iterable[DocumentFacts]) -> list[tuple[DocumentFacts, MrzFacts]]:
+    return [
+        (d, d.mrz) for d in documents if d.mrz is not None and d.mrz.valid and d.mrz.document_number
+    ]
+
+
+def identity_reuse(
+    session: Session, dossier: Dossier, facts: DossierFacts
+) -> tuple[ReuseFacts, ...]:
+    """Each person's identity documents found in another dossier: by MRZ document number
+    (same issuing state and kind), and by perceptual hash (documents/fingerprints.py, an
+    index look-up). The dossier's own earlier revisions are not other dossiers; replaced and
+    purged copies are not searched. Two images of the same model whose valid MRZs give
+    different numbers are two documents, however alike their hashes."""
+    by_id = {d.id: d for d in dossier.current_documents()}
+    hashes = fingerprints_of(
+        session, (d.sha256 for d in by_id.values() if d.type == DocumentType.IDENTITY)
+    )
+    found: dict[tuple, ReuseFacts] = {}
+
+    def keep(reuse: ReuseFacts) -> None:
+        key = (reuse.role, reuse.document_id, reuse.basis, reuse.other_dossier_id)
+        kept = found.get(key)
+        if kept is None or (reuse.distance or 0) < (kept.distance or 0):
+            found[key] = reuse
+
+    images: list[tuple[str, DocumentFacts, ImageMatch]] = []
+    for role in facts.identity_roles():
+        documents = facts.identity_documents(role)
+        for document, mrz in _mrz_numbers(documents):
+            mine = _identity_key(mrz.surname, mrz.given_names, mrz.birth_date)
+            for match in same_document_number(
+                session,
+                issuing_state=mrz.issuing_state,
+                document_code=mrz.document_code,
+                document_number=mrz.document_number,
+                dossier_id=dossier.id,
+            ):
+                theirs = _identity_key(match.surname, [match.given_names], match.birth_date)
+                keep(
+                    ReuseFacts(
+                        role=role,
+                        document_id=document.id,
+                        basis="document_number",
+                        other_order_number=match.other.order_number,
+                        other_dossier_id=match.other.dossier_id,
+                        other_role=match.other.person_role,
+                        same_person=mine == theirs,
+                        document_number=mrz.document_number,
+                    )
+                )
+        for document in documents:
+            for value in hashes.get(by_id[document.id].sha256, ()):
+                for image in similar_images(session, value, dossier_id=dossier.id):
+                    images.append((role, document, image))
+    if images:
+        person_ids = {i.other.person_id for _r, _d, i in images if i.other.person_id}
+        recorded = numbers_of_people(session, person_ids)
+        declared = {
+            p.id: _declared_key(p.first_name, p.last_name)
+            for p in session.scalars(sa.select(Person).where(Person.id.in_(sorted(person_ids))))
+        }
+        for role, document, image in images:
+            mine_mrz = _mrz_numbers(facts.identity_documents(role))
+            mine_numbers = {
+                (m.issuing_state, m.document_code[:1], m.document_number) for _d, m in mine_mrz
+            }
+            mine_keys = {
+                _identity_key(m.surname, m.given_names, m.birth_date) for _d, m in mine_mrz
+            }
+            their_records = recorded.get(image.other.person_id or 0, [])
+            their_numbers = {
+                (r.issuing_state, r.document_code[:1], r.document_number) for r in their_records
+            }
+            if mine_numbers and their_numbers and not mine_numbers & their_numbers:
+                continue
+            their_keys = {
+                _identity_key(r.surname, [r.given_names], r.birth_date) for r in their_records
+            }
+            if mine_keys and their_keys:
+                same_person = bool(mine_keys & their_keys)
+            else:
+                person = facts.person(role)
+                mine_declared = (
+                    _declared_key(person.first_name, person.last_name) if person else None
+                )
+                same_person = mine_declared is not None and mine_declared == declared.get(
+                    image.other.person_id or 0
+                )
+            keep(
+                ReuseFacts(
+                    role=role,
+                    document_id=document.id,
+                    basis="image",
+                    other_order_number=image.other.order_number,
+                    other_dossier_id=image.other.dossier_id,
+                    other_role=image.other.person_role,
+                    same_person=same_person,
+                    distance=image.distance,
+                )
+            )
+    return tuple(
+        sorted(
+            found.values(),
+            key=lambda r: (r.role, r.document_id, r.basis, r.other_order_number),
+        )
+    )
 
 
 def _sensitive_changes(dossier: Dossier) -> tuple[str, ...]:

@@ -35,6 +35,9 @@ def failure_code(rule: str, evidence: Mapping[str, Any] | None) -> str | None:
         return None
     if rule == "mandate.valid":
         return "signature_invalid" if extracted.get("signature_valid") is False else None
+    if rule == "identity.reuse":
+        basis = evidence.get("reuse_basis")
+        return str(basis) if basis else None
     if rule == "kbis.siren_match":
         return "manual_entry" if evidence.get("manual_entry") is True else None
     return None

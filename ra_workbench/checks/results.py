@@ -63,6 +63,7 @@ RULE_IDS: tuple[str, ...] = (
     "identity.document_type",
     "identity.valid_on_date",
     "identity.name_match",
+    "identity.reuse",
     "kbis.read",
     "kbis.age",
     "kbis.siren_match",

@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.documents.phash import MAX_INDEXED_DISTANCE
 from ra_workbench.extraction.media import MAX_PDF_PAGES
 from ra_workbench.rulesfile import RulesError
 
@@ -68,6 +69,14 @@ class IdentityRules:
     residence_permit_codes: frozenset[str]
     # ICAO 9303 issuing-state codes whose documents pass without an operator's look.
     trusted_issuers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ReuseRules:
+    # identity.reuse: two identity images whose perceptual hashes differ by at most this
+    # many bits are the same picture (re-encoded, resized). At most
+    # fingerprints.MAX_INDEXED_DISTANCE, the furthest the band index finds every match.
+    max_image_distance: int
 
 
 @dataclass(frozen=True)
@@ -162,6 +171,9 @@ FAILURE_CODES: Mapping[str, tuple[str, ...]] = {
     # extraction/signatures.py): never set aside.
     "mandate.valid": ("signature_invalid",),
     "kbis.siren_match": ("manual_entry",),
+    # identity.reuse, by what was found in another dossier for another person: the same
+    # MRZ document number, or the same image.
+    "identity.reuse": ("document_number", "image"),
 }
 # What no rules file may make overridable (REQUIREMENTS 1, 4, 10; guide §4 « Il n'est pas
 # possible d'avoir plusieurs certificats à son nom »): the loader refuses a file without them.
@@ -171,6 +183,7 @@ NEVER_OVERRIDABLE_WHEN_FLOOR: Mapping[str, frozenset[str]] = {
     "signatures.complete": frozenset({"refused", "self_id_failed"}),
     "mandate.valid": frozenset({"signature_invalid"}),
     "kbis.siren_match": frozenset({"manual_entry"}),
+    "identity.reuse": frozenset({"document_number"}),
 }
 
 
@@ -189,6 +202,7 @@ class OverrideRules:
 class Rules:
     files: FileRules
     identity: IdentityRules
+    reuse: ReuseRules
     kbis: KbisRules
     mandate: MandateRules
     contact: ContactRules
@@ -357,6 +371,15 @@ def _issuing_states(t: _Table, name: str) -> tuple[str, ...]:
     if bad:
         raise t.error(name, f"code d'État émetteur OACI mal formé {bad[0]!r} (ex. « FRA », « D »)")
     return codes
+
+
+def _reuse(root: _Table) -> ReuseRules:
+    t = root.table("reuse")
+    rules = ReuseRules(
+        max_image_distance=t.integer("max_image_distance", maximum=MAX_INDEXED_DISTANCE)
+    )
+    t.finish()
+    return rules
 
 
 def _kbis(root: _Table) -> KbisRules:
@@ -620,6 +643,7 @@ def parse_rules(text: bytes, source: str, base: Path | None = None) -> Rules:
     rules = Rules(
         files=_files(root),
         identity=_identity(root),
+        reuse=_reuse(root),
         kbis=_kbis(root),
         mandate=mandate,
         contact=_contact(root),

@@ -68,6 +68,54 @@ class Extraction(Base):
     )
 
 
+class ImageFingerprint(Base):
+    """The perceptual hash (pHash, 64 bits) of one identity image or PDF page, by content:
+    the same picture sent again for another person, re-encoded or resized, hashes within a
+    few bits of it (identity.reuse). Split into four 16-bit bands, each indexed: two hashes
+    within 3 bits share at least one band, so a look-up is four index probes, never a scan
+    of every image. Removed with the content's cached extraction when the copies are purged."""
+
+    __tablename__ = "image_fingerprints"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    page: Mapped[int]
+    # The 64 bits as a signed integer (what a BIGINT holds); documents/fingerprints.py
+    # converts.
+    phash: Mapped[int] = mapped_column(sa.BigInteger)
+    band0: Mapped[int] = mapped_column(index=True)
+    band1: Mapped[int] = mapped_column(index=True)
+    band2: Mapped[int] = mapped_column(index=True)
+    band3: Mapped[int] = mapped_column(index=True)
+    created_at: Mapped[CreatedAt]
+
+    __table_args__ = (sa.UniqueConstraint("sha256", "page", name="uq_image_fingerprints_sha_page"),)
+
+
+class IdentityNumber(Base):
+    """The document number a valid MRZ gives for one identity file content, with whom the
+    MRZ names: the same number under another name or birth date in another dossier is a
+    forged or borrowed document (identity.reuse). Indexed by number and issuing state;
+    removed with the content's cached extraction when the copies are purged."""
+
+    __tablename__ = "identity_numbers"
+
+    id: Mapped[intpk]
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    issuing_state: Mapped[str] = mapped_column(sa.String(3))
+    # The MRZ's document code (P, ID, I<, …): passports and cards are numbered apart.
+    document_code: Mapped[str] = mapped_column(sa.String(2))
+    document_number: Mapped[str] = mapped_column(sa.String(20))
+    surname: Mapped[str] = mapped_column(sa.String(200))
+    given_names: Mapped[str] = mapped_column(sa.String(200))
+    birth_date: Mapped[dt.date | None]
+    created_at: Mapped[CreatedAt]
+
+    __table_args__ = (
+        sa.Index("ix_identity_numbers_number_state", "document_number", "issuing_state"),
+    )
+
+
 class IdentityAccessGrant(Base):
     """A « bris de glace »: a staff member without need to know stated why she must open a
     dossier's identity copies. Valid for a while (as long as a claim), listed for the
@@ -92,4 +140,6 @@ __all__ = [
     "DocumentType",
     "Extraction",
     "IdentityAccessGrant",
+    "IdentityNumber",
+    "ImageFingerprint",
 ]

@@ -13,7 +13,8 @@ this module changes the documents:
 2. `delete_purged_blobs`, enqueued after that commit, removes the bytes of every purged
    content that no un-purged document still references (the store is content-addressed:
    the same identity card scanned into two dossiers is stored once), and the cached
-   extraction of it (an MRZ read is identity data too).
+   extraction of it (an MRZ read is identity data too) with its perceptual hashes and
+   MRZ number (documents/fingerprints.py).
 Both are idempotent: nothing due, nothing done.
 """
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from ra_workbench.audit.service import record
 from ra_workbench.db import utcnow
+from ra_workbench.documents.fingerprints import delete_evidence
 from ra_workbench.documents.models import Document, Extraction
 from ra_workbench.documents.store import store
 from ra_workbench.dossiers.models import Dossier
@@ -112,4 +114,7 @@ def delete_blobs(session: Session, digests: list[str]) -> dict[str, int]:
     if digests:
         result = session.execute(sa.delete(Extraction).where(Extraction.sha256.in_(digests)))
         counts["extractions"] += int(getattr(result, "rowcount", 0) or 0)
+        # The perceptual hashes and MRZ numbers identity.reuse looks up are derived from
+        # the copies too: they go with them.
+        counts["identity_evidence"] += delete_evidence(session, digests)
     return dict(counts)

@@ -151,6 +151,16 @@ _VALUE_LABELS_FR: dict[str, dict[str, str]] = {
         "not_done": "Vérification d'identité non faite",
     },
     "delivery_mode": {"shipping": "Livraison", "pickup": "Retrait en personne"},
+    "basis": {
+        "mrz": "même nom, prénoms et date de naissance (MRZ)",
+        "name_email": "même nom, prénom et e-mail",
+        "document_number": "même numéro de document",
+        "image": "même image",
+    },
+    "reuse_basis": {
+        "document_number": "même numéro de document, autre personne",
+        "image": "même image, autre personne",
+    },
     "from": {s.value: label for s, label in STATUS_LABELS_FR.items()},
     "to": {s.value: label for s, label in STATUS_LABELS_FR.items()},
 }
@@ -159,7 +169,7 @@ _RULE_KEYS = {"rule", "rules", "overridden_rules", "failing_rules"}
 # Keys of a result's evidence that are amounts in euros, by rule.
 _MONEY_KEYS = {"payment.amount": {"declared", "expected", "amount"}}
 # Support's business, kept in the « Détails techniques » block.
-_TECHNICAL_KEYS = {"document_id", "missing"}
+_TECHNICAL_KEYS = {"document_id", "dossier_id", "missing"}
 
 
 def _evidence_value(key: str, value: Any, known: Labels, rule: str) -> str:
