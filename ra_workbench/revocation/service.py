@@ -17,6 +17,7 @@ Services flush; the request commits.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ from ra_workbench.ingest.package import parse_portal_json
 from ra_workbench.issuance.service import REVOCATION_REASONS_FR, IssuanceError, revoke
 from ra_workbench.review.conflicts import conflicting_person
 from ra_workbench.revocation.models import RevocationRequest, RevocationSource, RevocationState
+
+log = logging.getLogger(__name__)
 
 S = RevocationState
 
@@ -276,7 +279,7 @@ def request_from_portal(
     # Key compromise is revoked at once, but only for a requester whose link to the
     # organisation holds: anyone else's claim waits for staff at the top of the queue.
     if reason in IMMEDIATE_REASONS and link.verified:
-        _revoke_at_once(session, request, actor=actor, actor_id=None)
+        _try_at_once(session, request, actor=actor, actor_id=None)
     return request
 
 
@@ -333,7 +336,7 @@ def open_by_staff(
         reason=reason,
     )
     if reason in IMMEDIATE_REASONS:
-        _revoke_at_once(session, request, actor=user.email, actor_id=user.id)
+        _try_at_once(session, request, actor=user.email, actor_id=user.id)
     return request
 
 
@@ -385,6 +388,28 @@ def _revoke_at_once(
         actor_id=actor_id,
         reason=request.reason,
     )
+
+
+def _try_at_once(
+    session: Session, request: RevocationRequest, *, actor: str, actor_id: int | None
+) -> None:
+    """Revoke at once; when the CA refuses or does not answer, the request stays recorded,
+    undecided and first in the queue, with the CA's answer in the trail: a key compromise
+    is never lost to an outage."""
+    try:
+        with session.begin_nested():
+            _revoke_at_once(session, request, actor=actor, actor_id=actor_id)
+    except RevocationError as exc:
+        session.refresh(request)
+        log.warning("immediate revocation of request %s failed", request.id)
+        _audit(
+            session,
+            "revocation.immediate_failed",
+            request,
+            actor=actor,
+            actor_id=actor_id,
+            error=str(exc)[:500],
+        )
 
 
 # -- compare-and-set ------------------------------------------------------------------------

@@ -37,6 +37,7 @@ EVENT_LABELS_FR = {
     "revocation.released": "Libérée",
     "revocation.decided": "Décision",
     "revocation.revoked_at_once": "Révocation immédiate",
+    "revocation.immediate_failed": "Révocation immédiate refusée par l'AC",
     "revocation.checked_afterwards": "Contrôle a posteriori",
     "issuance.certificate_revoked": "Certificat révoqué par l'AC",
 }

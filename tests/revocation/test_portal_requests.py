@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.extensions import db
+from ra_workbench.issuance.service import IssuanceError
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.revocation import service
 from ra_workbench.revocation.models import RevocationRequest
@@ -303,3 +304,29 @@ def test_the_trail_of_a_revocation_names_no_one(
     written = str(payloads).casefold()
     for personal in ("bertin", "luc", "durand", "claire", "morel", "@ateliers-morel.fr"):
         assert personal not in written
+
+
+def test_a_key_compromise_the_ca_cannot_revoke_now_stays_first_in_the_queue(
+    client: FlaskClient, api_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dossier, certificate = issued(db.session)
+    db.session.commit()
+
+    def ca_down(*_args: object, **_kwargs: object) -> None:
+        raise IssuanceError("L'AC n'a pas révoqué le certificat : délai dépassé.")
+
+    monkeypatch.setattr(service, "revoke", ca_down)
+    body = portal_request(dossier, certificate, reason="keyCompromise")
+    answer = _post(client, api_headers, body)
+
+    assert answer.status_code == 201
+    assert answer.get_json()["state"] == "open"
+    db.session.refresh(certificate)
+    assert certificate.revoked_at is None
+    [row] = service.queue(db.session)
+    assert row.request.reason == "keyCompromise"
+    assert _events(dossier.id) == ["revocation.requested", "revocation.immediate_failed"]
+    failed = db.session.scalars(
+        sa.select(AuditEvent.payload).where(AuditEvent.event_type == "revocation.immediate_failed")
+    ).one()
+    assert "délai dépassé" in failed["error"]
