@@ -45,12 +45,13 @@ def _letters(n: int) -> str:
             return out
 
 
-def _mrz(surname: str, given: str, birth: str, code: str = "ID") -> dict[str, Any]:
+def _mrz(surname: str, given: str, birth: str, number: str, code: str = "ID") -> dict[str, Any]:
     return {
         "format": "TD1" if code == "ID" else "TD3",
         "document_code": code,
         "issuing_state": "FRA",
-        "document_number": "X4RTBPFW4",
+        # Each person's own (identity.reuse fails on another person's number).
+        "document_number": number,
         "surname": surname,
         "given_names": given,
         "nationality": "FRA",
@@ -159,14 +160,14 @@ def seed(count: int) -> list[int]:
                 "holder",
                 "verso",
                 "cni-verso.jpg",
-                {"mrz": _mrz(holder_surname, "CLAIRE MARIE", "1985-04-12")},
+                {"mrz": _mrz(holder_surname, "CLAIRE MARIE", "1985-04-12", f"X{i:08d}")},
             ),
             (
                 "identity",
                 "legal_representative",
                 "recto",
                 "passeport-p1.jpg",
-                {"mrz": _mrz(legal_surname, "PAUL", "1970-02-03", code="P")},
+                {"mrz": _mrz(legal_surname, "PAUL", "1970-02-03", f"{i:08d}P", code="P")},
             ),
             ("identity", "legal_representative", "verso", "passeport-p2.jpg", {}),
         ]

@@ -116,7 +116,8 @@ def _hash_document(session: Session, document: Document) -> None:
             max_pages=min(document.page_count or 1, MAX_FINGERPRINT_PAGES),
         )
     except Exception as exc:  # an undecodable upload must not stop the checks
-        log.warning("perceptual hash failed for document %s: %s", document.id, type(exc).__name__)
+        # file.readable reports the file; tried again on the next run.
+        log.info("perceptual hash failed for document %s: %s", document.id, type(exc).__name__)
         return
     _add(
         session,
