@@ -42,6 +42,7 @@ from tests.factories import (
     make_person,
     make_user,
     mrz_reading,
+    pdf_bytes,
     png_bytes,
 )
 
@@ -128,6 +129,13 @@ def test_the_same_passport_saved_again_hashes_within_the_threshold_another_does_
     assert hamming(original, other) > 3
     # Within 3 bits, at least one of the four indexed bands is equal.
     assert any(a == b for a, b in zip(bands_of(original), bands_of(again), strict=True))
+
+
+def test_every_page_of_an_identity_pdf_is_hashed() -> None:
+    hashes = perceptual_hashes(pdf_bytes(pages=3, text="PASSEPORT"), max_pages=20)
+    assert len(hashes) == 3
+    assert all(0 <= h < 1 << 64 for h in hashes)
+    assert len(perceptual_hashes(pdf_bytes(pages=3), max_pages=2)) == 2
 
 
 # -- the stories ---------------------------------------------------------------------------------
