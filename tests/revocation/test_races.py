@@ -4,8 +4,12 @@ certificate is revoked once and the customer told once."""
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.exc import IntegrityError
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.extensions import db
@@ -14,7 +18,7 @@ from ra_workbench.revocation import service
 from ra_workbench.revocation.models import RevocationRequest
 from tests.concurrency.race import fire_together, login, response_problems
 from tests.factories import make_user
-from tests.revocation.builders import issued
+from tests.revocation.builders import issued, portal_request
 
 
 def _portal_request() -> tuple[int, int]:
@@ -107,3 +111,54 @@ def test_the_same_revocation_decided_twice_at_once_revokes_once(app: Flask) -> N
         )
         == 2
     )
+
+
+def test_the_portal_sending_the_same_request_twice_at_once_opens_one(
+    app: Flask, api_headers: dict[str, str]
+) -> None:
+    dossier, certificate = issued(db.session)
+    body = portal_request(dossier, certificate)
+    db.session.commit()
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def send() -> None:
+        with app.app_context():
+            try:
+                client = app.test_client()
+                barrier.wait(timeout=20)
+                answer = client.post("/api/v1/revocations", json=body, headers=api_headers)
+                statuses.append(answer.status_code)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=send, daemon=True) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+
+    assert sorted(statuses) == [201, 409]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(RevocationRequest.id))) == 1
+
+
+def test_the_database_refuses_a_second_undecided_request_for_a_certificate(app: Flask) -> None:
+    request_id, _certificate_id = _portal_request()
+    first = db.session.get(RevocationRequest, request_id)
+    assert first is not None
+    twin = RevocationRequest(
+        certificate_id=first.certificate_id,
+        dossier_id=first.dossier_id,
+        source="staff",
+        requester_role="staff",
+        reason="affiliationChanged",
+        comment="",
+        state="awaiting_second",
+        link_detail="",
+        opened_by="operateur@example.fr",
+    )
+    db.session.add(twin)
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
