@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, has_request_context, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+)
 from limits import parse_many
 from sqlalchemy import event
 
 import ra_workbench.models  # noqa: F401 - registers every table on the metadata
-from ra_workbench import journey
+from ra_workbench import journey, logs
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.cli import outbox_mailer
 from ra_workbench.audit.service import send_seals_with
@@ -35,6 +44,7 @@ from ra_workbench.web.health import HEALTH_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALE = "fr"  # the only one: staff and customers read French
+access = logging.getLogger("ra_workbench.access")
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -47,6 +57,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     configure_settings(app, settings, overrides)
     configure_i18n(app)
     configure_database(app)
+    configure_request_logging(app)
     configure_schema_guard(app)
     configure_rules(app)
     configure_journey(app)
@@ -74,9 +85,7 @@ def configure_settings(app: Flask, settings: Settings, overrides: dict[str, Any]
         WTF_CSRF_TIME_LIMIT=None,
     )
     app.config.update(overrides)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(settings.log_format, settings.log_level)
 
 
 def configure_i18n(app: Flask) -> None:
@@ -118,6 +127,48 @@ def configure_database(app: Flask) -> None:
                     # transaction and begins one just before a write (a page view's audit
                     # entry), so parallel image requests never conflict on a stale snapshot.
                     dbapi_connection.isolation_level = ""
+
+
+def configure_request_logging(app: Flask) -> None:
+    """Every log event of a request carries its id (the proxy's X-Request-ID when plausible,
+    else a new one; echoed in the response), the dossier in its URL and, once known, the
+    signed-in staff member (web/auth.py); with JSON logs, one access event per request
+    (endpoint, URL rule, status, duration), never the query string or the filled-in path,
+    which may name someone."""
+
+    @app.before_request
+    def _bind_request() -> None:
+        logs.clear()
+        g.ra_request_started = time.perf_counter()
+        logs.bind(
+            request_id=logs.request_id_from(request.headers.get("X-Request-ID")),
+            dossier_id=(request.view_args or {}).get("dossier_id"),
+        )
+
+    @app.after_request
+    def _log_request(response: Response) -> Response:
+        context = logs.current_context()
+        if "request_id" in context:
+            response.headers["X-Request-ID"] = context["request_id"]
+        if app.config["RA_SETTINGS"].log_format == "json":
+            started = g.get("ra_request_started")
+            access.info(
+                "requête traitée",
+                extra={
+                    "method": request.method,
+                    "endpoint": request.endpoint,
+                    "rule": request.url_rule.rule if request.url_rule else None,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1)
+                    if started is not None
+                    else None,
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _unbind_request(_exc: BaseException | None) -> None:
+        logs.clear()
 
 
 def configure_schema_guard(app: Flask) -> None:

@@ -120,6 +120,9 @@ class Settings:
     # browsers refuse one), and the origin the browser must report; None: the request's own.
     webauthn_rp_id: str | None = None
     webauthn_origin: str | None = None
+    # Logs: « text » (readable, the demo) or « json » (one event per line, production).
+    log_format: str = "text"
+    log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -183,6 +186,8 @@ class Settings:
             login_limit_account=env.get("RA_WORKBENCH_LOGIN_LIMIT_ACCOUNT") or "10 per hour",
             webauthn_rp_id=env.get("RA_WORKBENCH_WEBAUTHN_RP_ID") or None,
             webauthn_origin=env.get("RA_WORKBENCH_WEBAUTHN_ORIGIN") or None,
+            log_format=(env.get("RA_WORKBENCH_LOG_FORMAT") or "text").strip().lower(),
+            log_level=(env.get("RA_WORKBENCH_LOG_LEVEL") or "INFO").strip().upper(),
         )
 
 

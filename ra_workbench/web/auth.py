@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from ra_workbench import logs
 from ra_workbench.accounts import keys, mfa
 from ra_workbench.accounts import sessions as staff_sessions
 from ra_workbench.accounts.models import StaffSession, User
@@ -90,6 +91,7 @@ def init_login(app: Flask) -> None:
         if row.last_seen_at is None or utcnow() - row.last_seen_at >= staff_sessions.SEEN_EVERY:
             with unit_of_work() as s:
                 staff_sessions.seen(s, row)
+        logs.bind(user_id=row.user_id)  # the request's log events say who
         return db.session.get(User, row.user_id)
 
     @app.before_request

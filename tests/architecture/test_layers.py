@@ -28,6 +28,7 @@ FLOORS: dict[str, float] = {
     # foundation
     "db": 0.0,
     "extensions": 0.1,
+    "logs": 0.1,
     "schema": 0.15,
     "config": 0.2,
     "clock": 0.2,
