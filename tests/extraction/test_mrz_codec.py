@@ -448,3 +448,42 @@ def test_a_digit_in_a_name_takes_the_engines_letter_first_and_is_recorded_never_
     assert [(c.position, c.read, c.corrected, c.reason) for c in corrections] == [
         (11, "0", "D", "name_letter")
     ]
+
+
+def test_a_given_name_letter_is_repaired_by_the_old_cards_final_check_and_the_engines_choice():
+    # A final E read as F (issue 17, a 376×265 scan): the card's final check digit covers
+    # the given names, and the classifier ranked E right behind F.
+    line2 = BERTHIER_1994[1]
+    misread = [BERTHIER_1994[0], line2[:19] + "F" + line2[20:]]
+    fixed, corrections = codec.correct_lines(misread, codec.FR_CNI)
+    assert fixed == misread  # without the engine's ranking a name letter is never guessed
+    assert not codec.parse_mrz(fixed, today=TODAY).valid
+    fixed, corrections = codec.correct_lines(misread, codec.FR_CNI, {(1, 19): "E"})
+    assert tuple(fixed) == BERTHIER_1994
+    assert [(c.field, c.read, c.corrected, c.reason) for c in corrections] == [
+        ("given_names", "F", "E", "check_digit")
+    ]
+    facts = codec.parse_mrz(fixed, today=TODAY, corrections=corrections)
+    assert facts.valid
+    assert facts.names_corrected
+    assert facts.given_names == ("CORINNE",)
+
+
+def test_a_second_choice_that_would_break_a_check_digit_that_holds_is_not_taken():
+    # The composite fails because of the personal number; a second choice in the document
+    # number would satisfy the composite but break the number's own check digit.
+    line2 = UTO_TD3[1]
+    misread = [UTO_TD3[0], line2[:28] + "ZE184228B" + line2[37:]]
+    fixed, corrections = codec.correct_lines(misread, codec.TD3, {(1, 3): "9", (1, 35): "6"})
+    assert tuple(fixed) == UTO_TD3
+    assert [(c.position, c.read, c.corrected) for c in corrections] == [(35, "8", "6")]
+
+
+def test_digit_share_tells_an_mrz_read_badly_from_ordinary_print():
+    assert codec.digit_share(UTO_TD3, codec.TD3) == 1.0
+    misread = (UTO_TD3[0], UTO_TD3[1][:13] + "74O8I2" + UTO_TD3[1][19:])
+    assert codec.digit_share(misread, codec.TD3) > 0.8
+    recto = ("F<KGJPW<HP<1<M<MC31PJE5FYMELER22A232", "EE3QL61E58K8T8T81X<X5MTLJQJ5E3S1YLE2")
+    assert codec.digit_share(recto, codec.TD2) < 0.5
+    assert codec.confirmed_checks(UTO_TD3, codec.TD3) == 5
+    assert codec.confirmed_checks(misread, codec.TD3) == 3  # birth date and composite fail

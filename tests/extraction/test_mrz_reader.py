@@ -151,6 +151,54 @@ def test_the_side_without_mrz_gives_no_reading():
     assert read_identity(data, today=TODAY) is None
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["cnie", "cni1988"])
+def test_a_side_whose_print_has_mrz_long_lines_but_no_mrz_gives_no_reading(kind):
+    # The CNIe 2021 recto (issue 17) and the old card's verso: lines of print 36 or 44
+    # characters long, which used to come back as garbage 2×36 or 2×44 with valid: false.
+    side = "recto" if kind == "cnie" else "verso"
+    readings = []
+    for k in range(4):
+        rng = random.Random(f"recto{kind}{k}")
+        doc = make_identity_document(random_person(rng), kind, issue_date=date(2022, 1, 2), rng=rng)
+        for degradation in ("clean", "scan"):
+            data = render_identity_side(doc, side, rng=rng, degradation=degradation)
+            readings.append(read_identity(data, today=TODAY))
+    assert readings == [None] * 8
+
+
+def _small_td1(seed: str, monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, tuple[str, ...]]:
+    """A TD1 verso scanned at 316 px wide, lines closer than our cards print them and a
+    blur that runs each glyph into its neighbours and into the next line."""
+    import cv2
+    import numpy as np
+
+    from ra_workbench.extraction.mrz import ocrb
+
+    rng = random.Random(seed)
+    doc = make_identity_document(random_person(rng), "cnie", issue_date=date(2020, 1, 2), rng=rng)
+    card = Image.new("RGB", (1030, 650), (225, 230, 240))
+    monkeypatch.setattr(ocrb, "LINE_PITCH", 1.25)
+    pitch = 2.54 * 12
+    ocrb.draw_mrz(card, doc.mrz_lines, ((1030 - 30 * pitch) / 2, 400), pitch, fill=(10, 10, 10))
+    pixels = cv2.GaussianBlur(np.asarray(card), (0, 0), 2.6)
+    pixels = cv2.resize(pixels, (316, 199), interpolation=cv2.INTER_AREA)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=80)
+    return out.getvalue(), doc.mrz_lines
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", ["t1.253160", "t1.253161", "t1.253162"])
+def test_a_low_resolution_td1_is_read_as_its_three_lines(seed, monkeypatch):
+    data, truth = _small_td1(seed, monkeypatch)
+    reading = read_identity(data, today=TODAY)
+    assert reading is not None
+    assert reading.format == "TD1"
+    assert reading.facts.lines == truth
+    assert reading.valid
+
+
 def _png(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("L", (width, height), 255).save(buffer, format="PNG")

@@ -70,7 +70,7 @@ class IdentityReading:
         return self.facts.valid
 
     @property
-    def rank(self) -> tuple[int, float]:
+    def rank(self) -> tuple[bool, int, int, float]:
         return rank_of(self.facts, self.confidence)
 
     def to_json(self) -> dict[str, Any]:

@@ -594,15 +594,35 @@ def _repair_check(
     """Smallest set of confusion substitutions that makes `check` hold; None if ambiguous.
 
     The characters the OCR engine itself ranked close behind (`hints`) are tried first, on
-    their own: a single check digit cannot choose between the many look-alike repairs of an
-    alphanumeric field (every O↔0 swap changes the sum by a multiple of 4), the engine's
-    second choice can. Only then the generic look-alike table.
+    their own, at every position the check digit covers (a name's letters too, where a
+    check covers them, as the old French card's final one does): a single check digit
+    cannot choose between the many look-alike repairs of an alphanumeric field (every O↔0
+    swap changes the sum by a multiple of 4), the engine's second choice can. Only then the
+    generic look-alike table, on the fields the check protects. (A composite check digit
+    cannot settle rival repairs of the document number: its weights line up with the
+    number's own check, so every repair that satisfies one satisfies both.)
     """
     if hints:
         hinted = _search_repairs(lines, layout, check, hints, hinted_only=True)
         if hinted is not None:
             return hinted
     return _search_repairs(lines, layout, check, hints, hinted_only=False)
+
+
+def _field_at(layout: Layout, line: int, pos: int) -> FieldSpec | None:
+    for spec in layout.fields:
+        if spec.span.line == line and spec.span.start <= pos < spec.span.end:
+            return spec
+    return None
+
+
+KIND_CHARACTERS = {
+    NUMERIC: DIGITS,
+    ALPHA: LETTERS + FILLER,
+    NAME: LETTERS + FILLER,
+    SEX: "FMX" + FILLER,
+    ALNUM: ALPHABET,
+}
 
 
 def _search_repairs(
@@ -614,9 +634,11 @@ def _search_repairs(
     hinted_only: bool,
 ) -> list[Correction] | None:
     positions: list[tuple[int, int, str, str, bool]] = []  # line, pos, field, alts, forced
+    seen: set[tuple[int, int]] = set()
     for name in check.protects:
         spec = layout.field(name)
         for pos in range(spec.span.start, spec.span.end):
+            seen.add((spec.span.line, pos))
             char = lines[spec.span.line][pos]
             alts, illegal = _alternatives(char, spec.kind)
             extra = hints.get((spec.span.line, pos), "")
@@ -625,11 +647,28 @@ def _search_repairs(
             alts = "".join(dict.fromkeys(a for a in pool if a != char and a in allowed))
             if alts or illegal:
                 positions.append((spec.span.line, pos, name, alts, illegal))
+    if hinted_only:
+        # The engine's second choices on the rest of what the check digit covers.
+        for span in check.over:
+            for pos in range(span.start, span.end):
+                extra = hints.get((span.line, pos), "")
+                covered = _field_at(layout, span.line, pos)
+                if not extra or (span.line, pos) in seen or covered is None:
+                    continue
+                seen.add((span.line, pos))
+                char = lines[span.line][pos]
+                allowed = KIND_CHARACTERS[covered.kind]
+                alts = "".join(dict.fromkeys(a for a in extra if a != char and a in allowed))
+                if alts:
+                    positions.append((span.line, pos, covered.name, alts, False))
 
     forced = [p for p in positions if p[4]]
     optional = [p for p in positions if not p[4]]
     if any(not p[3] for p in forced):
         return None
+    # A repair may not break a check digit that held (a second choice in the document
+    # number, seen from the composite, is refused by the number's own check digit).
+    held = [c for c in layout.checks if c is not check and _check_holds(lines, c)]
     for budget in range(MAX_OPTIONAL_SUBSTITUTIONS + 1):
         solutions: list[list[tuple[int, int, str, str]]] = []
         for chosen in itertools.combinations(optional, budget):
@@ -639,7 +678,11 @@ def _search_repairs(
                 for slot, new in zip(slots, replacement, strict=True):
                     trial[slot[0]][slot[1]] = new
                 joined = ["".join(t) for t in trial]
-                if _check_holds(joined, check) and _numeric_fields_plausible(joined, layout, check):
+                if (
+                    _check_holds(joined, check)
+                    and _numeric_fields_plausible(joined, layout, check)
+                    and all(_check_holds(joined, c) for c in held)
+                ):
                     solutions.append(
                         [(s[0], s[1], s[2], r) for s, r in zip(slots, replacement, strict=True)]
                     )
@@ -882,6 +925,25 @@ def _sex(char: str) -> str:
 def _confirmed(lines: Sequence[str], check: CheckSpec) -> bool:
     data = "".join(span.take(lines) for span in check.over)
     return bool(data.strip(FILLER)) and check_digit_holds(data, check.digit.take(lines))
+
+
+def confirmed_checks(lines: Sequence[str], fmt: str) -> int:
+    """How many check digits of `fmt` hold over data that is not all fillers, on `lines` as
+    they are (before any repair: a repair makes its check hold by construction)."""
+    return sum(_confirmed(lines, check) for check in LAYOUTS[fmt].checks)
+
+
+def digit_share(lines: Sequence[str], fmt: str) -> float:
+    """The share of the positions `fmt` reserves for digits (dates, check digits, the old
+    card's number) that hold a digit in `lines`: near 1 for an MRZ even misread (an O for
+    a 0 here and there), near a third for lines of ordinary print of the same length."""
+    positions = [
+        spec.span.take(lines)
+        for spec in LAYOUTS[fmt].fields
+        if spec.kind == NUMERIC and spec.name != "optional_data_check"
+    ]
+    text = "".join(positions)
+    return sum(c in DIGITS for c in text) / len(text) if text else 0.0
 
 
 def _date_problems(

@@ -34,6 +34,12 @@ LOCATE_SIZE = 1000  # longest side of the image the locator works on
 LINE_WIDTH_PX = 1400  # straightened crops are resampled so an MRZ line is about this wide
 MAX_CANDIDATES = 6
 TARGET_CHAR_PX = 30.0  # character height the straightened crops are resampled to
+# Below this character height (page pixels) an image is "small": a TD1 card scanned at about
+# 316×414 px has characters of 7-9 px, whose glyphs blur into each other.
+SMALL_CHAR_PX = 12.0
+# Share of digit positions (dates, check digits) that must hold digits as read: an MRZ read
+# from a hard photo keeps above 0.9, a card's printed recto read as 2×36 about 0.4.
+MIN_DIGIT_SHARE = 0.6
 TESSERACT_CPU_S = 4  # CPU seconds for one line strip (a strip takes ~0.1 s)
 NAME_LETTER_CONFIDENCE = 0.8  # ceiling when a digit read in a name was taken as a letter
 TESSERACT_WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
@@ -66,16 +72,33 @@ class Reading:
     strips: list[np.ndarray] = field(default_factory=list, repr=False)  # upright line images
 
     @property
-    def rank(self) -> tuple[int, float]:
+    def rank(self) -> tuple[bool, int, int, float]:
         return rank_of(self.facts, self.confidence)
 
 
-def rank_of(facts: codec.MrzFacts, confidence: float) -> tuple[int, float]:
-    """How good a reading is: check digits that hold (a country code that does not exist
-    counts as one more failure), then the classifier's confidence."""
+def rank_of(facts: codec.MrzFacts, confidence: float) -> tuple[bool, int, int, float]:
+    """How good a reading is: valid and plausible first; then the check digits that hold
+    over real data, each a 1-in-10 event in garbage, so that the layout (3×30, 2×36, 2×44)
+    whose check digits hold is the one chosen, whatever number of checks it has (a country
+    code that does not exist, or an impossible date, takes one away); then the fewest
+    failing checks; then the classifier's confidence."""
     checks = facts.checks
-    failures = len(checks) - sum(checks.values()) + (0 if facts.plausible else 1)
-    return (-failures, confidence)
+    doubts = (0 if facts.plausible else 1) + len(facts.problems)
+    failures = len(checks) - sum(checks.values())
+    return (facts.valid and facts.plausible, facts.confirmed_checks - doubts, -failures, confidence)
+
+
+def looks_like_mrz(raw_lines: list[str], fmt: str) -> bool:
+    """Whether lines read are an MRZ at all, however misread: at least one check digit
+    holds as read (a repair makes its check hold by construction), and the positions the
+    format reserves for digits mostly hold digits. Lines of ordinary print of the right
+    length (the recto of a card, a form) pass a check digit by chance one time in ten, but
+    hold letters where dates are. Anything else is no reading, rather than garbage marked
+    invalid."""
+    return (
+        codec.confirmed_checks(raw_lines, fmt) > 0
+        and codec.digit_share(raw_lines, fmt) >= MIN_DIGIT_SHARE
+    )
 
 
 def _good_enough(reading: Reading) -> bool:
@@ -240,9 +263,11 @@ class TextLine:
         return self.right - self.left
 
 
-def _glyph_mask(mask: np.ndarray) -> tuple[np.ndarray, float]:
+def _glyph_mask(mask: np.ndarray, *, merged: bool = False) -> tuple[np.ndarray, float]:
     """Keep the character-sized components of the dominant text size (the MRZ's: the
-    largest, densest text), and return that character height."""
+    largest, densest text), and return that character height. `merged` keeps the
+    components of that height whatever their width: on a small or blurred image the glyphs
+    of a line run together into blobs, and only the fillers stay apart."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count <= 1:
         return np.zeros_like(mask), 0.0
@@ -258,14 +283,19 @@ def _glyph_mask(mask: np.ndarray) -> tuple[np.ndarray, float]:
     cumulative = np.cumsum(weights[order])
     char_h = float(h[order][np.searchsorted(cumulative, 0.6 * cumulative[-1])])
     keep = plausible & (heights >= 0.5 * char_h) & (heights <= 1.5 * char_h)
-    keep &= widths <= 1.6 * char_h
+    if merged:
+        # Up to three lines touching each other (not a photo or a frame): the rows
+        # between them still hold little ink, which splits them in _text_lines.
+        keep = (heights >= 0.5 * char_h) & (heights <= 4.0 * char_h)
+    else:
+        keep &= widths <= 1.6 * char_h
     lut = np.zeros(count, dtype=np.uint8)
     lut[1:][keep] = 1
     return lut[labels], char_h
 
 
-def _text_lines(mask: np.ndarray) -> list[TextLine]:
-    glyph_mask, char_h = _glyph_mask(mask)
+def _text_lines(mask: np.ndarray, *, merged: bool = False) -> list[TextLine]:
+    glyph_mask, char_h = _glyph_mask(mask, merged=merged)
     if char_h <= 0:
         return []
     rows = glyph_mask.sum(axis=1).astype(np.float32)
@@ -472,10 +502,12 @@ def _read_candidate(
     crop = rotated_crop(gray, cand.centre, cand.angle, (width, height), out_scale)
     mask = _ink_mask(crop, max(6.0, cand.length * out_scale / 40))
     _, char_h = _glyph_mask(mask)
+    small = False
     if char_h > 0:
         # Now that the character height is known, a window that holds a whole MRZ whichever
         # part of it the blob was: ±5 lines vertically, ±50 characters along the line.
         char_orig = char_h / out_scale
+        small = char_orig < SMALL_CHAR_PX
         width = 100 * char_orig
         height = 14 * char_orig
         out_scale = min(4.0, TARGET_CHAR_PX / char_orig)
@@ -487,9 +519,16 @@ def _read_candidate(
         crop = rotated_crop(gray, cand.centre, cand.angle - residual, (width, height), out_scale)
         mask = _ink_mask(crop, char_px)
     angle = cand.angle - residual
-    lines = _text_lines(mask)
+    runs = _mrz_runs(_text_lines(mask))[:3]
+    if small:
+        # A small image: its glyphs run together, so lines are found again with the merged
+        # blobs, and three-line runs (TD1) are read before two-line ones (2×36, 2×44), whose
+        # shapes a TD1 read with a line missing would otherwise take.
+        runs = sorted(
+            _mrz_runs(_text_lines(mask, merged=True))[:3] + runs, key=lambda run: -len(run)
+        )
     best: Reading | None = None
-    for run in _mrz_runs(lines)[:3]:
+    for run in runs:
         centre_y = (run[0].top + run[-1].bottom) / 2
         key = (*_crop_to_page(cand, angle, out_scale, crop.shape, (crop.shape[1] / 2, centre_y)),
                angle % 180, float(len(run)))  # fmt: skip
@@ -511,6 +550,8 @@ def _read_candidate(
                 if result is None:
                     continue
                 fmt, fixed, corrections, facts = result
+                if not looks_like_mrz(raw, codec.detect_format(raw) or fmt):
+                    continue
                 conf = float(np.mean([r.mean_confidence for r in readings]))
                 conf = min(conf, 0.5 + 0.5 * facts.name_confidence)
                 if facts.names_corrected:
@@ -617,6 +658,8 @@ def _tesseract_second_opinion(best: Reading, today: date) -> Reading | None:
         if result is None:
             continue
         fmt, fixed, corrections, facts = result
+        if not looks_like_mrz(raw, codec.detect_format(raw) or fmt):
+            continue
         # Tesseract gives no per-character confidence here: a mix is as sure as our reading.
         candidate = Reading(
             lines=fixed,
@@ -631,6 +674,6 @@ def _tesseract_second_opinion(best: Reading, today: date) -> Reading | None:
             engine="ocrb+tesseract",
             strips=best.strips,
         )
-        if candidate.rank[0] > (improved or best).rank[0]:
+        if candidate.rank[:3] > (improved or best).rank[:3]:  # evidence, not confidence
             improved = candidate
     return improved
