@@ -587,6 +587,14 @@ def decide(
     cutoff = now - dt.timedelta(minutes=claim_minutes)
     if request.state == S.CLAIMED and request.claimed_by_id != user.id:
         raise RevocationError(_changed_message(session, request))
+    if (
+        request.state == S.CLAIMED
+        and request.claimed_at is not None
+        and request.claimed_at < cutoff
+    ):
+        raise RevocationError(
+            "Votre prise en charge de cette demande a expiré : reprenez-la pour décider."
+        )
     if request.state in (S.OPEN, S.AWAITING_SECOND):
         raise RevocationError("Prenez la demande en charge pour décider.")
     _set_state(

@@ -43,6 +43,16 @@ def test_a_claim_held_by_someone_else_is_refused_until_it_expires(app: Flask) ->
             claim_minutes=60,
         )
 
+    with pytest.raises(service.RevocationError, match="a expiré"):
+        service.decide(
+            db.session,
+            request.id,
+            second,
+            decision="revoke",
+            comment="Changement de nom confirmé",
+            claim_minutes=60,
+            now=utcnow() + dt.timedelta(minutes=61),
+        )
     service.release(db.session, request.id, second)
     assert (request.state, request.claimed_by_id) == ("awaiting_second", None)
     with pytest.raises(service.RevocationError, match="Prenez la demande en charge"):
