@@ -10,6 +10,10 @@ degradation. Then the Kbis section from scripts/bench_extract_kbis.py.
     .venv/bin/python scripts/bench_extract.py --quick    # 30 images, a smoke run
     .venv/bin/python scripts/bench_extract.py --n 600 --seed 7 --json bench.json
     .venv/bin/python scripts/bench_extract.py --skip-kbis   # identity documents only
+    .venv/bin/python scripts/bench_extract.py --n 0 --real-world 4 --skip-kbis
+        # only the real-world degradations (glare, hologram, lamination, re-compression,
+        # phone blur), 4 images per format and degradation, its own table
+    .venv/bin/python scripts/bench_extract.py --engines ours   # our column only
 """
 
 from __future__ import annotations
@@ -46,7 +50,10 @@ def _pin_to_one_core() -> None:
 # ---------------------------------------------------------------------------- corpus
 
 
-def generate(directory: Path, n: int, seed: int) -> list[dict[str, Any]]:
+def generate(
+    directory: Path, n: int, seed: int, degradations: tuple[str, ...] | None = None
+) -> list[dict[str, Any]]:
+    """`n` images in all, as many per format and degradation (DEGRADATIONS by default)."""
     from ra_workbench.extraction.mrz import codec
     from ra_workbench.synth.identity import (
         DEGRADATIONS,
@@ -56,11 +63,12 @@ def generate(directory: Path, n: int, seed: int) -> list[dict[str, Any]]:
         render_identity_side,
     )
 
+    degradations = degradations or DEGRADATIONS
     rng = random.Random(seed)
     cases = []
-    per_cell = max(1, round(n / (len(KINDS) * len(DEGRADATIONS))))
+    per_cell = max(1, round(n / (len(KINDS) * len(degradations))))
     for kind in KINDS:
-        for degradation in DEGRADATIONS:
+        for degradation in degradations:
             for k in range(per_cell):
                 person = random_person(rng)
                 if kind == "cni1988":
@@ -221,11 +229,20 @@ def _table(title: str, rows: list[tuple[str, str, str]]) -> None:
         print(f"{label:32} {a:>14} {b:>14}")
 
 
-def report(cases: list[dict[str, Any]], runs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _not_run(n: int) -> dict[str, Any]:
+    """The figures of an engine left out of the run (--engines): printed as dashes."""
+    return {"results": [{"seconds": 0.0} for _ in range(n)], "peak_mib": 0.0, "skipped": True}
+
+
+def report(
+    cases: list[dict[str, Any]], runs: dict[str, dict[str, Any]], title: str = ""
+) -> dict[str, Any]:
     summary: dict[str, Any] = {"overall": {}, "by_degradation": {}, "by_kind": {}}
+    runs = {e: runs.get(e) or _not_run(len(cases)) for e in ENGINES}
     for engine in ENGINES:
         summary["overall"][engine] = score(cases, runs[engine]["results"])
         summary["overall"][engine]["peak_mib"] = runs[engine]["peak_mib"]
+        summary["overall"][engine]["skipped"] = bool(runs[engine].get("skipped"))
     ours, pe = summary["overall"]["ours"], summary["overall"]["passporteye"]
     rows = [
         ("images", str(ours["images"]), str(pe["images"])),
@@ -240,7 +257,11 @@ def report(cases: list[dict[str, Any]], runs: dict[str, dict[str, Any]]) -> dict
         ("p95 CPU s/image", f"{ours['p95_cpu_s']:.3f}", f"{pe['p95_cpu_s']:.3f}"),
         ("peak memory (MiB, worker)", f"{ours['peak_mib']:.0f}", f"{pe['peak_mib']:.0f}"),
     ]
-    _table("Identity documents (MRZ)", rows)
+    skipped = {e for e in ENGINES if runs[e].get("skipped")}
+    if skipped:  # an engine left out: dashes, not zeros
+        rows = [(r[0], *("—" if e in skipped else v for e, v in zip(ENGINES, r[1:], strict=True)))
+                for r in rows]  # fmt: skip
+    _table(f"Identity documents (MRZ){title}", rows)
     for key, group in (("degradation", "by_degradation"), ("kind", "by_kind")):
         rows = []
         for value in dict.fromkeys(c[key] for c in cases):
@@ -248,16 +269,19 @@ def report(cases: list[dict[str, Any]], runs: dict[str, dict[str, Any]]) -> dict
             sub = [cases[i] for i in idx]
             scores = {e: score(sub, [runs[e]["results"][i] for i in idx]) for e in ENGINES}
             summary[group][value] = scores
-            o, p = scores["ours"], scores["passporteye"]
-            rows.append(
-                (
-                    f"{value} exact / fields / med s",
-                    f"{o['exact_mrz']:.0%} {o['field_accuracy']:.1%} {o['median_s']:.2f}",
-                    f"{p['exact_mrz']:.0%} {p['field_accuracy']:.1%} {p['median_s']:.2f}",
-                )
-            )
-        _table(f"By {key}", rows)
+            cells = [
+                "—"
+                if e in skipped
+                else f"{v['exact_mrz']:.0%} {v['field_accuracy']:.1%} {v['median_s']:.2f}"
+                for e, v in ((e, scores[e]) for e in ENGINES)
+            ]
+            rows.append((f"{value} exact / fields / med s", cells[0], cells[1]))
+        _table(f"By {key}{title}", rows)
     return summary
+
+
+def _part(runs: dict[str, dict[str, Any]], start: int, end: int) -> dict[str, dict[str, Any]]:
+    return {e: {**run, "results": run["results"][start:end]} for e, run in runs.items()}
 
 
 def kbis_section(seed: int, quick: bool) -> list[tuple[str, str]]:
@@ -276,6 +300,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20260115)
     parser.add_argument("--quick", action="store_true", help="30 images, smaller Kbis run")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument(
+        "--real-world",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also K images per format of each real-world degradation "
+        "(glare, hologram, lamination, recompressed, phone_blur), own table",
+    )
+    parser.add_argument(
+        "--engines",
+        default=",".join(ENGINES),
+        help="comma-separated engines to run (default: ours,passporteye)",
+    )
     parser.add_argument("--skip-kbis", action="store_true",
                         help="identity documents only (no Kbis section)")  # fmt: skip
     parser.add_argument("--worker", nargs=3, metavar=("ENGINE", "CASES", "OUT"),
@@ -291,17 +328,30 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ra-bench-extract-") as tmp:
         workdir = Path(tmp)
         started = time.perf_counter()
-        cases = generate(workdir, n, args.seed)
-        print(f"{len(cases)} images generated in {time.perf_counter() - started:.1f} s")
+        from ra_workbench.synth.identity import KINDS, REAL_WORLD_DEGRADATIONS
+
+        cases = generate(workdir, n, args.seed) if n > 0 else []
+        real_world: list[dict[str, Any]] = []
+        if args.real_world > 0:
+            real_dir = workdir / "real-world"
+            real_dir.mkdir()
+            count = args.real_world * len(KINDS) * len(REAL_WORLD_DEGRADATIONS)
+            real_world = generate(real_dir, count, args.seed + 1, REAL_WORLD_DEGRADATIONS)
+        print(f"{len(cases) + len(real_world)} images generated in "
+              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         cases_file = workdir / "cases.json"
-        cases_file.write_text(json.dumps(cases))
+        cases_file.write_text(json.dumps(cases + real_world))
+        engines = [e for e in args.engines.split(",") if e in ENGINES]
         # Load the shipped glyph model outside the timed worker (read once per process).
         from ra_workbench.extraction.mrz.glyphs import glyph_model
 
         glyph_model()
         load_before = os.getloadavg()
-        runs = {engine: run_engine(engine, cases_file, workdir) for engine in ENGINES}
-        summary = report(cases, runs)
+        runs = {engine: run_engine(engine, cases_file, workdir) for engine in engines}
+        summary = report(cases, _part(runs, 0, len(cases))) if cases else {}
+        if real_world:
+            part = _part(runs, len(cases), len(cases) + len(real_world))
+            summary["real_world"] = report(real_world, part, " — real-world degradations")
         # Wall-clock times mean something only on an idle machine: say how busy it was.
         load_after = os.getloadavg()
         print(f"\nload average (1 min) before/after the runs: {load_before[0]:.2f} / "

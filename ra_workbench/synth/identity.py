@@ -24,6 +24,13 @@ from ra_workbench.extraction.mrz.ocrb import draw_mrz
 KINDS = ("cni1988", "cnie", "passport")
 SIDES = ("recto", "verso")
 DEGRADATIONS = ("clean", "scan", "photo", "lowres", "hard")
+# What real uploads add (issue 17): a flash or window reflected on the card, the
+# hologram film printed over the MRZ, the texture of a laminated card, a picture sent
+# through messaging apps that re-compress it, a phone that moved or did not focus.
+REAL_WORLD_DEGRADATIONS = ("glare", "hologram", "lamination", "recompressed", "phone_blur")
+ALL_DEGRADATIONS = DEGRADATIONS + REAL_WORLD_DEGRADATIONS
+# Where the MRZ lies on the side that carries it, as fractions of the card's height.
+MRZ_BAND = {"cni1988": (0.74, 1.0), "cnie": (0.63, 0.88), "passport": (0.78, 1.0)}
 MAX_OUTPUT_BYTES = 3_000_000  # the portal's 3 Mo limit
 
 SURNAMES = (
@@ -437,12 +444,128 @@ def _finish(
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def degrade(card: Image.Image, degradation: str, rng: random.Random) -> np.ndarray:
-    """The card as a scanner or a phone would deliver it (RGB array)."""
+def _glare(card: np.ndarray, band: tuple[float, float], rng: random.Random) -> np.ndarray:
+    """A specular reflection (flash, window): a bright elongated spot that washes the print
+    out, centred on the MRZ band or beside it."""
+    h, w = card.shape[:2]
+    cx = rng.uniform(0.15, 0.85) * w
+    cy = rng.uniform(band[0] - 0.1, band[1]) * h
+    sx, sy = rng.uniform(0.06, 0.16) * w, rng.uniform(0.04, 0.1) * h
+    theta = rng.uniform(0, math.pi)
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    dx, dy = xs - cx, ys - cy
+    u = dx * math.cos(theta) + dy * math.sin(theta)
+    v = -dx * math.sin(theta) + dy * math.cos(theta)
+    spot = np.exp(-((u / sx) ** 2 + (v / sy) ** 2))
+    strength = rng.uniform(110, 190)
+    out = card.astype(np.float32) + strength * spot[:, :, None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _hologram(card: np.ndarray, band: tuple[float, float], rng: random.Random) -> np.ndarray:
+    """The iridescent security film over the MRZ: translucent rainbow bands that shift
+    with the angle, and a repeated emblem."""
+    h, w = card.shape[:2]
+    y0, y1 = round(band[0] * h), round(band[1] * h)
+    ys, xs = np.mgrid[y0:y1, 0:w].astype(np.float32)
+    period = rng.uniform(0.08, 0.2) * w
+    slope = rng.uniform(-0.6, 0.6)
+    phase = (xs + slope * ys) * 2 * math.pi / period
+    rainbow = np.stack([np.sin(phase + k * 2.1) for k in range(3)], axis=-1) * 0.5 + 0.5
+    film = np.full((y1 - y0, w, 3), 255.0, np.float32) * (0.55 + 0.45 * rainbow)
+    emblems = Image.new("L", (w, y1 - y0), 0)
+    draw = ImageDraw.Draw(emblems)
+    radius = rng.randint(18, 40)
+    for x in range(rng.randint(0, radius), w, radius * 4):
+        cy = rng.randint(0, max(1, y1 - y0))
+        draw.ellipse((x - radius, cy - radius, x + radius, cy + radius), outline=255, width=3)
+        draw.text((x - radius // 2, cy - radius // 2), "RF", font=_font(radius), fill=255)
+    alpha = rng.uniform(0.18, 0.32) + 0.25 * np.asarray(emblems, np.float32)[:, :, None] / 255
+    out = card.astype(np.float32)
+    out[y0:y1] = out[y0:y1] * (1 - alpha) + film * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _lamination(card: np.ndarray, rng: random.Random) -> np.ndarray:
+    """The plastic of a laminated card: a fine embossed grain, a faint regular pattern and
+    a broad sheen across the whole card."""
+    h, w = card.shape[:2]
+    gen = np.random.default_rng(rng.getrandbits(32))
+    grain = np.asarray(
+        cv2.GaussianBlur(gen.normal(0, 1, (h, w)).astype(np.float32), (0, 0), 1.2), np.float32
+    )
+    grain = grain * np.float32(rng.uniform(10, 18) / max(1e-6, float(grain.std())))
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    step = rng.uniform(5, 9)
+    weave = 6 * np.sin(xs * 2 * math.pi / step) * np.sin(ys * 2 * math.pi / step)
+    sheen = 30 * np.exp(-(((xs - rng.uniform(0, w)) / (0.5 * w)) ** 2))
+    out = card.astype(np.float32) + (grain + weave + sheen)[:, :, None]
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def _recompressed(arr: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A picture forwarded through messaging apps: each hop scales it down a little and
+    JPEG-encodes it again at a low quality."""
+    image = Image.fromarray(arr)
+    for _ in range(rng.randint(2, 4)):
+        factor = rng.uniform(0.8, 0.95)
+        image = image.resize((round(image.width * factor), round(image.height * factor)))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=rng.randint(45, 70))
+        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+    return np.asarray(image)
+
+
+def _motion_blur(img: np.ndarray, rng: random.Random) -> np.ndarray:
+    """A phone that moved during the shot (a line kernel), then out of focus (Gaussian)."""
+    length = rng.randint(3, 6)
+    kernel = np.zeros((length * 2 + 1, length * 2 + 1), np.float32)
+    angle = rng.uniform(0, math.pi)
+    for t in np.linspace(-length, length, length * 4):
+        kernel[round(length + t * math.sin(angle)), round(length + t * math.cos(angle))] = 1
+    out = cv2.filter2D(img, -1, kernel / kernel.sum())
+    return cv2.GaussianBlur(out, (0, 0), rng.uniform(0.5, 1.0))
+
+
+def _photographed(arr: np.ndarray, rng: random.Random, quarter: int) -> np.ndarray:
+    canvas = _texture(1600, 1200, rng)
+    out = _place(arr, canvas, rng, fill=rng.uniform(0.6, 0.85), skew=20, perspective=0.03)
+    out = _finish(out, rng, blur=rng.uniform(0.3, 0.9), noise=rng.uniform(2, 6), light=True)
+    return np.ascontiguousarray(np.rot90(out, quarter))
+
+
+def _scanned(arr: np.ndarray, rng: random.Random) -> np.ndarray:
+    page = np.full((round(arr.shape[0] * 1.5), round(arr.shape[1] * 1.3), 3), 250, np.uint8)
+    out = _place(arr, page, rng, fill=0.75, skew=3, perspective=0.0)
+    return _finish(out, rng, blur=rng.uniform(0.3, 0.8), noise=3, light=False)
+
+
+def degrade(
+    card: Image.Image,
+    degradation: str,
+    rng: random.Random,
+    *,
+    mrz_band: tuple[float, float] = (0.7, 1.0),
+) -> np.ndarray:
+    """The card as a scanner or a phone would deliver it (RGB array). `mrz_band` says where
+    the MRZ lies (fractions of the card's height), for the glare and the hologram."""
     arr = np.asarray(card.convert("RGB"))
     quarter = rng.choice((0, 1, 2, 3))
     if degradation == "clean":
         return arr
+    if degradation == "glare":
+        return _photographed(_glare(arr, mrz_band, rng), rng, quarter)
+    if degradation == "hologram":
+        return _scanned(_hologram(arr, mrz_band, rng), rng)
+    if degradation == "lamination":
+        return _photographed(_lamination(arr, rng), rng, quarter)
+    if degradation == "recompressed":
+        return _recompressed(_scanned(arr, rng), rng)
+    if degradation == "phone_blur":
+        canvas = _texture(1600, 1200, rng)
+        out = _place(arr, canvas, rng, fill=rng.uniform(0.65, 0.85), skew=15, perspective=0.03)
+        out = _finish(_motion_blur(out, rng), rng, blur=0.0, noise=rng.uniform(2, 5), light=True)
+        return np.ascontiguousarray(np.rot90(out, quarter))
     if degradation == "scan":
         page = np.full((round(arr.shape[0] * 1.5), round(arr.shape[1] * 1.3), 3), 250, np.uint8)
         out = _place(arr, page, rng, fill=0.75, skew=3, perspective=0.0)
@@ -493,7 +616,8 @@ def _encode(arr: np.ndarray, fmt: str, quality: int) -> bytes:
     return data
 
 
-JPEG_QUALITY = {"clean": 92, "scan": 85, "photo": 80, "lowres": 75, "hard": 55}
+JPEG_QUALITY = {"clean": 92, "scan": 85, "photo": 80, "lowres": 75, "hard": 55, "glare": 80,
+                "hologram": 85, "lamination": 80, "recompressed": 60, "phone_blur": 80}  # fmt: skip
 
 
 def render_identity_side(
@@ -507,9 +631,9 @@ def render_identity_side(
     """One side of the document as image bytes (JPEG or PNG), degraded as asked."""
     if side not in SIDES:
         raise ValueError(f"unknown side: {side}")
-    if degradation not in DEGRADATIONS:
+    if degradation not in ALL_DEGRADATIONS:
         raise ValueError(f"unknown degradation: {degradation}")
     card = CARD_PAINTERS[doc.kind](doc, side, rng)
-    arr = degrade(card, degradation, rng)
+    arr = degrade(card, degradation, rng, mrz_band=MRZ_BAND[doc.kind])
     quality = JPEG_QUALITY[degradation] + (rng.randint(-5, 5) if degradation != "clean" else 0)
     return _encode(arr, fmt, quality)

@@ -15,7 +15,12 @@ from PIL import Image, ImageChops, ImageOps
 
 from ra_workbench.extraction.media import MediaError
 from ra_workbench.extraction.mrz import oriented, read_identity
-from ra_workbench.synth.identity import make_identity_document, random_person, render_identity_side
+from ra_workbench.synth.identity import (
+    REAL_WORLD_DEGRADATIONS,
+    make_identity_document,
+    random_person,
+    render_identity_side,
+)
 
 SPECIMENS = Path(__file__).resolve().parents[2] / ".." / "shared" / "specimens"
 TODAY = date(2026, 1, 15)
@@ -197,6 +202,37 @@ def test_a_low_resolution_td1_is_read_as_its_three_lines(seed, monkeypatch):
     assert reading.format == "TD1"
     assert reading.facts.lines == truth
     assert reading.valid
+
+
+def _real_world(degradation: str, kind: str, seed: str) -> tuple[bytes, tuple[str, ...]]:
+    rng = random.Random(seed)
+    doc = make_identity_document(random_person(rng), kind, issue_date=date(2019, 1, 2), rng=rng)
+    return render_identity_side(doc, doc.mrz_side, rng=rng, degradation=degradation), doc.mrz_lines
+
+
+@pytest.mark.parametrize("degradation", REAL_WORLD_DEGRADATIONS)
+def test_real_world_degradations_are_the_same_for_the_same_seed(degradation):
+    first, _ = _real_world(degradation, "passport", "seeded")
+    again, _ = _real_world(degradation, "passport", "seeded")
+    other, _ = _real_world(degradation, "passport", "another seed")
+    assert first == again
+    assert first != other
+    clean = Image.open(io.BytesIO(_real_world("clean", "passport", "seeded")[0])).convert("L")
+    degraded = Image.open(io.BytesIO(first)).convert("L")
+    assert degraded.size != clean.size or ImageChops.difference(degraded, clean).getbbox()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("degradation", "kind"),
+    [("glare", "cnie"), ("hologram", "passport"), ("lamination", "cni1988"),
+     ("recompressed", "passport")],
+)  # fmt: skip
+def test_mrz_under_glare_hologram_lamination_or_recompression_is_still_read(degradation, kind):
+    data, truth = _real_world(degradation, kind, f"rw{degradation}{kind}0")
+    reading = read_identity(data, today=TODAY)
+    assert reading is not None
+    assert reading.facts.lines == truth
 
 
 def _png(width: int, height: int) -> bytes:
