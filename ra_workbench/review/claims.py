@@ -49,6 +49,16 @@ def holds_claim(
     )
 
 
+def _free_for(user: User, cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """Nobody holds the dossier, `user` does, or the claim began before `cutoff` (expired)."""
+    return sa.or_(
+        Dossier.claimed_by_id.is_(None),
+        Dossier.claimed_by_id == user.id,
+        Dossier.claimed_at.is_(None),
+        Dossier.claimed_at < cutoff,
+    )
+
+
 def claim(
     session: Session,
     dossier_id: int,
@@ -77,12 +87,7 @@ def claim(
         .where(
             Dossier.id == dossier_id,
             Dossier.status.in_(CLAIMABLE_STATUSES),
-            sa.or_(
-                Dossier.claimed_by_id.is_(None),
-                Dossier.claimed_by_id == user.id,
-                Dossier.claimed_at.is_(None),
-                Dossier.claimed_at < cutoff,
-            ),
+            _free_for(user, cutoff),
         )
         .values(claimed_by_id=user.id, claimed_at=now)
         .execution_options(synchronize_session=False)
@@ -149,15 +154,11 @@ def claim_next(
     None when there is nothing left."""
     now = now or utcnow()
     cutoff = now - dt.timedelta(minutes=claim_minutes)
-    free = sa.or_(
-        Dossier.claimed_by_id.is_(None),
-        Dossier.claimed_by_id == user.id,
-        Dossier.claimed_at.is_(None),
-        Dossier.claimed_at < cutoff,
-    )
     candidates = session.scalars(
         sa.select(Dossier.id)
-        .where(Dossier.status == S.PENDING.value, free, Dossier.id != (skip or 0))
+        .where(
+            Dossier.status == S.PENDING.value, _free_for(user, cutoff), Dossier.id != (skip or 0)
+        )
         .order_by(
             sa.case((Dossier.verdict == Verdict.READY, 0), else_=1),
             Dossier.submitted_at,
