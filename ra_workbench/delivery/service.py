@@ -33,7 +33,7 @@ from ra_workbench.certificates.models import Certificate
 from ra_workbench.certificates.register import active_certificate
 from ra_workbench.checks.facts import MrzFacts
 from ra_workbench.checks.gather import holder_identity
-from ra_workbench.clock import local_time, today_in_paris
+from ra_workbench.clock import PARIS, local_time, today_in_paris
 from ra_workbench.db import utcnow
 from ra_workbench.delivery.models import (
     Appointment,
@@ -48,6 +48,7 @@ from ra_workbench.documents.models import Document
 from ra_workbench.dossiers.lifecycle import changed_message, lock, transition
 from ra_workbench.dossiers.models import ROLE_LABELS_FR, Dossier, Person, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
+from ra_workbench.issuance.service import REVOCATION_REASONS_FR
 from ra_workbench.notify.service import (
     AppointmentNotice,
     notify_appointment_cancelled,
@@ -199,6 +200,21 @@ def _locked_with_dossier(
 def _require_token(session: Session, dossier: Dossier) -> Certificate:
     certificate = active_certificate(session, dossier.id)
     if certificate is None:
+        revoked = session.scalar(
+            sa.select(Certificate)
+            .where(Certificate.dossier_id == dossier.id, Certificate.revoked_at.is_not(None))
+            .order_by(Certificate.revoked_at.desc())
+            .limit(1)
+        )
+        if revoked is not None and revoked.revoked_at is not None:
+            # Revoked before it left (a lost token, a holder who left): the token is dead.
+            reason = REVOCATION_REASONS_FR.get(revoked.revocation_reason or "", "")
+            raise DeliveryError(
+                f"Le certificat n° {revoked.serial_number} de ce dossier a été révoqué le "
+                f"{revoked.revoked_at.astimezone(PARIS):%d/%m/%Y à %H:%M}"
+                + (f" ({reason.lower()})" if reason else "")
+                + " : le support ne part pas et n'est pas remis."
+            )
         raise DeliveryError("Aucun certificat émis pour ce dossier.")
     if not certificate.token_serial:
         # Issuance prepares the token and records the serial read from it: a certificate

@@ -12,12 +12,13 @@ from pypdf import PdfReader
 from ra_workbench.accounts.models import User
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
+from ra_workbench.clock import PARIS
 from ra_workbench.delivery import service
 from ra_workbench.delivery.models import Shipment
 from ra_workbench.dossiers.models import Dossier, PersonRole
 from ra_workbench.dossiers.states import DossierStatus
 from ra_workbench.extensions import db
-from ra_workbench.issuance.service import issue_certificate
+from ra_workbench.issuance.service import issue_certificate, revoke
 from ra_workbench.notify.models import OutboxMessage
 from tests.factories import make_approved_dossier, make_dossier, make_person, make_user
 
@@ -77,6 +78,24 @@ def test_a_certificate_never_written_on_a_token_does_not_ship(
     _certificate(dossier).token_serial = None  # as if issued without a token
     with pytest.raises(service.DeliveryError, match="pas été préparé à l'émission"):
         service.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
+    assert shipment.state == "prepared"
+
+
+def test_a_token_whose_certificate_was_revoked_before_it_left_neither_ships_nor_is_handed_over(
+    shipped_dossier: tuple[Dossier, Shipment, User],
+) -> None:
+    dossier, shipment, operator = shipped_dossier
+    certificate = _certificate(dossier)
+    revoke(db.session, certificate.id, "keyCompromise", operator.email, actor_id=operator.id)
+    assert certificate.revoked_at is not None
+    when = certificate.revoked_at.astimezone(PARIS)
+    with pytest.raises(service.DeliveryError) as refused:
+        service.change_shipment_state(db.session, shipment.id, "shipped", actor=operator)
+    assert str(refused.value) == (
+        f"Le certificat n° {certificate.serial_number} de ce dossier a été révoqué le "
+        f"{when:%d/%m/%Y à %H:%M} (compromission de la clé) : le support ne part pas et "
+        "n'est pas remis."
+    )
     assert shipment.state == "prepared"
 
 
