@@ -4,7 +4,7 @@ export RA_WORKBENCH_DATA ?= $(CURDIR)/instance
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup lock demo test lint bench clean-demo
+.PHONY: setup lock demo serve test lint bench clean-demo
 
 ## make setup: Debian packages, .venv, and the dev lock (requirements/dev.txt) with the package
 setup:
@@ -17,9 +17,10 @@ LOCK_FLAGS = --quiet --generate-hashes --python-version 3.11 \
   $(if $(UPGRADE),--upgrade)
 lock: setup
 	.venv/bin/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in \
-	  -o requirements/runtime.txt
+	  --extra prod -o requirements/runtime.txt
 	.venv/bin/uv pip compile $(LOCK_FLAGS) pyproject.toml requirements/build.in \
-	  --extra dev --extra bench --extra train -c requirements/runtime.txt -o requirements/dev.txt
+	  --extra prod --extra dev --extra bench --extra train -c requirements/runtime.txt \
+	  -o requirements/dev.txt
 
 ## make demo: the runtime lock, the database, demo accounts and ~30 dossiers, on 127.0.0.1:5000
 demo: export RA_WORKBENCH_API_TOKENS ?= portal=demo-portal-token-2026
@@ -30,6 +31,16 @@ demo:
 	@echo "==> API du portail : RA_WORKBENCH_API_TOKENS=$$RA_WORKBENCH_API_TOKENS"
 	@echo "==> RA Workbench sur http://$(HOST):$(PORT)/ (Ctrl-C pour arrêter)"
 	.venv/bin/ra-workbench run --host $(HOST) --port $(PORT)
+
+## make serve: the production command line — gunicorn with WORKERS processes serving create_app(),
+## JSON logs — on the runtime lock and the configured database (workers and scheduler run apart)
+WORKERS ?= 4
+serve: export RA_WORKBENCH_LOG_FORMAT ?= json
+serve:
+	@bash scripts/setup.sh runtime
+	.venv/bin/ra-workbench db upgrade
+	.venv/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --graceful-timeout 30 \
+	  'ra_workbench.app:create_app()'
 
 ## make test: set up, lint, check migrations, start PostgreSQL + Redis, run the suite on both backends
 test: setup
