@@ -69,10 +69,17 @@ _TYPE_NAMES_FR = {
 
 
 class PackageRefused(Exception):
-    def __init__(self, errors: list[str], order_number: str | None = None) -> None:
+    """What the portal sent cannot be taken (French messages). `code` says why, stably, for
+    the API (portal/problems.py): `invalid_content` for a shape or content refusal, or the
+    order's state."""
+
+    def __init__(
+        self, errors: list[str], order_number: str | None = None, *, code: str = "invalid_content"
+    ) -> None:
         super().__init__("; ".join(errors))
         self.errors = errors
         self.order_number = order_number
+        self.code = code
 
 
 @dataclass(frozen=True)

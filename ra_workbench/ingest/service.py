@@ -53,6 +53,7 @@ class IngestOutcome:
     dossier_status: str | None = None
     revision: int | None = None
     dossier_id: int | None = None
+    refusal_code: str | None = None  # a refusal's stable code (PackageRefused.code)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,7 +87,11 @@ def ingest(
         order_number = valid_order_number(exc.order_number)
         _audit_refusal(name, source, actor, exc.errors, order_number=order_number)
         return IngestOutcome(
-            path=name, order_number=order_number, outcome="refused", errors=exc.errors
+            path=name,
+            order_number=order_number,
+            outcome="refused",
+            errors=exc.errors,
+            refusal_code=exc.code,
         )
 
 
@@ -177,11 +182,13 @@ def apply_package(
                     "déjà reçue"
                 ],
                 package.order_number,
+                code="stale_revision",
             )
         if DossierStatus(existing.status) in VALIDATED_STATUSES:
             raise PackageRefused(
                 ["dossier déjà validé par CertEurope : les pièces ne peuvent plus être remplacées"],
                 package.order_number,
+                code="dossier_validated",
             )
         dossier = existing
         _apply_revision(session, dossier, package, source=source, actor=actor)
@@ -437,6 +444,7 @@ class SignatureOutcome:
     outcome: str  # recorded | superseded | refused | error (batch shell only)
     errors: list[str] = field(default_factory=list)
     signer: str | None = None
+    refusal_code: str | None = None  # a refusal's stable code (PackageRefused.code)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -447,7 +455,12 @@ def ingest_signature(data: bytes, *, source: str, actor: str = "portail") -> Sig
         with unit_of_work() as session:
             return apply_signature_event(session, parse_signature_event(data), actor=actor)
     except PackageRefused as exc:
-        return SignatureOutcome(order_number=exc.order_number, outcome="refused", errors=exc.errors)
+        return SignatureOutcome(
+            order_number=exc.order_number,
+            outcome="refused",
+            errors=exc.errors,
+            refusal_code=exc.code,
+        )
 
 
 def ingest_signature_or_set_aside(
@@ -470,7 +483,9 @@ def apply_signature_event(
     dossier = _find_dossier(session, event["order_number"], lock=True)
     if dossier is None:
         raise PackageRefused(
-            [f"commande inconnue : {event['order_number']}"], event["order_number"]
+            [f"commande inconnue : {event['order_number']}"],
+            event["order_number"],
+            code="unknown_order",
         )
     at: dt.datetime = event.pop("at_parsed")
     latest = session.scalars(

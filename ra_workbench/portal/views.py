@@ -20,6 +20,7 @@ from ra_workbench.ingest.service import (
     log_internal_error,
     package_limits,
 )
+from ra_workbench.portal.problems import problem, problem_for_status, refusal
 from ra_workbench.portal.status import order_status
 from ra_workbench.revocation.service import (
     RevocationError,
@@ -33,9 +34,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
-
-# Refusals that are about the order's state, not the package's shape.
-CONFLICT_MARKERS = ("déjà validé", "antérieure")
 
 
 def _client_for(token: str) -> str | None:
@@ -52,9 +50,11 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
         scheme, _, token = header.partition(" ")
         client = _client_for(token.strip()) if scheme.lower() == "bearer" and token else None
         if client is None:
-            response = jsonify({"error": "jeton d'API absent ou invalide"})
-            response.headers["WWW-Authenticate"] = 'Bearer realm="ra-workbench"'
-            return response, 401
+            return problem(
+                "unauthorized",
+                "jeton d'API absent ou invalide",
+                headers={"WWW-Authenticate": 'Bearer realm="ra-workbench"'},
+            )
         g.api_client = client
         return view(*args, **kwargs)
 
@@ -64,7 +64,7 @@ def require_token(view: Callable[..., Any]) -> Callable[..., Any]:
 @bp.errorhandler(RequestEntityTooLarge)
 def _too_large(_exc: RequestEntityTooLarge) -> Any:
     limit = current_app.config["MAX_CONTENT_LENGTH"]
-    return jsonify({"error": f"envoi trop volumineux (maximum {limit} octets)"}), 413
+    return problem("payload_too_large", f"envoi trop volumineux (maximum {limit} octets)")
 
 
 @bp.errorhandler(Exception)
@@ -73,9 +73,13 @@ def _internal_error(exc: Exception) -> Any:
     Handled here, it is logged by its kind only (Flask's own log would print its message,
     which may quote a package's names or content)."""
     if isinstance(exc, HTTPException):
-        return exc  # keeps its own status
+        if exc.code is None or exc.response is not None:
+            return exc  # a redirect, or a response of its own
+        # The description the code gave (French); Werkzeug's own (English) is not shown.
+        own = exc.description if exc.description != type(exc).description else None
+        return problem_for_status(exc.code, str(own) if own else None)
     log_internal_error(log, f"API portail ({request.endpoint})", exc)
-    return jsonify({"error": "erreur interne"}), 500
+    return problem("internal_error", "erreur interne")
 
 
 @bp.post("/dossiers")
@@ -89,7 +93,7 @@ def upload_dossier() -> Any:
         data = upload.read()
         name = upload.filename or "package.zip"
     if not data:
-        return jsonify({"error": "aucun paquet reçu (zip attendu dans le champ 'package')"}), 400
+        return refusal("empty_package", ["aucun paquet reçu (zip attendu dans le champ 'package')"])
     limits = package_limits()
     outcome = ingest(
         lambda: read_package_bytes(data, name, limits),
@@ -97,11 +101,14 @@ def upload_dossier() -> Any:
         source="api",
         actor=f"api:{g.api_client}",
     )
-    body = outcome.to_json()
     if outcome.outcome == "refused":
-        conflict = any(m in e for e in outcome.errors for m in CONFLICT_MARKERS)
-        return jsonify(body), 409 if conflict else 400
-    return jsonify(body), 201 if outcome.outcome == "created" else 200
+        return refusal(
+            outcome.refusal_code or "invalid_content",
+            outcome.errors,
+            path=outcome.path,
+            order_number=outcome.order_number,
+        )
+    return jsonify(outcome.to_json()), 201 if outcome.outcome == "created" else 200
 
 
 @bp.post("/signatures")
@@ -110,11 +117,13 @@ def upload_signature() -> Any:
     outcome = ingest_signature(
         request.get_data(cache=False), source="api", actor=f"api:{g.api_client}"
     )
-    body = outcome.to_json()
     if outcome.outcome == "refused":
-        unknown = any("commande inconnue" in e for e in outcome.errors)
-        return jsonify(body), 404 if unknown else 400
-    return jsonify(body), 200
+        return refusal(
+            outcome.refusal_code or "invalid_content",
+            outcome.errors,
+            order_number=outcome.order_number,
+        )
+    return jsonify(outcome.to_json()), 200
 
 
 @bp.get("/dossiers/<order_number>/status")
@@ -122,7 +131,7 @@ def upload_signature() -> Any:
 def dossier_status(order_number: str) -> Any:
     status = order_status(order_number)
     if status is None:
-        return jsonify({"error": f"commande inconnue : {order_number}"}), 404
+        return problem("unknown_order", f"commande inconnue : {order_number}")
     return jsonify(status), 200
 
 
@@ -135,7 +144,7 @@ def request_revocation() -> Any:
     try:
         sent = parse_portal_request(request.get_data(cache=False))
     except PackageRefused as exc:
-        return jsonify({"outcome": "refused", "errors": exc.errors}), 400
+        return refusal(exc.code, exc.errors)
     requester = sent["requester"]
     try:
         with unit_of_work() as session:
@@ -153,8 +162,5 @@ def request_revocation() -> Any:
             )
             body = {"outcome": "recorded"} | request_summary(session, revocation)
     except RevocationError as exc:
-        refused: dict[str, Any] = {"outcome": "refused", "errors": [str(exc)]}
-        if exc.request_id is not None:
-            refused["request_id"] = exc.request_id
-        return jsonify(refused), exc.status
+        return refusal(exc.code, [str(exc)], request_id=exc.request_id)
     return jsonify(body), 201

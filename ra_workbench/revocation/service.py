@@ -79,12 +79,12 @@ MAX_COMMENT = 2000
 
 
 class RevocationError(Exception):
-    """The request cannot go on as asked (message in French). `status` is what the portal
-    API answers with."""
+    """The request cannot go on as asked (message in French). `code` says why, stably; the
+    portal API answers with its status (portal/problems.py)."""
 
-    def __init__(self, message: str, *, status: int = 409, request_id: int | None = None):
+    def __init__(self, message: str, *, code: str = "conflict", request_id: int | None = None):
         super().__init__(message)
-        self.status = status
+        self.code = code
         self.request_id = request_id
 
 
@@ -148,7 +148,8 @@ def _ensure_revocable(session: Session, certificate: Certificate) -> None:
         at = certificate.revoked_at.astimezone(PARIS)
         raise RevocationError(
             f"Le certificat n° {certificate.serial_number} est déjà révoqué "
-            f"(le {at:%d/%m/%Y à %H:%M})."
+            f"(le {at:%d/%m/%Y à %H:%M}).",
+            code="certificate_revoked",
         )
     pending = undecided_request(session, certificate.id)
     if pending is not None:
@@ -156,6 +157,7 @@ def _ensure_revocable(session: Session, certificate: Certificate) -> None:
             f"Une demande de révocation de ce certificat est déjà en cours (n° {pending.id}, "
             f"« {STATE_LABELS_FR[pending.state]} »).",
             request_id=pending.id,
+            code="revocation_open",
         )
 
 
@@ -166,7 +168,8 @@ def _add(session: Session, request: RevocationRequest) -> RevocationRequest:
     except IntegrityError as exc:
         # Two openings at the same instant: uq_revocation_requests_open_certificate keeps one.
         raise RevocationError(
-            "Une demande de révocation de ce certificat vient d'être ouverte."
+            "Une demande de révocation de ce certificat vient d'être ouverte.",
+            code="revocation_open",
         ) from exc
     return request
 
@@ -227,12 +230,14 @@ def request_from_portal(
     """A request from the holder, the legal representative or the mandataire, as the portal
     forwards it (already valid against schema/revocation.schema.json)."""
     if role not in PersonRole.ALL:
-        raise RevocationError(f"Demandeur inconnu : {role!r}.", status=400)
+        raise RevocationError(f"Demandeur inconnu : {role!r}.", code="invalid_content")
     if reason not in PORTAL_REASONS:
-        raise RevocationError(f"Motif de révocation non admis : {reason!r}.", status=400)
+        raise RevocationError(
+            f"Motif de révocation non admis : {reason!r}.", code="invalid_content"
+        )
     dossier = session.scalar(sa.select(Dossier).where(Dossier.order_number == order_number))
     if dossier is None:
-        raise RevocationError(f"commande inconnue : {order_number}", status=404)
+        raise RevocationError(f"commande inconnue : {order_number}", code="unknown_order")
     certificate_id = session.scalar(
         sa.select(Certificate.id).where(
             Certificate.dossier_id == dossier.id,
@@ -243,7 +248,7 @@ def request_from_portal(
     if certificate is None:
         raise RevocationError(
             f"Aucun certificat n° {certificate_serial} pour la commande {order_number}.",
-            status=404,
+            code="unknown_certificate",
         )
     _ensure_revocable(session, certificate)
     link = check_link(dossier, role, first_name, last_name, email)
@@ -299,7 +304,7 @@ def open_by_staff(
         )
     certificate = _locked_certificate(session, certificate_id)
     if certificate is None:
-        raise RevocationError("Certificat introuvable.", status=404)
+        raise RevocationError("Certificat introuvable.", code="unknown_certificate")
     dossier = session.get(Dossier, certificate.dossier_id)
     if dossier is not None and conflicting_person(dossier, user) is not None:
         raise RevocationError(
@@ -468,7 +473,7 @@ def _set_state(
 def get_request(session: Session, request_id: int) -> RevocationRequest:
     request = session.get(RevocationRequest, request_id)
     if request is None:
-        raise RevocationError("Demande de révocation introuvable.", status=404)
+        raise RevocationError("Demande de révocation introuvable.", code="not_found")
     return request
 
 

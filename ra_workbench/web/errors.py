@@ -1,4 +1,5 @@
-"""Error answers in French: a page for people (templates/errors.html), JSON under /api.
+"""Error answers in French: a page for people (templates/errors.html), problem details
+(RFC 9457, portal/problems.py) under /api.
 
 Werkzeug's own pages (« Not Found », « The requested URL was not found… ») are English; every
 HTTP error the application raises is answered here instead. A description the code gave
@@ -10,59 +11,53 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException
 
-# code → (title, what the person reads, the JSON error's short name)
-ERRORS_FR: dict[int, tuple[str, str, str]] = {
+from ra_workbench.portal.problems import problem_for_status
+
+# code → (title, what the person reads); under /api, the problem's code is portal/problems.py's
+ERRORS_FR: dict[int, tuple[str, str]] = {
     400: (
         "Requête invalide",
         "La demande n'a pas pu être traitée : le formulaire a peut-être expiré. "
         "Rechargez la page et recommencez.",
-        "bad_request",
     ),
-    401: ("Authentification requise", "Connectez-vous pour accéder à cette page.", "unauthorized"),
+    401: ("Authentification requise", "Connectez-vous pour accéder à cette page."),
     403: (
         "Accès refusé",
         "Votre rôle ne donne pas accès à cette page. Demandez à un superviseur si vous pensez "
         "devoir y accéder.",
-        "forbidden",
     ),
     404: (
         "Page introuvable",
         "Cette adresse ne correspond à aucune page, ou l'élément demandé n'existe plus.",
-        "not_found",
     ),
     405: (
         "Méthode non autorisée",
         "Cette adresse ne s'utilise pas ainsi : revenez à la page précédente.",
-        "method_not_allowed",
     ),
     409: (
         "Conflit",
         "L'opération entre en conflit avec l'état actuel : rechargez la page.",
-        "conflict",
     ),
-    410: ("Élément supprimé", "L'élément demandé n'existe plus.", "gone"),
+    410: ("Élément supprimé", "L'élément demandé n'existe plus."),
     413: (
         "Envoi trop volumineux",
         "Le fichier envoyé dépasse la taille autorisée.",
-        "payload_too_large",
     ),
-    422: ("Contenu illisible", "Le contenu envoyé n'a pas pu être lu.", "unprocessable"),
+    422: ("Contenu illisible", "Le contenu envoyé n'a pas pu être lu."),
     429: (
         "Trop de tentatives",
         "Patientez quelques minutes avant de réessayer.",
-        "too_many_requests",
     ),
     500: (
         "Erreur interne",
         "Une erreur inattendue s'est produite ; elle a été enregistrée. Réessayez dans un "
         "instant, ou signalez-la au support en indiquant l'heure.",
-        "internal_error",
     ),
 }
-OTHER_FR = ("Erreur", "La demande n'a pas pu être traitée.", "error")
+OTHER_FR = ("Erreur", "La demande n'a pas pu être traitée.")
 
 
 def _is_api() -> bool:
@@ -79,10 +74,10 @@ def _own_description(error: HTTPException) -> str | None:
 
 def error_response(error: HTTPException) -> Any:
     code = error.code or 500
-    title, message, name = ERRORS_FR.get(code, OTHER_FR)
+    title, message = ERRORS_FR.get(code, OTHER_FR)
     detail = _own_description(error)
     if _is_api():
-        return jsonify({"error": name, "message": detail or message}), code
+        return problem_for_status(code, detail or message), code
     page = render_template("errors.html", code=code, title=title, message=detail or message)
     return page, code
 

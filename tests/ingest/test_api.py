@@ -57,7 +57,12 @@ def post_package(client: FlaskClient, data: bytes, headers: dict[str, str]):  # 
 def test_portal_without_a_token_is_turned_away(client: FlaskClient, package_zip: bytes) -> None:
     response = post_package(client, package_zip, {})
     assert response.status_code == 401
-    assert "jeton" in response.get_json()["error"]
+    assert response.mimetype == "application/problem+json"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    body = response.get_json()
+    assert body["code"] == "unauthorized"
+    assert body["status"] == 401
+    assert "jeton" in body["detail"]
 
 
 def test_portal_with_a_wrong_token_is_turned_away(client: FlaskClient, package_zip: bytes) -> None:
@@ -82,6 +87,9 @@ def test_oversized_upload_is_refused_with_413(
     limit = app.config["MAX_CONTENT_LENGTH"]
     response = post_package(client, b"\0" * (limit + 1), api_headers)
     assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "payload_too_large"
+    assert "envoi trop volumineux" in response.get_json()["detail"]
 
 
 def test_zip_with_traversal_entries_is_refused_with_400(
@@ -90,9 +98,39 @@ def test_zip_with_traversal_entries_is_refused_with_400(
     zipped = generate_broken_package(tmp_path, "zip_slip", seed=1)
     response = post_package(client, zipped.read_bytes(), api_headers)
     assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
     body = response.get_json()
+    assert body["code"] == "invalid_content"
+    assert body["title"] == "Contenu refusé"
+    assert body["type"] == "urn:ra-workbench:problem:invalid_content"
     assert body["outcome"] == "refused"
     assert any("chemin dangereux" in e for e in body["errors"])
+    assert "chemin dangereux" in body["detail"]
+
+
+def test_an_empty_upload_is_refused_with_its_own_code(
+    client: FlaskClient, api_headers: dict[str, str]
+) -> None:
+    response = client.post("/api/v1/dossiers", data=b"", headers=api_headers)
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "empty_package"
+    assert "aucun paquet reçu" in response.get_json()["errors"][0]
+
+
+def test_an_older_revision_is_a_conflict_by_its_code_not_its_wording(
+    client: FlaskClient, api_headers: dict[str, str], tmp_path: Path
+) -> None:
+    second = generate_dossier(
+        tmp_path / "r2", seed=22, order_number="500002", today=TODAY, revision=2
+    )
+    first = generate_dossier(tmp_path / "r1", seed=22, order_number="500002", today=TODAY)
+    assert post_package(client, zip_directory(second), api_headers).status_code == 201
+    response = post_package(client, zip_directory(first), api_headers)
+    assert response.status_code == 409
+    body = response.get_json()
+    assert body["code"] == "stale_revision"
+    assert body["order_number"] == "500002"
+    assert body["errors"] == ["révision 1 antérieure à la révision 2 déjà reçue"]
 
 
 # A database of its own on the test Redis: no other suite's worker takes these jobs.
@@ -161,7 +199,11 @@ def test_status_reports_the_order_to_the_portal(
     assert body["order_number"] == "500001"
     assert body["status"] == "pending"
     assert body["certificates"] == "0 / 1"
-    assert client.get("/api/v1/dossiers/999999/status", headers=api_headers).status_code == 404
+    unknown = client.get("/api/v1/dossiers/999999/status", headers=api_headers)
+    assert unknown.status_code == 404
+    assert unknown.mimetype == "application/problem+json"
+    assert unknown.get_json()["code"] == "unknown_order"
+    assert unknown.get_json()["detail"] == "commande inconnue : 999999"
 
 
 def signature_event(signer: str, status: str, at: str, order: str = "500001") -> bytes:
@@ -209,6 +251,7 @@ def test_signature_for_an_unknown_order_is_a_clear_error(
         headers=api_headers,
     )
     assert response.status_code == 404
+    assert response.get_json()["code"] == "unknown_order"
     assert "commande inconnue" in response.get_json()["errors"][0]
 
 
@@ -234,7 +277,9 @@ def test_an_unexpected_failure_answers_json_500_and_logs_no_package_name(
         )
 
     assert response.status_code == 500
-    assert response.get_json() == {"error": "erreur interne"}
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["code"] == "internal_error"
+    assert response.get_json()["detail"] == "erreur interne"
     assert "RuntimeError" in caplog.text
     assert "secret" not in caplog.text
 
@@ -250,10 +295,13 @@ def test_status_failure_answers_json_500_and_http_errors_keep_their_status(
     monkeypatch.setattr(views, "order_status", failing)
     response = client.get("/api/v1/dossiers/500001/status", headers=api_headers)
     assert response.status_code == 500
-    assert response.get_json() == {"error": "erreur interne"}
+    assert response.get_json()["code"] == "internal_error"
 
     def conflict(order_number: str) -> Any:
         raise Conflict
 
     monkeypatch.setattr(views, "order_status", conflict)
-    assert client.get("/api/v1/dossiers/500001/status", headers=api_headers).status_code == 409
+    answer = client.get("/api/v1/dossiers/500001/status", headers=api_headers)
+    assert answer.status_code == 409
+    assert answer.mimetype == "application/problem+json"
+    assert answer.get_json()["code"] == "conflict"

@@ -250,9 +250,12 @@ def test_portal_refusals_are_french_and_never_5xx(
 
     unknown = _post(client, api_headers, good | {"order_number": "999999"})
     assert unknown.status_code == 404
+    assert unknown.mimetype == "application/problem+json"
+    assert unknown.get_json()["code"] == "unknown_order"
     assert unknown.get_json()["errors"] == ["commande inconnue : 999999"]
     wrong_serial = _post(client, api_headers, good | {"certificate_serial": "ABCDEF"})
     assert wrong_serial.status_code == 404
+    assert wrong_serial.get_json()["code"] == "unknown_certificate"
     assert "Aucun certificat n° ABCDEF" in wrong_serial.get_json()["errors"][0]
     bad = _post(
         client,
@@ -260,6 +263,7 @@ def test_portal_refusals_are_french_and_never_5xx(
         good | {"reason": "superseded", "extra": 1, "requester": {"role": "porteur"}},
     )
     assert bad.status_code == 400
+    assert bad.get_json()["code"] == "invalid_content"
     errors = bad.get_json()["errors"]
     assert "champ inconnu : /extra" in errors
     assert any(e.startswith("champ /reason : valeur « superseded » non admise") for e in errors)
@@ -278,6 +282,7 @@ def test_portal_refusals_are_french_and_never_5xx(
     assert first.status_code == 201
     twice = _post(client, api_headers, good)
     assert twice.status_code == 409
+    assert twice.get_json()["code"] == "revocation_open"
     assert twice.get_json()["request_id"] == first.get_json()["request_id"]
     assert "déjà en cours" in twice.get_json()["errors"][0]
     assert db.session.scalar(sa.select(sa.func.count(RevocationRequest.id))) == 1

@@ -427,9 +427,17 @@ def test_error_pages_are_french_for_people_and_json_under_the_api(
 
     api = client.get("/api/v1/rien-ici")
     assert api.status_code == 404
+    assert api.mimetype == "application/problem+json"
+    message = "Cette adresse ne correspond à aucune page, ou l'élément demandé n'existe plus."
     assert api.get_json() == {
+        "type": "urn:ra-workbench:problem:not_found",
+        "title": "Adresse inconnue",
+        "status": 404,
+        "detail": message,
+        "code": "not_found",
+        # the earlier {"error", "message"}, kept for the portal
         "error": "not_found",
-        "message": "Cette adresse ne correspond à aucune page, ou l'élément demandé n'existe plus.",
+        "message": message,
     }
 
     limit = app.config["MAX_CONTENT_LENGTH"]
