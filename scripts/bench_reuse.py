@@ -6,7 +6,7 @@ every identity image of a dossier it evaluates (documents/fingerprints.py):
 - `similar_images`: the rows sharing one of the hash's four indexed 16-bit bands, filtered
   by Hamming distance (the index look-up), against the naive scan that reads every stored
   hash and compares it (what the check would cost without the index);
-- `same_document_number`: the indexed (number, issuing state) look-up.
+- `same_document_numbers`: the indexed (number, issuing state) look-up.
 Half the probes are a stored hash with 0 to 3 bits flipped, which must be found (recall is
 checked, not assumed); half are new hashes.
 
@@ -161,7 +161,7 @@ def measure(database_url: str | None, count: int, probes: int, scans: int) -> di
 
     from ra_workbench.app import ROOT, create_app
     from ra_workbench.config import Settings
-    from ra_workbench.documents.fingerprints import same_document_number, similar_images
+    from ra_workbench.documents.fingerprints import same_document_numbers, similar_images
     from ra_workbench.documents.models import ImageFingerprint
     from ra_workbench.documents.phash import hamming, to_unsigned
     from ra_workbench.extensions import db
@@ -216,15 +216,10 @@ def measure(database_url: str | None, count: int, probes: int, scans: int) -> di
         numbers = []
         for i in rng.sample(range(count), probes):
             t = time.perf_counter()
-            found = same_document_number(
-                session,
-                issuing_state="FRA",
-                document_code="ID",
-                document_number=f"B{i:08d}",
-                dossier_id=0,
-            )
+            key = ("FRA", "ID", f"B{i:08d}")
+            found = same_document_numbers(session, [key], dossier_id=0)
             numbers.append((time.perf_counter() - t) * 1000)
-            assert len(found) == 1
+            assert len(found[key]) == 1
         plan = _plan(backend)
         db.session.remove()
         db.engine.dispose()

@@ -34,10 +34,9 @@ from ra_workbench.checks.facts import (
 from ra_workbench.clock import PARIS
 from ra_workbench.documents.fingerprints import (
     ImageMatch,
-    fingerprints_of,
     numbers_of_people,
     record_identity_evidence,
-    same_document_number,
+    same_document_numbers,
     similar_images,
 )
 from ra_workbench.documents.labels import DocumentType
@@ -132,12 +131,12 @@ def build_facts(
 
     documents = dossier.current_documents()
     extractions = extract(session, documents)
-    record_identity_evidence(session, documents, extractions)
+    hashes = record_identity_evidence(session, documents, extractions)
     facts = _dossier_facts(dossier, extractions)
     return replace(
         facts,
         holder_duplicates=holder_duplicates(session, dossier, facts, today=today),
-        reuse=identity_reuse(session, dossier, facts),
+        reuse=identity_reuse(session, dossier, facts, hashes),
         order=OrderFacts(
             offer_code=dossier.offer_code,
             delivery_mode=dossier.delivery_mode,
@@ -373,16 +372,24 @@ def _mrz_numbers(documents: Iterable[DocumentFacts]) -> list[tuple[DocumentFacts
 
 
 def identity_reuse(
-    session: Session, dossier: Dossier, facts: DossierFacts
+    session: Session, dossier: Dossier, facts: DossierFacts, hashes: Mapping[str, list[int]]
 ) -> tuple[ReuseFacts, ...]:
     """Each person's identity documents found in another dossier: by MRZ document number
     (same issuing state and kind), and by perceptual hash (documents/fingerprints.py, an
     index look-up). The dossier's own earlier revisions are not other dossiers; replaced and
     purged copies are not searched. Two images of the same model whose valid MRZs give
-    different numbers are two documents, however alike their hashes."""
+    different numbers are two documents, however alike their hashes. `hashes`: each
+    content's perceptual hashes (record_identity_evidence)."""
     by_id = {d.id: d for d in dossier.current_documents()}
-    hashes = fingerprints_of(
-        session, (d.sha256 for d in by_id.values() if d.type == DocumentType.IDENTITY)
+    roles = {role: facts.identity_documents(role) for role in facts.identity_roles()}
+    numbered = same_document_numbers(
+        session,
+        (
+            (mrz.issuing_state, mrz.document_code, mrz.document_number)
+            for documents in roles.values()
+            for _document, mrz in _mrz_numbers(documents)
+        ),
+        dossier_id=dossier.id,
     )
     found: dict[tuple, ReuseFacts] = {}
 
@@ -393,17 +400,10 @@ def identity_reuse(
             found[key] = reuse
 
     images: list[tuple[str, DocumentFacts, ImageMatch]] = []
-    for role in facts.identity_roles():
-        documents = facts.identity_documents(role)
+    for role, documents in roles.items():
         for document, mrz in _mrz_numbers(documents):
             mine = _identity_key(mrz.surname, mrz.given_names, mrz.birth_date)
-            for match in same_document_number(
-                session,
-                issuing_state=mrz.issuing_state,
-                document_code=mrz.document_code,
-                document_number=mrz.document_number,
-                dossier_id=dossier.id,
-            ):
+            for match in numbered[(mrz.issuing_state, mrz.document_code, mrz.document_number)]:
                 theirs = _identity_key(match.surname, [match.given_names], match.birth_date)
                 keep(
                     ReuseFacts(

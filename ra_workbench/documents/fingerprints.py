@@ -42,6 +42,16 @@ from ra_workbench.dossiers.models import Dossier
 
 log = logging.getLogger(__name__)
 
+# Built once: they run for every evaluation of every dossier.
+_HASHES = (
+    sa.select(ImageFingerprint.sha256, ImageFingerprint.phash)
+    .where(ImageFingerprint.sha256.in_(sa.bindparam("digests", expanding=True)))
+    .order_by(ImageFingerprint.sha256, ImageFingerprint.page)
+)
+_NUMBERED = sa.select(IdentityNumber.sha256).where(
+    IdentityNumber.sha256.in_(sa.bindparam("digests", expanding=True))
+)
+
 # -- recording ---------------------------------------------------------------------------------
 
 
@@ -69,27 +79,22 @@ def record_identity_evidence(
     session: Session,
     documents: Iterable[Document],
     extractions: Mapping[int, Mapping[str, Any] | None],
-) -> None:
+) -> dict[str, list[int]]:
     """Hash each identity file content not yet hashed, and keep the document number of
-    each valid MRZ read from it. Flushes; a content another job recorded first is not an
-    error. A file that cannot be decoded is logged by id and left unhashed (its file
-    checks fail on their own)."""
+    each valid MRZ read from it; returns every content's hashes (unsigned, in page order).
+    Flushes; a content another job recorded first is not an error. A file that cannot be
+    decoded is logged by id and left unhashed (its file checks fail on their own)."""
     identity = [d for d in documents if d.type == DocumentType.IDENTITY and d.purged_at is None]
+    hashes: dict[str, list[int]] = {}
     if not identity:
-        return
+        return hashes
     digests = sorted({d.sha256 for d in identity})
-    hashed = set(
-        session.scalars(
-            sa.select(ImageFingerprint.sha256).where(ImageFingerprint.sha256.in_(digests))
-        )
-    )
-    numbered = set(
-        session.scalars(sa.select(IdentityNumber.sha256).where(IdentityNumber.sha256.in_(digests)))
-    )
+    for sha256, value in session.execute(_HASHES, {"digests": digests}):
+        hashes.setdefault(sha256, []).append(to_unsigned(value))
+    numbered = set(session.scalars(_NUMBERED, {"digests": digests}))
     for document in identity:
-        if document.sha256 not in hashed:
-            hashed.add(document.sha256)
-            _hash_document(session, document)
+        if document.sha256 not in hashes:
+            hashes[document.sha256] = _hash_document(session, document)
         mrz = _valid_mrz(extractions.get(document.id))
         if mrz is not None and document.sha256 not in numbered:
             numbered.add(document.sha256)
@@ -107,9 +112,10 @@ def record_identity_evidence(
                     )
                 ],
             )
+    return hashes
 
 
-def _hash_document(session: Session, document: Document) -> None:
+def _hash_document(session: Session, document: Document) -> list[int]:
     try:
         values = perceptual_hashes(
             store().read(document.sha256),
@@ -118,7 +124,7 @@ def _hash_document(session: Session, document: Document) -> None:
     except Exception as exc:  # an undecodable upload must not stop the checks
         # file.readable reports the file; tried again on the next run.
         log.info("perceptual hash failed for document %s: %s", document.id, type(exc).__name__)
-        return
+        return []
     _add(
         session,
         [
@@ -126,6 +132,7 @@ def _hash_document(session: Session, document: Document) -> None:
             for page, value in enumerate(values)
         ],
     )
+    return values
 
 
 def _add(session: Session, rows: list[Any]) -> None:
@@ -135,22 +142,6 @@ def _add(session: Session, rows: list[Any]) -> None:
             session.add_all(rows)
     except IntegrityError:
         log.info("identity evidence recorded concurrently")
-
-
-def fingerprints_of(session: Session, digests: Iterable[str]) -> dict[str, list[int]]:
-    """The unsigned hashes of each content, in page order."""
-    digests = sorted(set(digests))
-    found: dict[str, list[int]] = {}
-    if not digests:
-        return found
-    rows = session.execute(
-        sa.select(ImageFingerprint.sha256, ImageFingerprint.phash)
-        .where(ImageFingerprint.sha256.in_(digests))
-        .order_by(ImageFingerprint.sha256, ImageFingerprint.page)
-    )
-    for sha256, value in rows:
-        found.setdefault(sha256, []).append(to_unsigned(value))
-    return found
 
 
 def delete_evidence(session: Session, digests: list[str]) -> int:
@@ -213,7 +204,6 @@ def _other_documents(*columns: Any) -> sa.Select[Any]:
     )
 
 
-# Built once: they run for every evaluation of every dossier.
 _SIMILAR = (
     _other_documents(ImageFingerprint.phash)
     .join(ImageFingerprint, ImageFingerprint.sha256 == Document.sha256)
@@ -228,16 +218,15 @@ _SIMILAR = (
 )
 _SAME_NUMBER = (
     _other_documents(
+        IdentityNumber.issuing_state,
         IdentityNumber.document_code,
+        IdentityNumber.document_number,
         IdentityNumber.surname,
         IdentityNumber.given_names,
         IdentityNumber.birth_date,
     )
     .join(IdentityNumber, IdentityNumber.sha256 == Document.sha256)
-    .where(
-        IdentityNumber.document_number == sa.bindparam("document_number"),
-        IdentityNumber.issuing_state == sa.bindparam("issuing_state"),
-    )
+    .where(IdentityNumber.document_number.in_(sa.bindparam("numbers", expanding=True)))
 )
 _NUMBERS_OF_PEOPLE = (
     sa.select(
@@ -283,34 +272,32 @@ def similar_images(
     return found
 
 
-def same_document_number(
-    session: Session,
-    *,
-    issuing_state: str,
-    document_code: str,
-    document_number: str,
-    dossier_id: int,
-) -> list[NumberMatch]:
-    """Other dossiers' identity documents whose valid MRZ gives the same number, of the
-    same issuing state and kind (passport or card: their numbers are counted apart)."""
+def same_document_numbers(
+    session: Session, numbers: Iterable[tuple[str, str, str]], *, dossier_id: int
+) -> dict[tuple[str, str, str], list[NumberMatch]]:
+    """For each (issuing state, document code, number) a valid MRZ gave, the other
+    dossiers' identity documents whose valid MRZ gives the same number, of the same issuing
+    state and kind (passport or card: they are numbered apart). One query for them all."""
+    wanted = {(state, code[:1], number): (state, code, number) for state, code, number in numbers}
+    found: dict[tuple[str, str, str], list[NumberMatch]] = {key: [] for key in wanted.values()}
+    if not wanted:
+        return found
     rows = session.execute(
         _SAME_NUMBER,
-        {
-            "document_number": document_number,
-            "issuing_state": issuing_state,
-            "dossier_id": dossier_id,
-        },
+        {"numbers": sorted({number for _s, _c, number in wanted}), "dossier_id": dossier_id},
     )
-    return [
-        NumberMatch(
-            other=_other(row),
-            surname=row.surname,
-            given_names=row.given_names,
-            birth_date=row.birth_date,
-        )
-        for row in rows
-        if row.document_code[:1] == document_code[:1]
-    ]
+    for row in rows:
+        key = wanted.get((row.issuing_state, row.document_code[:1], row.document_number))
+        if key is not None:
+            found[key].append(
+                NumberMatch(
+                    other=_other(row),
+                    surname=row.surname,
+                    given_names=row.given_names,
+                    birth_date=row.birth_date,
+                )
+            )
+    return found
 
 
 @dataclass(frozen=True)
