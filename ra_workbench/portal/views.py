@@ -20,6 +20,7 @@ from ra_workbench.ingest.service import (
     log_internal_error,
     package_limits,
 )
+from ra_workbench.portal.openapi import openapi_document
 from ra_workbench.portal.problems import problem, problem_for_status, refusal
 from ra_workbench.portal.status import order_status
 from ra_workbench.revocation.service import (
@@ -80,6 +81,12 @@ def _internal_error(exc: Exception) -> Any:
         return problem_for_status(exc.code, str(own) if own else None)
     log_internal_error(log, f"API portail ({request.endpoint})", exc)
     return problem("internal_error", "erreur interne")
+
+
+@bp.get("/openapi.json")
+def openapi() -> Any:
+    """The API's contract, readable without a token (it holds no data)."""
+    return jsonify(openapi_document())
 
 
 @bp.post("/dossiers")
