@@ -277,6 +277,114 @@ def file_readable(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleRe
     return _per_item("file.readable", problems, "Tous les fichiers se décodent correctement.")
 
 
+def _named(names: Iterable[str], values: Iterable[str]) -> tuple[str, str] | None:
+    """The first (value, name) where a value names one of `names` as a word, case,
+    accents and punctuation aside (« Adobe Photoshop 25.0 » names Photoshop)."""
+    for value in values:
+        folded = fold(value)
+        for name in names:
+            if re.search(rf"(?<![A-Z0-9]){re.escape(fold(name))}(?![A-Z0-9])", folded):
+                return value, name
+    return None
+
+
+def _px(width: int, height: int) -> str:
+    return f"{width} × {height} px"
+
+
+def _file_signals(doc: DocumentFacts, rules: Rules) -> list[RuleResult]:
+    signals = doc.file_signals
+    if signals is None:
+        return []
+    limits = rules.file_signals
+    found: list[RuleResult] = []
+    name = doc.original_name
+    editor = _named(limits.image_editors, (*signals.software, *signals.original_software))
+    if editor is not None:
+        found.append(
+            _result(
+                "file.signals",
+                Outcome.WARN,
+                f"« {name} » : les métadonnées nomment un logiciel de retouche d'image "
+                f"({editor[0]}). Vérifier que le document n'a pas été modifié.",
+                document=doc,
+                signal="image_editor",
+                software=editor[0],
+            )
+        )
+    registry = _named(limits.registry_producers, (*signals.original_software, *signals.software))
+    if registry is not None and signals.updates:
+        found.append(
+            _result(
+                "file.signals",
+                Outcome.WARN,
+                f"« {name} » : PDF produit par un registre ({registry[0]}) puis modifié par "
+                f"{_plural(signals.updates, 'mise')} à jour après sa création. Comparer avec "
+                "l'original délivré par le registre.",
+                document=doc,
+                signal="pdf_updated",
+                software=registry[0],
+                updates=signals.updates,
+            )
+        )
+    size = (
+        (signals.width, signals.height)
+        if signals.width is not None and signals.height is not None
+        else None
+    )
+    is_image = doc.media_type in ("image/png", "image/jpeg")
+    if (
+        is_image
+        and doc.type in limits.screenshot_document_types
+        and signals.camera is None
+        and (signals.screenshot_marker or (size is not None and size in limits.screen_sizes))
+    ):
+        found.append(
+            _result(
+                "file.signals",
+                Outcome.WARN,
+                f"« {name} » : "
+                + (f"image de {_px(*size)}, la taille d'un écran" if size else "image")
+                + (", marquée « capture d'écran »" if signals.screenshot_marker else "")
+                + ", sans appareil photo dans ses métadonnées : capture d'écran probable, pas "
+                "une photo ni un scan du document.",
+                document=doc,
+                signal="screenshot",
+                pixels=_px(*size) if size else None,
+            )
+        )
+    minimum = limits.min_identity_short_side_px
+    if doc.type == "identity" and size is not None and min(size) < minimum:
+        found.append(
+            _result(
+                "file.signals",
+                Outcome.WARN,
+                f"« {name} » : {'image' if is_image else 'image du PDF'} de {_px(*size)}, "
+                f"{min(size)} px sur le petit côté (minimum {minimum}) : résolution trop faible "
+                "pour comparer le visage.",
+                document=doc,
+                signal="low_resolution",
+                pixels=_px(*size),
+                dpi=f"{signals.dpi[0]} × {signals.dpi[1]} ppp" if signals.dpi else None,
+                limit=minimum,
+            )
+        )
+    return found
+
+
+@rule("file.signals")
+def file_signals(facts: DossierFacts, rules: Rules, on: dt.date) -> list[RuleResult]:
+    """What each file's metadata tells of how it was made: an image editor, a registry's PDF
+    updated afterwards, a screen capture, a face too small to compare. Each a warning for
+    the operator, never a failure: none proves a forgery, and the customer is not told."""
+    return _per_item(
+        "file.signals",
+        (found for doc in facts.documents for found in _file_signals(doc, rules)),
+        "Aucun fichier ne porte de trace de retouche, de mise à jour après sa délivrance, de "
+        "capture d'écran ni de résolution insuffisante.",
+    )
+
+
 # -- dossier -----------------------------------------------------------------------------------
 
 

@@ -145,6 +145,45 @@ class MandateFacts:
         )
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class FileSignalsFacts:
+    """What a file's metadata says of how it was made (extraction/filesignals.py)."""
+
+    software: tuple[str, ...] = ()
+    # A PDF's first revision's producer and creator.
+    original_software: tuple[str, ...] = ()
+    # A PDF's incremental updates after its creation (not those a signature covers).
+    updates: int | None = None
+    width: int | None = None
+    height: int | None = None
+    dpi: tuple[int, int] | None = None
+    camera: str | None = None
+    screenshot_marker: bool = False
+
+    @classmethod
+    def from_extraction(cls, signals: Mapping[str, Any]) -> FileSignalsFacts:
+        dpi = signals.get("dpi")
+        x, y = (
+            (_int(v) for v in dpi)
+            if isinstance(dpi, list | tuple) and len(dpi) == 2
+            else (None, None)
+        )
+        return cls(
+            software=_names(signals.get("software")),
+            original_software=_names(signals.get("original_software")),
+            updates=_int(signals.get("updates")),
+            width=_int(signals.get("width")),
+            height=_int(signals.get("height")),
+            dpi=(x, y) if x and y else None,
+            camera=str(signals.get("camera")) if signals.get("camera") else None,
+            screenshot_marker=bool(signals.get("screenshot_marker")),
+        )
+
+
 @dataclass(frozen=True)
 class DocumentFacts:
     id: int
@@ -162,6 +201,7 @@ class DocumentFacts:
     mrz: MrzFacts | None = None
     kbis: KbisFacts | None = None
     mandate: MandateFacts | None = None
+    file_signals: FileSignalsFacts | None = None
 
 
 @dataclass(frozen=True)

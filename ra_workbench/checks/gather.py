@@ -21,6 +21,7 @@ from ra_workbench.checks.facts import (
     DocumentFacts,
     DossierFacts,
     DuplicateFacts,
+    FileSignalsFacts,
     KbisFacts,
     MandateFacts,
     MrzFacts,
@@ -90,12 +91,16 @@ def _document_facts(document: Document, extraction: dict[str, Any] | None) -> Do
     if extraction is None:
         return DocumentFacts(**base, extraction_failed=True)
     mrz, kbis, mandate = extraction.get("mrz"), extraction.get("kbis"), extraction.get("mandate")
+    signals = extraction.get("file_signals")
     return DocumentFacts(
         **base,
         read_error=extraction.get("error") or None,
         mrz=MrzFacts.from_extraction(mrz) if isinstance(mrz, Mapping) else None,
         kbis=KbisFacts.from_extraction(kbis) if isinstance(kbis, Mapping) else None,
         mandate=MandateFacts.from_extraction(mandate) if isinstance(mandate, Mapping) else None,
+        file_signals=(
+            FileSignalsFacts.from_extraction(signals) if isinstance(signals, Mapping) else None
+        ),
     )
 
 

@@ -56,6 +56,7 @@ RULE_IDS: tuple[str, ...] = (
     "file.size",
     "file.name",
     "file.readable",
+    "file.signals",
     "dossier.documents_complete",
     "dossier.attestation",
     "identity.both_sides",
@@ -83,6 +84,10 @@ RULE_IDS: tuple[str, ...] = (
     "signatures.complete",
     "revision.sensitive_changes",
 )
+
+# Rules whose findings are for the operator alone (warn, never fail): nothing to ask the
+# customer (rules/checks.toml's customer_requests holds no wording for them).
+WARN_ONLY_RULES = frozenset({"file.signals"})
 
 # Evidence key marking a result that only repeats that a required document is missing
 # (already reported, and asked for, by dossier.documents_complete).

@@ -19,7 +19,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from ra_workbench.checks.results import RULE_IDS
+from ra_workbench.checks.results import RULE_IDS, WARN_ONLY_RULES
 from ra_workbench.documents.phash import MAX_INDEXED_DISTANCE
 from ra_workbench.extraction.media import MAX_PDF_PAGES
 from ra_workbench.rulesfile import RulesError
@@ -59,6 +59,26 @@ class FileRules:
     extensions: Mapping[str, frozenset[str]]
     max_pdf_pages: int
     forbid_dots_in_name: bool
+
+
+@dataclass(frozen=True)
+class FileSignalRules:
+    """file.signals: what a file's metadata tells of how it was made, each a warning."""
+
+    # Software names (matched as words, case and accents aside) of image editors: a
+    # document saved from one of them may have been retouched.
+    image_editors: tuple[str, ...]
+    # Producers of registry extracts: their PDF updated after its creation was changed by
+    # someone else (a registry signs its own extract; the updates a signature covers do not
+    # count).
+    registry_producers: tuple[str, ...]
+    # Screen sizes (width, height), either orientation: an image of exactly one, without a
+    # camera in its EXIF, is a screen capture.
+    screen_sizes: frozenset[tuple[int, int]]
+    screenshot_document_types: frozenset[str]
+    # An identity image whose shorter side has fewer pixels shows no face an operator can
+    # compare.
+    min_identity_short_side_px: int
 
 
 @dataclass(frozen=True)
@@ -201,6 +221,7 @@ class OverrideRules:
 @dataclass(frozen=True)
 class Rules:
     files: FileRules
+    file_signals: FileSignalRules
     identity: IdentityRules
     reuse: ReuseRules
     kbis: KbisRules
@@ -341,6 +362,33 @@ def _files(root: _Table) -> FileRules:
         # What the checks accept is what the extractor reads and the dossier page shows.
         max_pdf_pages=t.integer("max_pdf_pages", minimum=1, maximum=MAX_PDF_PAGES),
         forbid_dots_in_name=t.boolean("forbid_dots_in_name"),
+    )
+    t.finish()
+    return rules
+
+
+SCREEN_SIZE = re.compile(r"([1-9][0-9]{2,4})x([1-9][0-9]{2,4})")
+
+
+def _file_signals(root: _Table) -> FileSignalRules:
+    t = root.table("file_signals")
+    sizes: set[tuple[int, int]] = set()
+    for text in t.strings("screen_sizes"):
+        match = SCREEN_SIZE.fullmatch(text)
+        if match is None:
+            raise t.error(
+                "screen_sizes", f"taille d'écran « largeurxhauteur » attendue, reçu {text!r}"
+            )
+        width, height = int(match[1]), int(match[2])
+        sizes |= {(width, height), (height, width)}
+    rules = FileSignalRules(
+        image_editors=t.strings("image_editors"),
+        registry_producers=t.strings("registry_producers"),
+        screen_sizes=frozenset(sizes),
+        screenshot_document_types=frozenset(
+            t.strings("screenshot_document_types", allowed=DOCUMENT_TYPES, non_empty=False)
+        ),
+        min_identity_short_side_px=t.integer("min_identity_short_side_px", maximum=10_000),
     )
     t.finish()
     return rules
@@ -604,8 +652,8 @@ def _customer_requests(root: _Table, verdict: VerdictRules) -> dict[str, str]:
     sample = dict.fromkeys(PLACEHOLDERS, "x")
     wording: dict[str, str] = {}
     for rule in RULE_IDS:
-        if rule in verdict.blocking_failures:
-            continue  # the customer cannot fix these: nothing to ask for
+        if rule in verdict.blocking_failures or rule in WARN_ONLY_RULES:
+            continue  # the customer cannot fix these, or never fails them: nothing to ask for
         text = t.string(rule)
         try:
             text.format_map(sample)
@@ -642,6 +690,7 @@ def parse_rules(text: bytes, source: str, base: Path | None = None) -> Rules:
         digest.update(b"\0trust-anchor\0" + anchor)
     rules = Rules(
         files=_files(root),
+        file_signals=_file_signals(root),
         identity=_identity(root),
         reuse=_reuse(root),
         kbis=_kbis(root),

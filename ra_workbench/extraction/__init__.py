@@ -3,14 +3,17 @@
 `extract_document(data, kind)` is the one entry point (the CLI, the cache in
 `documents.extraction_service` and the benchmarks call it). It returns a JSON-ready dict:
 
-    {"file", "type", "media_type", "pages", "mrz", "kbis", "mandate", "error", "seconds"}
+    {"file", "type", "media_type", "pages", "mrz", "kbis", "mandate", "file_signals",
+     "error", "seconds"}
 
 `type` is identity | kbis | mandate | payment_proof | unknown: the declared kind, or when
 none is given a guess (an MRZ found → identity, a registry extract recognised → kbis, a
 mandate's wording or signature field → mandate). Bad input never raises: an empty,
 truncated, corrupt, encrypted, oversized or mislabelled file gives `error`, a French
 message for the operator, within bounded time (tesseract and poppler run with timeouts)
-and bounded memory (pixel and page limits are checked before decoding).
+and bounded memory (pixel and page limits are checked before decoding). `file_signals` is
+what the file's metadata says of how it was made (extraction/filesignals.py), read for any
+PNG, JPEG or PDF, readable or not.
 
 Results are cached by (sha256, kind, EXTRACTOR_VERSION): bump a reader's own version
 (mrz.EXTRACTOR_VERSION, kbis.KBIS_VERSION) or ENTRY_VERSION when its output changes.
@@ -26,6 +29,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ra_workbench.extraction import media
+from ra_workbench.extraction.filesignals import read_file_signals
 from ra_workbench.extraction.kbis import KBIS_VERSION, kbis_from_text, read_kbis
 from ra_workbench.extraction.kbis.normalize import fold
 from ra_workbench.extraction.kbis.text import document_text, pdf_text_layer
@@ -37,8 +41,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The envelope's own version (keys, type guessing), and the mandate reader's (which has no
-# version of its own: extract-2 added the pyHanko verification of its signatures).
-ENTRY_VERSION = "extract-2"
+# version of its own: extract-2 added the pyHanko verification of its signatures), and the
+# file signals' (extract-3 added them; the version column has no room for a fourth part).
+ENTRY_VERSION = "extract-3"
 TYPES = ("identity", "kbis", "mandate", "payment_proof", "unknown")
 
 _MANDATE_WORDS = re.compile(r"mandat\s*de\s*certification|mandataire\s*de\s*certification")
@@ -66,6 +71,7 @@ def _result(filename: str | None, declared: str | None) -> dict[str, Any]:
         "mrz": None,
         "kbis": None,
         "mandate": None,
+        "file_signals": None,
         "error": None,
         "seconds": 0.0,
     }
@@ -135,6 +141,8 @@ def extract_document(
         if not data:
             raise media.MediaError("fichier vide")
         out["media_type"] = media.sniff_media_type(data)
+        signals = read_file_signals(data)
+        out["file_signals"] = signals.to_json() if signals is not None else None
         out["pages"] = _pages(data, out["media_type"])
         if kind == "identity":
             from ra_workbench.extraction.mrz import read_identity  # noqa: PLC0415 - the MRZ reader pulls in OpenCV (see __getattr__)

@@ -157,6 +157,12 @@ _VALUE_LABELS_FR: dict[str, dict[str, str]] = {
         "document_number": "même numéro de document",
         "image": "même image",
     },
+    "signal": {
+        "image_editor": "logiciel de retouche d'image",
+        "pdf_updated": "PDF de registre modifié après sa création",
+        "screenshot": "capture d'écran",
+        "low_resolution": "résolution trop faible pour le visage",
+    },
     "reuse_basis": {
         "document_number": "même numéro de document, autre personne",
         "image": "même image, autre personne",

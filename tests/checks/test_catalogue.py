@@ -59,8 +59,8 @@ def test_every_rule_passes_on_a_clean_signed_dossier(rule_id: str) -> None:
 def test_every_rule_id_of_the_issue_has_an_implementation() -> None:
     assert set(CATALOGUE) == set(RULE_IDS)
     # issue 4's 24, issue 13's payment.amount, fields.required, kbis.legal_form and
-    # delivery.holder_address, and issue 17's identity.reuse
-    assert len(RULE_IDS) == 30
+    # delivery.holder_address, and issue 17's identity.reuse and file.signals
+    assert len(RULE_IDS) == 31
 
 
 # -- files ---------------------------------------------------------------------------------
