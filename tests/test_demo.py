@@ -40,6 +40,10 @@ def test_demo_setup_draws_ingests_and_checks_each_dossier_then_stays_idempotent(
         sa.select(CheckResult.outcome).where(CheckResult.rule == "payment.amount")
     )
     assert set(paid) == {"pass"}
+    # The generator's files carry no editor, no update after a registry's, no screen size:
+    # file.signals warns only on a deliberately low-resolution identity scan.
+    signals = db.session.scalars(sa.select(CheckResult).where(CheckResult.rule == "file.signals"))
+    assert {r.evidence.get("signal") for r in signals} <= {None, "low_resolution"}
     staff = {user.email: user for user in db.session.scalars(sa.select(User))}
     for email, *_ in DEMO_USERS:
         assert staff[email].has_totp  # a second factor, printed for the newcomer

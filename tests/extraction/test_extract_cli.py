@@ -14,7 +14,18 @@ from ra_workbench.extraction.cli import extract_command
 from ra_workbench.synth.documents import render_mandate_pdf
 from ra_workbench.synth.kbis import random_company, render_kbis_pdf
 
-KEYS = {"file", "type", "media_type", "pages", "mrz", "kbis", "mandate", "error", "seconds"}
+KEYS = {
+    "file",
+    "type",
+    "media_type",
+    "pages",
+    "mrz",
+    "kbis",
+    "mandate",
+    "file_signals",
+    "error",
+    "seconds",
+}
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path, Path]:
