@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 
 from ra_workbench.accounts.models import User
 from ra_workbench.checks.catalogue import CATALOGUE
@@ -27,7 +28,7 @@ from ra_workbench.checks.rules import RulesError, parse_rules
 from ra_workbench.checks.service import evaluate_dossier
 from ra_workbench.extensions import db
 from ra_workbench.extraction.filesignals import read_file_signals
-from ra_workbench.synth.documents import render_payment_proof_pdf
+from ra_workbench.synth.documents import images_to_pdf, render_payment_proof_pdf
 from ra_workbench.synth.identity import (
     IdentityPerson,
     make_identity_document,
@@ -153,6 +154,16 @@ def test_an_identity_photo_of_300x200_pixels_warns_that_the_face_cannot_be_read(
     assert "200 px sur le petit côté (minimum 400)" in warning.message
     # The same size is no concern on a Kbis: there is no face to read.
     assert warnings_for(file_facts("kbis", photo, "kbis.jpg")) == []
+
+
+def test_an_identity_pdf_whose_scan_is_too_small_warns_with_the_images_size() -> None:
+    small_scan = images_to_pdf([Image.new("RGB", (380, 240), "white")])
+
+    [warning] = warnings_for(file_facts("identity", small_scan, "cni.pdf"))
+
+    assert warning.evidence["signal"] == "low_resolution"
+    assert warning.evidence["pixels"] == "380 × 240 px"
+    assert "image du PDF de 380 × 240 px" in warning.message
 
 
 def test_one_file_can_carry_several_signals_each_its_own_warning() -> None:
