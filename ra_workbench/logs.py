@@ -88,22 +88,6 @@ class _Formatter(JsonFormatter):
         log_record["logger"] = record.name
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """To whatever sys.stderr is when the event is written (a process that redirects it
-    later, a test capturing it), as logging's own last-resort handler does."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
-
-
 def json_formatter() -> logging.Formatter:
     return _Formatter(
         "%(message)s",
@@ -121,7 +105,7 @@ def configure(log_format: str = "text", level: str = "INFO") -> None:
     for handler in list(root.handlers):
         if getattr(handler, "_ra_workbench", False):
             root.removeHandler(handler)
-    handler = _StderrHandler()
+    handler = logging.StreamHandler(sys.stderr)
     handler._ra_workbench = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
     handler.setFormatter(
