@@ -11,22 +11,68 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from ra_workbench.ingest.package import MULTILINE_FIELDS, load_schema
 from ra_workbench.ingest.package import SCHEMA_DIR as INGEST_SCHEMAS
-from ra_workbench.ingest.package import load_schema
 from ra_workbench.portal.problems import PROBLEM_JSON, PROBLEM_TYPE, PROBLEMS
+from ra_workbench.revocation.service import MULTILINE as REVOCATION_MULTILINE
 from ra_workbench.revocation.service import SCHEMA_DIR as REVOCATION_SCHEMAS
 
 OPENAPI_VERSION = "3.1.0"
 API_VERSION = "1"
 
 
-def _contract(name: str, directory: Path) -> dict[str, Any]:
+# Every string the portal sends is refused if it holds a control character or a bidi
+# override (ingest/package.py, _forbidden_characters); the schemas say it only where a field
+# has a pattern of its own, the document says it of every string. Lone surrogates, also
+# refused, are left out: generators (Schemathesis) drop a pattern whose class names them, and
+# no UTF-8 text carries one.
+SURROGATES = "\\uD800-\\uDFFF"
+FORBIDDEN_FREE = "^[^\\u0000-\\u001F\\u007F-\\u009F\\u202A-\\u202E\\u2066-\\u2069]*$"
+# The multiline fields may hold tab, line feed and carriage return.
+FORBIDDEN_FREE_MULTILINE = (
+    "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F"
+    "\\u202A-\\u202E\\u2066-\\u2069]*$"
+)
+
+
+def _contract(name: str, directory: Path, multiline: frozenset[str]) -> dict[str, Any]:
     """A portal JSON Schema, its local `$ref`s inlined (as the validator reads it) so that
-    it stands on its own under components/schemas."""
-    schema = dict(load_schema(name, directory).schema)
+    it stands on its own under components/schemas, every string saying which characters
+    it may not hold."""
+    schema = _with_character_rule(load_schema(name, directory).schema, "", multiline)
     for key in ("$schema", "$id"):
         schema.pop(key, None)
     return schema
+
+
+def _with_character_rule(node: Any, pointer: str, multiline: frozenset[str]) -> Any:
+    if isinstance(node, list):
+        return [_with_character_rule(item, pointer, multiline) for item in node]
+    if not isinstance(node, dict):
+        return node
+    result = {
+        key: (
+            {
+                name: _with_character_rule(item, f"{pointer}/{name}", multiline)
+                for name, item in value.items()
+            }
+            if key == "properties"
+            else _with_character_rule(value, pointer, multiline)
+        )
+        for key, value in node.items()
+    }
+    kinds = result.get("type")
+    if kinds != "string" and not (isinstance(kinds, list) and "string" in kinds):
+        return result
+    rule = FORBIDDEN_FREE_MULTILINE if pointer in multiline else FORBIDDEN_FREE
+    pattern = result.get("pattern")
+    if not isinstance(pattern, str):
+        result["pattern"] = rule
+    elif SURROGATES in pattern:
+        result["pattern"] = pattern.replace(SURROGATES, "")  # already the rule itself
+    else:
+        result["allOf"] = [*result.get("allOf", []), {"pattern": rule}]
+    return result
 
 
 def _nullable(kind: str) -> dict[str, Any]:
@@ -218,8 +264,11 @@ def openapi_document() -> dict[str, Any]:
                                     "type": "object",
                                     "required": ["package"],
                                     "properties": {
+                                        # a file part (format binary: the 3.0
+                                        # spelling generators still read)
                                         "package": {
                                             "type": "string",
+                                            "format": "binary",
                                             "contentMediaType": "application/zip",
                                         }
                                     },
@@ -305,9 +354,11 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "schemas": {
-                "DossierJson": _contract("dossier", INGEST_SCHEMAS),
-                "SignatureEvent": _contract("signature", INGEST_SCHEMAS),
-                "RevocationRequestSent": _contract("revocation", REVOCATION_SCHEMAS),
+                "DossierJson": _contract("dossier", INGEST_SCHEMAS, MULTILINE_FIELDS),
+                "SignatureEvent": _contract("signature", INGEST_SCHEMAS, frozenset()),
+                "RevocationRequestSent": _contract(
+                    "revocation", REVOCATION_SCHEMAS, REVOCATION_MULTILINE
+                ),
                 "Problem": _problem_schema(),
                 **_outcome_schemas(),
             },

@@ -200,6 +200,8 @@ def _audit(
 
 
 SCHEMA_DIR = Path(__file__).with_name("schema")
+# The request's fields that may hold newlines (JSON pointers).
+MULTILINE = frozenset({"/comment"})
 
 
 def parse_portal_request(data: bytes) -> dict[str, Any]:
@@ -210,7 +212,7 @@ def parse_portal_request(data: bytes) -> dict[str, Any]:
         what="demande de révocation",
         schema="revocation",
         directory=SCHEMA_DIR,
-        multiline=frozenset({"/comment"}),
+        multiline=MULTILINE,
     )
 
 
