@@ -43,16 +43,13 @@ class CABackend(abc.ABC):
     name: str
 
     @abc.abstractmethod
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
-        """Issue one certificate, or raise CAError with a message an operator can act on."""
-
     def issue_from_csr(
         self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
     ) -> IssuedCertificate:
         """Issue for the key of a CSR (PKCS#10, DER) generated and signed on the holder's
-        token; the subject is the dossier's, never the CSR's. CAError as for `issue`, and
-        from a backend that cannot (the default)."""
-        raise CAError(f"le backend d'AC « {self.name} » ne délivre pas sur demande (CSR)")
+        token; the subject is the dossier's, never the CSR's. CAError, in French, when the CA
+        refuses (an unreadable CSR, a bad signature, a key outside the profile) or cannot be
+        reached."""
 
     @abc.abstractmethod
     def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
@@ -78,9 +75,6 @@ class LocalCABackend(CABackend):
 
     def __init__(self, directory: Path, passphrase: str) -> None:
         self.ca = LocalCA(directory, passphrase)
-
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
-        return self.ca.issue(subject, profile)
 
     def issue_from_csr(
         self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
@@ -155,10 +149,6 @@ class FailingCABackend(CABackend):
             calls = type(self)._calls
         if self.failures is None or calls <= self.failures:
             raise CAError("AC indisponible (backend de test « failing »)")
-
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
-        self._count_call()
-        return self.fallback.issue(subject, profile)
 
     def issue_from_csr(
         self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes

@@ -5,10 +5,8 @@ The hierarchy is created on first use under one directory; both private keys are
 encrypted with a passphrase. Creation takes an exclusive file lock, so two workers starting
 together build one hierarchy, not two.
 
-With a token (`issue_from_csr`), the holder's key pair is generated on it
-(ra_workbench/issuance/token.py) and the CA sees only the token-signed CSR. Without one
-(`issue`), it is generated here "as the token would" (P-256 or RSA 3072) and then discarded:
-nothing in the workbench may ever use it. Both build the same profile (`_issue_holder`).
+The holder's key pair is generated on the token (ra_workbench/issuance/token.py): the CA sees
+only the token-signed CSR (`issue_from_csr`), never a private key.
 
 The CA keeps its own database, as `openssl ca` keeps index.txt: `index.jsonl` under its
 directory, one line appended per certificate issued and per revocation, under the CA's file
@@ -174,14 +172,6 @@ def decode_qc_statements(data: bytes) -> list[tuple[str, list[str]]]:
 # -- keys ------------------------------------------------------------------------------------
 
 CAKey = ec.EllipticCurvePrivateKey
-
-
-def generate_token_key(algorithm: str) -> ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey:
-    if algorithm == "p256":
-        return ec.generate_private_key(ec.SECP256R1())
-    if algorithm == "rsa3072":
-        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    raise CAError(f"algorithme de clé inconnu : {algorithm!r} (attendu : p256 ou rsa3072)")
 
 
 def _profile_public_key(
@@ -480,17 +470,6 @@ class LocalCA:
         self._write("evidence-seal.cert.pem", certificate.public_bytes(serialization.Encoding.PEM))
 
     # issuance
-    def issue(
-        self,
-        subject: SubjectIdentity,
-        profile: CertificateProfile,
-        *,
-        now: dt.datetime | None = None,
-    ) -> IssuedCertificate:
-        """Issue with a key pair generated here "as the token would" (then discarded)."""
-        holder_key = generate_token_key(profile.key_algorithm)
-        return self._issue_holder(subject, profile, holder_key.public_key(), now=now)
-
     def issue_from_csr(
         self,
         subject: SubjectIdentity,

@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -305,11 +306,35 @@ def _issue_on_token(
     )
     station = station.of_token(prepared.token_serial)  # the same token to the end
     issued = backend.issue_from_csr(subject, profile, prepared.csr_der)
+    _check_answer(issued, prepared.csr_der)
     write_certificate(
         station, activation_code=transient, key_id=prepared.key_id, certificate_pem=issued.pem
     )
     set_activation_code(station, activation_code=activation_code_for(issued.serial_number))
     return prepared, issued
+
+
+def _check_answer(issued: IssuedCertificate, csr_der: bytes) -> None:
+    """What the CA answered is what it says and is for the token's key: the certificate's
+    public key is the CSR's, its serial and fingerprint those reported. Otherwise nothing is
+    written on the token nor recorded (CAError: a failed attempt)."""
+    try:
+        certificate = x509.load_pem_x509_certificate(issued.pem.encode())
+    except ValueError as exc:
+        raise CAError("l'AC a rendu un certificat illisible") from exc
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    token_key = x509.load_der_x509_csr(csr_der).public_key().public_bytes(*spki)
+    if certificate.public_key().public_bytes(*spki) != token_key:
+        raise CAError(
+            f"l'AC a rendu le certificat n° {certificate.serial_number:X} pour une autre clé "
+            "que celle du support : il n'est ni écrit sur la clé ni enregistré, et doit être "
+            "révoqué auprès de l'AC"
+        )
+    if (f"{certificate.serial_number:X}", certificate.fingerprint(hashes.SHA256()).hex()) != (
+        issued.serial_number,
+        issued.fingerprint_sha256,
+    ):
+        raise CAError("la réponse de l'AC ne correspond pas au certificat rendu")
 
 
 def _token_failure(exc: TokenError) -> str:

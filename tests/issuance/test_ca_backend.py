@@ -10,14 +10,16 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 
 from ra_workbench.audit.models import AuditEvent
 from ra_workbench.certificates.models import Certificate
 from ra_workbench.extensions import db
 from ra_workbench.issuance import service
-from ra_workbench.issuance.backends import CABackend, get_backend
-from ra_workbench.issuance.ca import CAError
+from ra_workbench.issuance.backends import CABackend, LocalCABackend, ca_passphrase, get_backend
+from ra_workbench.issuance.ca import CAError, CertificateProfile, IssuedCertificate, SubjectIdentity
 from tests.factories import make_approved_dossier
 
 OPERATOR = "operateur@example.fr"
@@ -117,3 +119,39 @@ def test_a_certificate_is_revoked_by_the_ca_that_issued_it(
         service.revoke(db.session, certificate.id, "keyCompromise", OPERATOR)
     assert certificate.revoked_at is None
     assert _revocations() == 0
+
+
+class _AnotherKeysCA(LocalCABackend):
+    """A CA that issues, but for a key other than the one in the token's request."""
+
+    def issue_from_csr(
+        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
+    ) -> IssuedCertificate:
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        other = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([]))
+            .sign(stranger, hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+        return super().issue_from_csr(subject, profile, other)
+
+
+def test_a_certificate_for_another_key_than_the_tokens_is_neither_recorded_nor_written(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = _AnotherKeysCA(app.config["RA_SETTINGS"].ca_dir, ca_passphrase())
+    monkeypatch.setattr(service, "get_backend", lambda name=None: ca)
+    dossier = make_approved_dossier(db.session)
+
+    request = service.issue_certificate(db.session, dossier.id)
+
+    assert request.state == "failed"
+    assert "pour une autre clé que celle du support" in (request.last_error or "")
+    assert "doit être révoqué auprès de l'AC" in (request.last_error or "")
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Certificate.id)).where(Certificate.dossier_id == dossier.id)
+        )
+        == 0
+    )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
@@ -55,12 +56,28 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> LocalCA:
     return LocalCA(tmp_path_factory.mktemp("ca"), "passphrase-de-test")
 
 
+def _csr(algorithm: str = "p256") -> bytes:
+    """A PKCS#10 request as a token signs it (the key stays with the caller here)."""
+    key = (
+        ec.generate_private_key(ec.SECP256R1())
+        if algorithm == "p256"
+        else (rsa.generate_private_key(public_exponent=65537, key_size=3072))
+    )
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([]))
+        .sign(key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.DER)
+    )
+
+
 def _issue(ca: LocalCA, algorithm: str = "p256") -> tuple[IssuedCertificate, x509.Certificate]:
-    issued = ca.issue(
+    issued = ca.issue_from_csr(
         SUBJECT,
         CertificateProfile(
             policy_oids=(POLICY, OWN_POLICY), key_algorithm=algorithm, publication=PUBLICATION
         ),
+        _csr(algorithm),
     )
     return issued, x509.load_pem_x509_certificate(issued.pem.encode())
 
@@ -247,13 +264,15 @@ def test_hierarchy_is_created_once_with_encrypted_keys(tmp_path: Path) -> None:
     assert again.issuing_certificate_path.read_bytes() == issuing_pem
 
     with pytest.raises(CAError, match="phrase de passe"):
-        LocalCA(tmp_path / "ca", "mauvaise-phrase").issue(
-            SUBJECT, CertificateProfile(policy_oids=(POLICY,))
+        LocalCA(tmp_path / "ca", "mauvaise-phrase").issue_from_csr(
+            SUBJECT, CertificateProfile(policy_oids=(POLICY,)), _csr()
         )
 
 
 def test_a_certificate_never_outlives_its_issuing_ca(ca: LocalCA) -> None:
-    issued = ca.issue(SUBJECT, CertificateProfile(policy_oids=(POLICY,), validity_days=1830))
+    issued = ca.issue_from_csr(
+        SUBJECT, CertificateProfile(policy_oids=(POLICY,), validity_days=1830), _csr()
+    )
     issuing = x509.load_pem_x509_certificate(ca.issuing_certificate_path.read_bytes())
     assert issued.not_after <= issuing.not_valid_after_utc
 

@@ -25,7 +25,6 @@ from ra_workbench.extensions import db
 from ra_workbench.issuance import service
 from ra_workbench.issuance.backends import CABackend
 from ra_workbench.issuance.ca import (
-    CAError,
     CertificateProfile,
     CertificateStatus,
     IssuedCertificate,
@@ -71,10 +70,6 @@ class _CountingBackend(CABackend):
     def __init__(self, real: CABackend) -> None:
         self.real = real
         self.subjects: list[SubjectIdentity] = []
-
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
-        self.subjects.append(subject)
-        return self.real.issue(subject, profile)
 
     def issue_from_csr(
         self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
@@ -175,44 +170,16 @@ def test_a_document_number_on_another_persons_certificate_stops_issuance_before_
     assert first.subject_serial == "IDCFR-X4RTBPFW4"
 
 
-class _ReplayingBackend(CABackend):
-    """A CA that answers with a certificate the register already holds."""
-
-    name = "local"
-
-    def __init__(self, certificate: Certificate) -> None:
-        self.certificate = certificate
-
-    def issue_from_csr(
-        self, subject: SubjectIdentity, profile: CertificateProfile, csr_der: bytes
-    ) -> IssuedCertificate:
-        return self.issue(subject, profile)
-
-    def issue(self, subject: SubjectIdentity, profile: CertificateProfile) -> IssuedCertificate:
-        c = self.certificate
-        return IssuedCertificate(
-            pem=c.pem,
-            serial_number=c.serial_number,
-            fingerprint_sha256=c.fingerprint_sha256,
-            subject=c.subject,
-            subject_serial=c.subject_serial,
-            not_before=c.not_before,
-            not_after=c.not_after,
-            key_algorithm=c.key_algorithm,
-        )
-
-    def revoke(self, serial_number: str, reason: str, revoked_at: dt.datetime) -> dt.datetime:
-        raise CAError("this test's CA only replays an issuance")
-
-    def status(self, serial_number: str) -> CertificateStatus | None:
-        raise CAError("this test's CA only replays an issuance")
-
-
 def test_a_certificate_the_register_refuses_is_neither_recorded_nor_delivered(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, first = _issued_dossier()
-    monkeypatch.setattr(service, "get_backend", lambda name=None: _ReplayingBackend(first))
+    # A CA that hands out a serial it already gave: the certificate is real, for the token's
+    # key, and the register still refuses it.
+    monkeypatch.setattr(
+        "ra_workbench.issuance.ca.x509.random_serial_number",
+        lambda: int(first.serial_number, 16),
+    )
     dossier = make_approved_dossier(db.session, _card("X4RTBPFW4"))
 
     request = service.issue_certificate(db.session, dossier.id, retry_later=True)
