@@ -302,6 +302,7 @@ def production(
     assert migrated.returncode == 0, migrated.stderr[-3000:]
     port = _free_port()
     run.base_url = f"http://127.0.0.1:{port}"
+    started = False
     try:
         run.start("gunicorn", serve_command(port))
         token = uuid.uuid4().hex[:8]
@@ -322,15 +323,17 @@ def production(
             STARTUP_SECONDS,
         )
         _say(request.config, run.report())
+        started = True
         yield run
     finally:
         run.stop()
-        failed = any(
+        failed = not started or any(
             getattr(getattr(item, "report_call", None), "failed", False)
             for item in request.session.items
             if getattr(item, "module", None) is request.module
         )
         if failed:
+            _say(request.config, run.report())
             _say(
                 request.config,
                 "\n".join(f"--- {s.name} (stderr, tail) ---\n{s.tail()}" for s in run.started),
@@ -571,7 +574,11 @@ BATCH = 6
 
 
 def test_killing_a_worker_mid_batch_recheck_loses_nothing(
-    production: Production, reader: Flask, redis_url: str, tmp_path: Path
+    production: Production,
+    reader: Flask,
+    redis_url: str,
+    tmp_path: Path,
+    pytestconfig: pytest.Config,
 ) -> None:
     today = today_in_paris()
     orders = [f"8{uuid.uuid4().int % 10**5:05d}" for _ in range(BATCH)]
@@ -641,6 +648,11 @@ def test_killing_a_worker_mid_batch_recheck_loses_nothing(
         for pid in [doomed.process.pid, *horses]:
             os.kill(pid, signal.SIGKILL)
         doomed.process.wait(timeout=30)
+        _say(
+            pytestconfig,
+            f"SIGKILL: {doomed.name} (pid {doomed.process.pid}) and its children "
+            f"{horses} in the middle of {killed_job_id}; {survivor.name} goes on",
+        )
         transaction.rollback()
 
     killed_dossier = int(killed_job_id.rsplit("_", 1)[1])
