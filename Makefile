@@ -4,7 +4,7 @@ export RA_WORKBENCH_DATA ?= $(CURDIR)/instance
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: setup lock demo serve test lint bench clean-demo
+.PHONY: setup lock demo serve test e2e lint bench clean-demo
 
 ## make setup: Debian packages, .venv, and the dev lock (requirements/dev.txt) with the package
 setup:
@@ -45,6 +45,11 @@ serve:
 ## make test: set up, lint, check migrations, start PostgreSQL + Redis, run the suite on both backends
 test: setup
 	@bash scripts/test.sh
+
+## make e2e: the production run alone (also part of make test): gunicorn, two workers and a
+## scheduler on the PostgreSQL and Redis that scripts/services.sh starts, driven over HTTP
+e2e: setup
+	eval "$$(bash scripts/services.sh start)" && .venv/bin/python -m pytest -p no:cacheprovider tests/e2e
 
 lint: setup
 	.venv/bin/ruff check ra_workbench tests scripts
