@@ -127,7 +127,7 @@ def _problem_schema() -> dict[str, Any]:
             "message": STRING,
             "outcome": {"const": "refused"},
             "errors": {"type": "array", "items": STRING, "minItems": 1},
-            "order_number": STRING,
+            "order_number": _nullable("string"),
             "path": STRING,
             "request_id": INTEGER,
         },

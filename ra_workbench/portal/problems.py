@@ -89,7 +89,7 @@ def problem(
     if errors is not None:
         body["outcome"] = "refused"
         body["errors"] = errors
-    body |= {name: value for name, value in extensions.items() if value is not None}
+    body |= extensions  # order_number stays, null when unknown, as the portal read it
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON

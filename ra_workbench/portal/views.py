@@ -169,5 +169,6 @@ def request_revocation() -> Any:
             )
             body = {"outcome": "recorded"} | request_summary(session, revocation)
     except RevocationError as exc:
-        return refusal(exc.code, [str(exc)], request_id=exc.request_id)
+        known = {} if exc.request_id is None else {"request_id": exc.request_id}
+        return refusal(exc.code, [str(exc)], **known)
     return jsonify(body), 201
