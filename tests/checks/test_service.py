@@ -497,7 +497,7 @@ def test_the_check_command_prints_the_results_as_json(app: Flask, extractor: Fak
         args=["check", order_number, "--at", "2026-11-20", "--json"]
     )
     assert result.exit_code == 0, result.output
-    body = json.loads(result.output)
+    body = json.loads(result.stdout)
     assert body["order_number"] == order_number
     assert body["evaluated_at"] == "2026-11-20"
     assert body["verdict"] == "waiting_signatures"

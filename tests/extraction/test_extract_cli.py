@@ -66,7 +66,7 @@ def test_extract_prints_one_json_object_per_file(tmp_path: Path) -> None:
 def test_declared_type_is_used_instead_of_guessing(tmp_path: Path) -> None:
     kbis, _mandate, _empty = _files(tmp_path)
     result = CliRunner().invoke(extract_command, [str(kbis), "--type", "mandate", "--json"])
-    line = json.loads(result.output)
+    line = json.loads(result.stdout)
     assert line["type"] == "mandate"
     assert line["kbis"] is None
     assert line["mandate"]["has_signature_field"] is False
@@ -77,7 +77,7 @@ def test_json_line_is_what_extract_document_returns(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         extract_command, [str(kbis), "--type", "kbis", "--at", "2026-03-10", "--json"]
     )
-    line = json.loads(result.output)
+    line = json.loads(result.stdout)
     expected = extract_document(kbis.read_bytes(), "kbis", filename=str(kbis))
     for volatile in ("seconds",):
         line.pop(volatile), expected.pop(volatile)
