@@ -21,17 +21,9 @@ from ra_workbench.issuance import service
 from ra_workbench.issuance.backends import CABackend, LocalCABackend, ca_passphrase, get_backend
 from ra_workbench.issuance.ca import CAError, CertificateProfile, IssuedCertificate, SubjectIdentity
 from tests.factories import make_approved_dossier
+from tests.issuance.test_publication import _issued
 
 OPERATOR = "operateur@example.fr"
-
-
-def _issued() -> Certificate:
-    dossier = make_approved_dossier(db.session)
-    assert service.issue_certificate(db.session, dossier.id).state == "issued"
-    db.session.commit()
-    return db.session.scalars(
-        sa.select(Certificate).where(Certificate.dossier_id == dossier.id)
-    ).one()
 
 
 def _revocations() -> int:
