@@ -515,14 +515,25 @@ def _mrz_check(facts: DossierFacts, rules: Rules, on: dt.date, role: str) -> Rul
         )
     doc, mrz = found
     if not mrz.valid:
-        failed = ", ".join(mrz.failed_checks) or "non précisées"
+        if mrz.problems and not mrz.failed_checks:
+            # Check digits hold, but the reading cannot be true (000000, 31 February…).
+            message = f"{_who(role)} : MRZ lue mais invalide : {' ; '.join(mrz.problems)}."
+        else:
+            failed = ", ".join(mrz.failed_checks) or "non précisées"
+            message = f"{_who(role)} : MRZ lue mais clés de contrôle fausses ({failed})."
+            if mrz.problems:
+                message = f"{message[:-1]} ; {' ; '.join(mrz.problems)}."
         return _result(
             "identity.mrz",
             Outcome.FAIL,
-            f"{_who(role)} : MRZ lue mais clés de contrôle fausses ({failed}).",
+            message,
             document=doc,
             person=role,
-            extracted={"format": mrz.format, "failed_checks": list(mrz.failed_checks)},
+            extracted={
+                "format": mrz.format,
+                "failed_checks": list(mrz.failed_checks),
+                "problems": list(mrz.problems),
+            },
         )
     return _result(
         "identity.mrz",

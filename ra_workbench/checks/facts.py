@@ -52,6 +52,9 @@ class MrzFacts:
     expiry_derived: bool
     valid: bool
     failed_checks: tuple[str, ...]
+    # What makes a reading invalid although its check digits hold (a date no calendar has),
+    # in French, as the reader says it.
+    problems: tuple[str, ...] = ()
 
     @classmethod
     def from_extraction(cls, mrz: Mapping[str, Any]) -> MrzFacts:
@@ -74,6 +77,7 @@ class MrzFacts:
             expiry_derived=bool(mrz.get("expiry_derived")),
             valid=bool(mrz.get("valid")),
             failed_checks=failed,
+            problems=_names(mrz.get("problems")),
         )
 
 

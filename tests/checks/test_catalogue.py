@@ -8,7 +8,13 @@ from dataclasses import replace
 import pytest
 
 from ra_workbench.checks.catalogue import CATALOGUE, identity_type, is_french_mobile
-from ra_workbench.checks.facts import DossierFacts, DuplicateFacts, KbisFacts, MandateFacts
+from ra_workbench.checks.facts import (
+    DossierFacts,
+    DuplicateFacts,
+    KbisFacts,
+    MandateFacts,
+    MrzFacts,
+)
 from ra_workbench.checks.results import MISSING_INPUT, RULE_IDS, RuleResult
 from ra_workbench.checks.rules import Rules
 from ra_workbench.extraction.kbis import KbisReading
@@ -273,6 +279,27 @@ def test_wrong_check_digits_fail_the_mrz_check_with_the_digits_named() -> None:
     result = next(r for r in run("identity.mrz", facts) if r.person_role == "holder")
     assert result.outcome == "fail"
     assert "birth_date" in result.message
+
+
+def test_a_reading_whose_check_digits_hold_but_whose_date_cannot_be_says_why() -> None:
+    facts = clean_facts()
+    verso = the_doc(facts, "identity", "holder", "verso")
+    impossible = mrz(valid=False, problems=("date de naissance impossible (000000)",))
+    facts = replace_document(facts, verso, mrz=impossible)
+    result = next(r for r in run("identity.mrz", facts) if r.person_role == "holder")
+    assert result.outcome == "fail"
+    assert result.message == (
+        "Porteur : MRZ lue mais invalide : date de naissance impossible (000000)."
+    )
+    assert result.evidence["extracted"]["problems"] == ["date de naissance impossible (000000)"]
+
+
+def test_the_reading_problems_come_from_the_extraction() -> None:
+    facts = MrzFacts.from_extraction(
+        {"format": "TD3", "valid": False, "checks": {"birth_date": True}, "problems": ["x"]}
+    )
+    assert facts.problems == ("x",)
+    assert facts.failed_checks == ()
 
 
 @pytest.mark.parametrize(
