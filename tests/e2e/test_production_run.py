@@ -43,7 +43,7 @@ import sqlalchemy as sa
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from redis import Redis
 
 from ra_workbench.app import create_app
@@ -62,7 +62,7 @@ from ra_workbench.jobs.queue import QUEUE_NAME
 from ra_workbench.notify.models import OutboxMessage
 from ra_workbench.notify.service import ACTIVATION_PLACEHOLDER
 from ra_workbench.synth.packages import generate_dossier
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, SCREEN, SCREENSHOTS
+from tests.browser.conftest import SCREEN, SCREENSHOTS
 from tests.browser.test_review_screens import sign_in
 from tests.conftest import REPO_ROOT
 from tests.factories import make_user
@@ -350,14 +350,6 @@ def reader(production: Production) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
